@@ -1,0 +1,450 @@
+//! The `assay` command line.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use assay_sdk::Kind;
+use clap::{Args, Parser, Subcommand};
+
+use crate::catalog::{Catalog, Origin};
+use crate::engine::{Outcome, RunOptions};
+use crate::registry::Registry;
+use crate::store::Store;
+
+/// Exit code of a run that diverged.
+pub const EXIT_DIVERGED: u8 = 3;
+/// Exit code of a run stopped by Ctrl-C or SIGTERM.
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "assay",
+    version,
+    about = "Run machine-learning experiments from plugins; read every metric as tables."
+)]
+struct Cli {
+    /// Plugin registry (default: $ASSAY_REGISTRY, else ./registry.toml if present).
+    #[arg(long, global = true, value_name = "FILE")]
+    registry: Option<PathBuf>,
+    /// Run store (default: $ASSAY_STORE, else ./runs).
+    #[arg(long, global = true, value_name = "DIR")]
+    store: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// List, describe and check plugins.
+    #[command(subcommand)]
+    Plugins(PluginsCommand),
+    /// Create a plugin crate that builds against this SDK.
+    NewPlugin(NewPluginArgs),
+    /// Run a spec (or resume a run) and print its run id.
+    Run(RunArgs),
+    /// List, show and remove runs.
+    #[command(subcommand)]
+    Runs(RunsCommand),
+    /// Run Polars SQL over `runs`, `metrics` and probe tables.
+    Query(crate::tables::QueryArgs),
+    /// Plot metric curves against step.
+    Plot(crate::plot::PlotArgs),
+}
+
+#[derive(Subcommand, Debug)]
+enum PluginsCommand {
+    /// Every component with kind, version and origin.
+    List {
+        /// JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One component's summary and parameters.
+    Info {
+        /// Component name.
+        name: String,
+        /// Kind, when several kinds share the name.
+        #[arg(long)]
+        kind: Option<String>,
+    },
+    /// Load one library and list its components; exit 1 if it cannot be used.
+    Check {
+        /// Path of the library (.so).
+        path: PathBuf,
+    },
+}
+
+#[derive(Args, Debug)]
+struct NewPluginArgs {
+    /// Crate name (lower case, `-` or `_`).
+    name: String,
+    /// Kind of the component to scaffold.
+    #[arg(long)]
+    kind: String,
+    /// Parent directory (default: current directory).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    /// Spec file.
+    #[arg(required_unless_present = "resume")]
+    spec: Option<PathBuf>,
+    /// Override a value: KEY.PATH=VALUE (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Continue a run from its last checkpoint.
+    #[arg(long, value_name = "RUN_ID", conflicts_with = "spec")]
+    resume: Option<String>,
+    /// Recompute even if an identical finished run exists.
+    #[arg(long)]
+    force: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum RunsCommand {
+    /// Every run with status and progress.
+    List {
+        /// JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One run's record and spec.
+    Show {
+        /// Run id.
+        id: String,
+    },
+    /// Remove a run directory.
+    Rm {
+        /// Run id.
+        id: String,
+    },
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The registry file to use, if any.
+fn registry_path(flag: Option<&Path>) -> Option<PathBuf> {
+    flag.map(Path::to_path_buf)
+        .or_else(|| std::env::var_os("ASSAY_REGISTRY").map(PathBuf::from))
+        .or_else(|| {
+            let p = PathBuf::from("registry.toml");
+            p.exists().then_some(p)
+        })
+}
+
+/// Built-ins plus every enabled library of the registry. Libraries that are missing or unusable
+/// are reported and skipped; a duplicate component is an error.
+pub fn load_catalog(registry: Option<&Path>) -> anyhow::Result<Catalog> {
+    let mut catalog = Catalog::builtin()?;
+    let Some(path) = registry_path(registry) else {
+        return Ok(catalog);
+    };
+    let registry = Registry::read(&path)?;
+    for entry in registry.libraries.iter().filter(|e| e.enabled) {
+        let Some(located) = registry.locate(entry) else {
+            let searched: Vec<_> = registry
+                .search_paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect();
+            eprintln!(
+                "warning: {}",
+                crate::loader::LoadError::NotFound {
+                    path: entry.path.clone(),
+                    searched: searched.join(", "),
+                }
+            );
+            continue;
+        };
+        let located = located.canonicalize().unwrap_or(located);
+        match crate::loader::load(&located, entry.sha256.as_deref()) {
+            Ok(decl) => catalog
+                .add_library(decl, Origin::Library(located.clone()))
+                .with_context(|| format!("registry {}", path.display()))?,
+            Err(e) => eprintln!("warning: {e}; its components are unavailable"),
+        }
+    }
+    Ok(catalog)
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    let store = Store::locate(cli.store.as_deref());
+    match cli.command {
+        Command::Plugins(cmd) => plugins(cmd, cli.registry.as_deref()),
+        Command::NewPlugin(args) => {
+            let kind = Kind::parse(&args.kind).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--kind {}: expected one of {}",
+                    args.kind,
+                    Kind::ALL.map(|k| k.as_str()).join(", ")
+                )
+            })?;
+            let dir = args.dir.unwrap_or_else(|| PathBuf::from("."));
+            let created = crate::scaffold::new_plugin(&args.name, kind, &dir)?;
+            println!("created {}", created.display());
+            println!("build it with `cargo build` there, then add target/debug/lib{}.so to registry.toml", args.name.replace('-', "_"));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run(args) => run(args, cli.registry.as_deref(), &store),
+        Command::Runs(cmd) => runs(cmd, &store),
+        Command::Query(args) => crate::tables::query_command(&args, &store),
+        Command::Plot(args) => crate::plot::plot_command(&args, &store),
+    }
+}
+
+fn plugins(cmd: PluginsCommand, registry: Option<&Path>) -> anyhow::Result<ExitCode> {
+    match cmd {
+        PluginsCommand::List { json } => {
+            let catalog = load_catalog(registry)?;
+            let entries = catalog.entries();
+            let mut out = std::io::stdout().lock();
+            if json {
+                let rows: Vec<_> = entries
+                    .iter()
+                    .map(|e| {
+                        serde_json::json!({
+                            "name": e.component.name,
+                            "kind": e.component.kind().as_str(),
+                            "version": e.component.version,
+                            "origin": e.origin.to_string(),
+                            "library": e.library,
+                            "summary": e.component.summary,
+                        })
+                    })
+                    .collect();
+                writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
+            } else {
+                writeln!(
+                    out,
+                    "{:<12} {:<24} {:<9} {:<16} summary",
+                    "kind", "name", "version", "library"
+                )?;
+                for e in entries {
+                    writeln!(
+                        out,
+                        "{:<12} {:<24} {:<9} {:<16} {}",
+                        e.component.kind().as_str(),
+                        e.component.name,
+                        e.component.version,
+                        e.library,
+                        e.component.summary
+                    )?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        PluginsCommand::Info { name, kind } => {
+            let catalog = load_catalog(registry)?;
+            let mut found = catalog.named(&name);
+            if let Some(k) = &kind {
+                let k =
+                    Kind::parse(k).ok_or_else(|| anyhow::anyhow!("--kind {k}: unknown kind"))?;
+                found.retain(|e| e.component.kind() == k);
+            }
+            match found.len() {
+                0 => {
+                    let err = Kind::ALL
+                        .iter()
+                        .filter_map(|k| catalog.get(*k, &name).err())
+                        .find(|e| matches!(e, crate::catalog::CatalogError::Unknown { suggestions, .. } if !suggestions.is_empty()));
+                    match err {
+                        Some(e) => bail!("{e}"),
+                        None => bail!("no component named `{name}` (see `assay plugins list`)"),
+                    }
+                }
+                1 => {}
+                _ => bail!("several components are named `{name}`; add --kind"),
+            }
+            let e = found[0];
+            let c = &e.component;
+            println!("{} `{}` {}", c.kind(), c.name, c.version);
+            if !c.summary.is_empty() {
+                println!("  {}", c.summary);
+            }
+            println!("  from: {} ({} {})", e.origin, e.library, e.library_version);
+            if c.params.is_empty() {
+                println!("  parameters: none");
+            } else {
+                println!("  parameters:");
+                for p in &c.params {
+                    let default = p
+                        .default
+                        .as_ref()
+                        .map(|d| d.to_string())
+                        .unwrap_or_else(|| "required".into());
+                    let mut constraint = String::new();
+                    if p.min.is_some() || p.max.is_some() {
+                        constraint = format!(
+                            " in [{}, {}]",
+                            p.min
+                                .map(|v| v.to_string())
+                                .unwrap_or_else(|| "-inf".into()),
+                            p.max.map(|v| v.to_string()).unwrap_or_else(|| "inf".into())
+                        );
+                    }
+                    if !p.choices.is_empty() {
+                        constraint = format!(" one of {}", p.choices.join(", "));
+                    }
+                    println!(
+                        "    {:<18} {:<14} default {:<12} {}{}",
+                        p.name,
+                        p.ty.to_string(),
+                        default,
+                        p.doc,
+                        constraint
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        PluginsCommand::Check { path } => {
+            let mut catalog = Catalog::builtin()?;
+            let path = path.canonicalize().unwrap_or(path);
+            let decl = match crate::loader::load(&path, None) {
+                Ok(d) => d,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Ok(ExitCode::FAILURE);
+                }
+            };
+            let before: Vec<String> = catalog
+                .entries()
+                .iter()
+                .map(|e| format!("{}/{}", e.component.kind(), e.component.name))
+                .collect();
+            if let Err(e) = catalog.add_library(decl, Origin::Library(path.clone())) {
+                eprintln!("error: {e}");
+                return Ok(ExitCode::FAILURE);
+            }
+            println!(
+                "{}: assay plugin `{}` {} (ABI {}), compatible with this host",
+                path.display(),
+                decl.library,
+                decl.version,
+                assay_sdk::abi::ABI_VERSION
+            );
+            for e in catalog.entries() {
+                if !before.contains(&format!("{}/{}", e.component.kind(), e.component.name)) {
+                    println!(
+                        "  {:<12} {:<24} {}",
+                        e.component.kind().as_str(),
+                        e.component.name,
+                        e.component.version
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn run(args: RunArgs, registry: Option<&Path>, store: &Store) -> anyhow::Result<ExitCode> {
+    let catalog = load_catalog(registry)?;
+    let opts = RunOptions {
+        quiet: args.quiet,
+        force: args.force,
+    };
+    let (id, outcome) = match (&args.resume, &args.spec) {
+        (Some(id), _) => crate::engine::resume(&catalog, store, id, &opts)?,
+        (None, Some(path)) => {
+            let raw = crate::spec::read_raw(path, &args.set)?;
+            let spec = crate::spec::resolve(&raw, &path.display().to_string(), &catalog)?;
+            crate::engine::run(&catalog, &spec, store, &opts)?
+        }
+        (None, None) => bail!("give a spec file or --resume RUN_ID"),
+    };
+    let code = match outcome {
+        Outcome::Completed | Outcome::Reused(_) => ExitCode::SUCCESS,
+        Outcome::Diverged => {
+            eprintln!("run {id} diverged (NaN or infinite loss); metrics up to that step are kept");
+            ExitCode::from(EXIT_DIVERGED)
+        }
+        Outcome::Interrupted => {
+            eprintln!("run {id} interrupted; continue it with `assay run --resume {id}`");
+            ExitCode::from(EXIT_INTERRUPTED)
+        }
+    };
+    println!("{id}");
+    Ok(code)
+}
+
+fn runs(cmd: RunsCommand, store: &Store) -> anyhow::Result<ExitCode> {
+    match cmd {
+        RunsCommand::List { json } => {
+            let list = store.list()?;
+            if json {
+                let rows: Vec<_> = list
+                    .iter()
+                    .map(|r| match r {
+                        Ok((rec, status)) => {
+                            let mut v = serde_json::to_value(rec).unwrap_or_default();
+                            v["status"] = serde_json::Value::String(status.as_str().into());
+                            v
+                        }
+                        Err(e) => serde_json::json!({"error": e.to_string()}),
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                println!(
+                    "{:<40} {:<12} {:>14} {:<24}",
+                    "id", "status", "steps", "started"
+                );
+                for r in list {
+                    match r {
+                        Ok((rec, status)) => println!(
+                            "{:<40} {:<12} {:>14} {:<24}",
+                            rec.id,
+                            status.as_str(),
+                            format!("{}/{}", rec.steps_done, rec.steps_total),
+                            rec.started_at
+                        ),
+                        Err(e) => println!("{e}"),
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        RunsCommand::Show { id } => {
+            let rec = store.record(&id)?;
+            let status = rec.effective_status(store.heartbeat(&id));
+            let mut v = serde_json::to_value(&rec)?;
+            v["status"] = serde_json::Value::String(status.as_str().into());
+            println!("{}", serde_json::to_string_pretty(&v)?);
+            let spec = store.run_dir(&id)?.join("spec.toml");
+            if let Ok(text) = std::fs::read_to_string(&spec) {
+                println!("\n# {}\n{text}", spec.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        RunsCommand::Rm { id } => {
+            store.remove(&id)?;
+            println!("removed {id}");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,628 @@
+//! The run loop: build the components, train, evaluate, probe, checkpoint, and record it all in
+//! the store.
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Once};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context};
+use assay_sdk::prelude::*;
+
+use crate::catalog::{Catalog, Entry};
+use crate::guard::{GuardedDataset, GuardedModel};
+use crate::record::RunLog;
+use crate::spec::{ProbeSchedule, Spec};
+use crate::store::{now_rfc3339, ComponentRecord, RunRecord, Status, Store};
+
+/// Parses `cpu` or `cuda:N`.
+pub fn parse_device(s: &str) -> Result<Device, String> {
+    if s == "cpu" {
+        return Ok(Device::Cpu);
+    }
+    if let Some(n) = s
+        .strip_prefix("cuda:")
+        .and_then(|n| n.parse::<usize>().ok())
+    {
+        if cfg!(feature = "cuda") {
+            return Device::new_cuda(n).map_err(|e| format!("cannot open {s}: {e}"));
+        }
+        return Err(format!(
+            "`{s}` needs a build with the `cuda` feature (cargo build --features cuda)"
+        ));
+    }
+    Err(format!("expected \"cpu\" or \"cuda:N\", found \"{s}\""))
+}
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+static HANDLER: Once = Once::new();
+
+/// Installs the Ctrl-C / SIGTERM handler once per process: the loop stops after the current step,
+/// checkpoints, and marks the run `interrupted`.
+pub fn install_interrupt_handler() {
+    HANDLER.call_once(|| {
+        if let Err(e) = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst)) {
+            tracing::warn!("cannot install the Ctrl-C handler: {e}");
+        }
+    });
+}
+
+/// How a call to [`run`] or [`resume`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every step done.
+    Completed,
+    /// An identical finished run was in the store; nothing was computed.
+    Reused(Status),
+    /// A loss became NaN or infinite.
+    Diverged,
+    /// Stopped by a signal after a checkpoint.
+    Interrupted,
+}
+
+/// Options of a run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// No progress bar.
+    pub quiet: bool,
+    /// Recompute even if an identical finished run is in the store.
+    pub force: bool,
+}
+
+/// Everything built for a run.
+struct Parts {
+    device: Device,
+    dataset: GuardedDataset,
+    model: GuardedModel,
+    optimizer: Box<dyn Optimizer>,
+    probes: Vec<(ProbeSchedule, Box<dyn Probe>)>,
+}
+
+fn entry<'a>(catalog: &'a Catalog, kind: Kind, name: &str) -> anyhow::Result<&'a Entry> {
+    Ok(catalog.get(kind, name)?)
+}
+
+fn build(catalog: &Catalog, spec: &Spec) -> anyhow::Result<Parts> {
+    let device = parse_device(&spec.device).map_err(|m| anyhow!("device: {m}"))?;
+    let cx = BuildContext {
+        seed: spec.seed,
+        device: device.clone(),
+    };
+    let d = entry(catalog, Kind::Dataset, &spec.dataset.plugin)?;
+    let dataset = d
+        .build_dataset(&spec.dataset.params, &cx)
+        .with_context(|| format!("building {}", d.label()))?;
+    if dataset.len(Split::Train) == 0 {
+        bail!("{} has no training examples", d.label());
+    }
+    let m = entry(catalog, Kind::Model, &spec.model.plugin)?;
+    let model = m
+        .build_model(
+            &spec.model.params,
+            &ModelContext {
+                build: cx.clone(),
+                data: dataset.info(),
+            },
+        )
+        .with_context(|| format!("building {}", m.label()))?;
+    let o = entry(catalog, Kind::Optimizer, &spec.optimizer.plugin)?;
+    let optimizer = o
+        .build_optimizer(&spec.optimizer.params, model.parameters())
+        .with_context(|| format!("building {}", o.label()))?;
+    let mut probes = Vec::new();
+    for p in &spec.probes {
+        let e = entry(catalog, Kind::Probe, &p.component.plugin)?;
+        let probe = e
+            .build_probe(&p.component.params, &cx)
+            .with_context(|| format!("building {}", e.label()))?;
+        probes.push((p.schedule.clone(), probe));
+    }
+    Ok(Parts {
+        device,
+        dataset,
+        model,
+        optimizer,
+        probes,
+    })
+}
+
+/// The loss of `output` against `target` for `objective`, and the accuracy where it has one.
+pub fn loss_and_accuracy(
+    objective: &Objective,
+    output: &Tensor,
+    target: &Tensor,
+) -> anyhow::Result<(Tensor, Option<Tensor>)> {
+    match objective {
+        Objective::Classification { .. } => {
+            let loss = assay_sdk::nn::loss::cross_entropy(output, target)?;
+            let pred = output.argmax(D::Minus1)?;
+            let acc = pred.eq(target)?.to_dtype(DType::F32)?.mean_all()?;
+            Ok((loss, Some(acc)))
+        }
+        Objective::Regression { .. } => Ok((assay_sdk::nn::loss::mse(output, target)?, None)),
+        other => bail!("objective {other:?} is not supported by this host"),
+    }
+}
+
+/// The batch indices of training step `step` (1-based): consecutive slices of per-epoch
+/// permutations drawn from the run seed, so any step's batch is known without replaying the
+/// ones before it.
+struct Sampler {
+    seed: u64,
+    n: usize,
+    batch: usize,
+    cache: HashMap<u64, Vec<usize>>,
+}
+
+impl Sampler {
+    fn new(seed: u64, n: usize, batch: usize) -> Self {
+        let batch = if batch == 0 || batch > n { n } else { batch };
+        Sampler {
+            seed,
+            n,
+            batch,
+            cache: HashMap::new(),
+        }
+    }
+
+    fn full_batch(&self) -> bool {
+        self.batch == self.n
+    }
+
+    fn permutation(&mut self, epoch: u64) -> &[usize] {
+        if !self.cache.contains_key(&epoch) {
+            use assay_sdk::rand::seq::SliceRandom;
+            let mut p: Vec<usize> = (0..self.n).collect();
+            p.shuffle(&mut init::rng(self.seed, &format!("batches/{epoch}")));
+            self.cache.retain(|e, _| *e + 1 >= epoch);
+            self.cache.insert(epoch, p);
+        }
+        &self.cache[&epoch]
+    }
+
+    fn indices(&mut self, step: u64) -> Vec<usize> {
+        if self.full_batch() {
+            return (0..self.n).collect();
+        }
+        let start = (step - 1) * self.batch as u64;
+        (start..start + self.batch as u64)
+            .map(|k| {
+                let (epoch, i) = (k / self.n as u64, (k % self.n as u64) as usize);
+                self.permutation(epoch)[i]
+            })
+            .collect()
+    }
+}
+
+const EVAL_CHUNK: usize = 2048;
+
+fn evaluate(parts: &mut Parts, split: Split) -> anyhow::Result<(f64, Option<f64>)> {
+    let n = parts.dataset.len(split);
+    if n == 0 {
+        return Ok((f64::NAN, None));
+    }
+    parts.model.set_training(false);
+    let objective = parts.dataset.info().objective;
+    let (mut loss_sum, mut acc_sum, mut has_acc) = (0.0f64, 0.0f64, false);
+    let idx: Vec<usize> = (0..n).collect();
+    for chunk in idx.chunks(EVAL_CHUNK) {
+        let batch = parts.dataset.batch(split, chunk, &parts.device)?;
+        let out = parts
+            .model
+            .forward(&batch.input, &mut Hooks::none())?
+            .detach();
+        let (loss, acc) = loss_and_accuracy(&objective, &out, &batch.target)?;
+        let w = chunk.len() as f64;
+        loss_sum += f64::from(loss.to_dtype(DType::F32)?.to_scalar::<f32>()?) * w;
+        if let Some(a) = acc {
+            has_acc = true;
+            acc_sum += f64::from(a.to_scalar::<f32>()?) * w;
+        }
+    }
+    parts.model.set_training(true);
+    Ok((loss_sum / n as f64, has_acc.then(|| acc_sum / n as f64)))
+}
+
+fn checkpoint_path(dir: &Path, step: u64) -> std::path::PathBuf {
+    dir.join("checkpoints")
+        .join(format!("step-{step:09}.safetensors"))
+}
+
+fn save_checkpoint(parts: &Parts, dir: &Path, step: u64) -> anyhow::Result<()> {
+    let mut map: HashMap<String, Tensor> = HashMap::new();
+    for (name, var) in parts.model.parameters() {
+        map.insert(format!("model.{name}"), var.as_tensor().clone());
+    }
+    for (name, t) in parts.optimizer.state()? {
+        map.insert(format!("optim.{name}"), t);
+    }
+    map.insert(
+        "meta.step".into(),
+        Tensor::new(&[step as i64], &Device::Cpu)?,
+    );
+    let cdir = dir.join("checkpoints");
+    std::fs::create_dir_all(&cdir)?;
+    let tmp = cdir.join(format!(
+        "{}{}-step.safetensors",
+        crate::store::TMP_PREFIX,
+        std::process::id()
+    ));
+    assay_sdk::candle::safetensors::save(&map, &tmp)?;
+    std::fs::File::open(&tmp)?.sync_all()?;
+    std::fs::rename(&tmp, checkpoint_path(dir, step))?;
+    Ok(())
+}
+
+fn load_checkpoint(parts: &mut Parts, path: &Path) -> anyhow::Result<u64> {
+    let map = assay_sdk::candle::safetensors::load(path, &parts.device)
+        .with_context(|| format!("reading checkpoint {}", path.display()))?;
+    let step = map
+        .get("meta.step")
+        .ok_or_else(|| anyhow!("{}: no meta.step", path.display()))?
+        .to_vec1::<i64>()?[0] as u64;
+    for (name, var) in parts.model.parameters() {
+        let t = map.get(&format!("model.{name}")).ok_or_else(|| {
+            anyhow!(
+                "{}: no weights for model parameter `{name}`",
+                path.display()
+            )
+        })?;
+        var.set(t)
+            .with_context(|| format!("{}: restoring `{name}`", path.display()))?;
+    }
+    let state: Vec<(String, Tensor)> = map
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix("optim.").map(|n| (n.to_string(), v.clone())))
+        .collect();
+    parts.optimizer.load_state(&state)?;
+    Ok(step)
+}
+
+fn component_records(catalog: &Catalog, spec: &Spec) -> Vec<ComponentRecord> {
+    spec.components()
+        .into_iter()
+        .map(|(kind, c)| {
+            let e = catalog.get(kind, &c.plugin).ok();
+            ComponentRecord {
+                kind: kind.to_string(),
+                name: c.plugin.clone(),
+                version: c.version.clone(),
+                library: e.map(|e| e.library.clone()).unwrap_or_default(),
+                origin: e.map(|e| e.origin.to_string()).unwrap_or_default(),
+            }
+        })
+        .collect()
+}
+
+/// Keeps the run's heartbeat fresh from a background thread until dropped.
+struct Heartbeat {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Heartbeat {
+    fn start(store: Store, id: String) -> Heartbeat {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                if let Err(e) = store.beat(&id) {
+                    tracing::warn!("heartbeat: {e}");
+                }
+                for _ in 0..50 {
+                    if flag.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        });
+        Heartbeat {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Runs `spec` into `store`, or reuses an identical finished run. Returns the run id.
+pub fn run(
+    catalog: &Catalog,
+    spec: &Spec,
+    store: &Store,
+    opts: &RunOptions,
+) -> anyhow::Result<(String, Outcome)> {
+    let id = spec.run_id();
+    let dir = store.run_dir(&id)?;
+    if dir.join("run.json").exists() {
+        let status = match store.record(&id) {
+            Ok(rec) => Some(rec.effective_status(store.heartbeat(&id))),
+            Err(e) if opts.force => {
+                tracing::warn!("{e}; recomputing because of --force");
+                None
+            }
+            Err(e) => bail!("{e}\nrecompute it with --force"),
+        };
+        match status {
+            Some(Status::Running) => {
+                bail!("run {id} is already running (see `assay runs show {id}`)")
+            }
+            Some(s @ (Status::Completed | Status::Diverged)) if !opts.force => {
+                eprintln!(
+                    "run {id} already {} in {}; reusing it (--force recomputes)",
+                    s.as_str(),
+                    store.root().display()
+                );
+                return Ok((id, Outcome::Reused(s)));
+            }
+            Some(s @ (Status::Interrupted | Status::Lost | Status::Failed)) if !opts.force => {
+                bail!("run {id} exists with status {}; continue it with `assay run --resume {id}` or recompute with --force", s.as_str())
+            }
+            _ => {
+                std::fs::remove_dir_all(&dir)
+                    .with_context(|| format!("removing {}", dir.display()))?;
+            }
+        }
+    }
+    std::fs::create_dir_all(dir.join("checkpoints"))
+        .with_context(|| format!("creating run directory {}", dir.display()))?;
+    crate::store::write_atomic(&dir.join("spec.toml"), spec.to_toml().as_bytes())?;
+    let record = RunRecord {
+        id: id.clone(),
+        name: spec.name.clone(),
+        status: Status::Running,
+        started_at: now_rfc3339(),
+        ended_at: None,
+        duration_s: None,
+        steps_done: 0,
+        steps_total: spec.train.steps,
+        host: crate::store::host_name(),
+        user: crate::store::user_name(),
+        pid: std::process::id(),
+        git_commit: crate::store::git_commit(),
+        assay_version: env!("CARGO_PKG_VERSION").to_string(),
+        components: component_records(catalog, spec),
+        error: None,
+        resumed: 0,
+    };
+    store.write_record(&record)?;
+    let outcome = execute(catalog, spec, store, record, None, opts)?;
+    Ok((id, outcome))
+}
+
+/// Continues run `id` from its last checkpoint.
+pub fn resume(
+    catalog: &Catalog,
+    store: &Store,
+    id: &str,
+    opts: &RunOptions,
+) -> anyhow::Result<(String, Outcome)> {
+    let mut record = store.record(id)?;
+    let status = record.effective_status(store.heartbeat(id));
+    match status {
+        Status::Running => bail!(
+            "run {id} is still running (pid {} on {}); it cannot be resumed twice",
+            record.pid,
+            record.host
+        ),
+        Status::Completed => {
+            eprintln!("run {id} already completed; nothing to resume");
+            return Ok((id.to_string(), Outcome::Reused(status)));
+        }
+        _ => {}
+    }
+    let dir = store.run_dir(id)?;
+    let spec_path = dir.join("spec.toml");
+    let raw = crate::spec::read_raw(&spec_path, &[])?;
+    let spec = crate::spec::resolve(&raw, &spec_path.display().to_string(), catalog)?;
+    if spec.run_id() != id {
+        bail!(
+            "{}: the components or their versions changed since run {id} started (it would now be {}); resume needs the same plugins",
+            spec_path.display(),
+            spec.run_id()
+        );
+    }
+    let checkpoint = store.checkpoints(id)?.pop();
+    if checkpoint.is_none() {
+        tracing::info!("run {id} has no checkpoint; starting it from step 0");
+    }
+    record.status = Status::Running;
+    record.pid = std::process::id();
+    record.host = crate::store::host_name();
+    record.user = crate::store::user_name();
+    record.error = None;
+    record.ended_at = None;
+    record.resumed += 1;
+    store.write_record(&record)?;
+    let outcome = execute(catalog, &spec, store, record, checkpoint.map(|c| c.1), opts)?;
+    Ok((id.to_string(), outcome))
+}
+
+fn execute(
+    catalog: &Catalog,
+    spec: &Spec,
+    store: &Store,
+    mut record: RunRecord,
+    checkpoint: Option<std::path::PathBuf>,
+    opts: &RunOptions,
+) -> anyhow::Result<Outcome> {
+    let id = record.id.clone();
+    let dir = store.run_dir(&id)?;
+    let started = Instant::now();
+    let previous = record.duration_s.unwrap_or(0.0);
+    let _heartbeat = Heartbeat::start(store.clone(), id.clone());
+    let result = train(catalog, spec, store, &dir, &mut record, checkpoint, opts);
+    record.ended_at = Some(now_rfc3339());
+    record.duration_s = Some(previous + started.elapsed().as_secs_f64());
+    let outcome = match &result {
+        Ok(o) => {
+            record.status = match o {
+                Outcome::Completed => Status::Completed,
+                Outcome::Diverged => Status::Diverged,
+                Outcome::Interrupted => Status::Interrupted,
+                Outcome::Reused(s) => *s,
+            };
+            Ok(*o)
+        }
+        Err(e) => {
+            record.status = Status::Failed;
+            record.error = Some(format!("{e:#}"));
+            Err(anyhow!("run {id} failed: {e:#}"))
+        }
+    };
+    store.write_record(&record)?;
+    outcome
+}
+
+fn train(
+    catalog: &Catalog,
+    spec: &Spec,
+    store: &Store,
+    dir: &Path,
+    record: &mut RunRecord,
+    checkpoint: Option<std::path::PathBuf>,
+    opts: &RunOptions,
+) -> anyhow::Result<Outcome> {
+    install_interrupt_handler();
+    let mut parts = build(catalog, spec)?;
+    let objective = parts.dataset.info().objective;
+    let start = match &checkpoint {
+        Some(path) => load_checkpoint(&mut parts, path)?,
+        None => 0,
+    };
+    let mut log = if start > 0 {
+        RunLog::load(dir, start)?
+    } else {
+        RunLog::default()
+    };
+    let total = spec.train.steps;
+    let mut sampler = Sampler::new(
+        spec.seed,
+        parts.dataset.len(Split::Train),
+        spec.train.batch_size,
+    );
+    let bar = if opts.quiet || !std::io::stderr().is_terminal() {
+        indicatif::ProgressBar::hidden()
+    } else {
+        let b = indicatif::ProgressBar::new(total);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {pos}/{len} [{bar:30}] {per_sec} loss {msg} ETA {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    };
+    bar.set_position(start);
+
+    let observe =
+        |parts: &mut Parts, log: &mut RunLog, step: u64, is_final: bool| -> anyhow::Result<()> {
+            let eval_due =
+                is_final || (spec.train.eval_every > 0 && step % spec.train.eval_every == 0);
+            if eval_due {
+                for split in [Split::Train, Split::Test] {
+                    if parts.dataset.len(split) == 0 {
+                        continue;
+                    }
+                    let (loss, acc) = evaluate(parts, split)?;
+                    log.metric(step, &format!("{}/loss", split.as_str()), loss);
+                    if let Some(a) = acc {
+                        log.metric(step, &format!("{}/acc", split.as_str()), a);
+                    }
+                }
+            }
+            let Parts {
+                model,
+                dataset,
+                device,
+                probes,
+                ..
+            } = parts;
+            for (schedule, probe) in probes.iter_mut() {
+                let due = match schedule {
+                    ProbeSchedule::Every(n) => is_final || step % *n == 0,
+                    ProbeSchedule::End => is_final,
+                };
+                if !due {
+                    continue;
+                }
+                let cx = ProbeContext {
+                    step,
+                    is_final,
+                    model: &*model,
+                    dataset: &*dataset,
+                    device,
+                };
+                let obs = probe.observe(&cx)?;
+                for m in &obs.metrics {
+                    log.metric(step, &m.name, m.value);
+                }
+                for t in &obs.tables {
+                    log.table(step, t)?;
+                }
+            }
+            Ok(())
+        };
+
+    if start == 0 {
+        observe(&mut parts, &mut log, 0, total == 0)?;
+    }
+    let mut last_flush = Instant::now();
+    parts.model.set_training(true);
+    for step in start + 1..=total {
+        if INTERRUPTED.load(Ordering::SeqCst) {
+            save_checkpoint(&parts, dir, step - 1)?;
+            log.flush(dir)?;
+            record.steps_done = step - 1;
+            record.error = Some(format!("interrupted after step {}", step - 1));
+            bar.abandon();
+            return Ok(Outcome::Interrupted);
+        }
+        let idx = sampler.indices(step);
+        let batch = parts.dataset.batch(Split::Train, &idx, &parts.device)?;
+        let out = parts.model.forward(&batch.input, &mut Hooks::none())?;
+        let (loss, _) = loss_and_accuracy(&objective, &out, &batch.target)?;
+        let value = f64::from(loss.to_dtype(DType::F32)?.to_scalar::<f32>()?);
+        log.metric(step, "train/batch_loss", value);
+        if !value.is_finite() {
+            log.flush(dir)?;
+            record.steps_done = step - 1;
+            record.error = Some(format!("loss is {value} at step {step}"));
+            bar.abandon();
+            return Ok(Outcome::Diverged);
+        }
+        let grads = loss.backward()?;
+        parts.optimizer.step(&grads, spec.train.lr_factor(step))?;
+        let is_final = step == total;
+        observe(&mut parts, &mut log, step, is_final)?;
+        record.steps_done = step;
+        let ckpt_due = is_final
+            || (spec.train.checkpoint_every > 0 && step % spec.train.checkpoint_every == 0);
+        if ckpt_due {
+            save_checkpoint(&parts, dir, step)?;
+        }
+        if ckpt_due || last_flush.elapsed() > Duration::from_secs(10) {
+            log.flush(dir)?;
+            store.write_record(record)?;
+            last_flush = Instant::now();
+        }
+        bar.set_message(format!("{value:.4}"));
+        bar.inc(1);
+    }
+    if total == 0 {
+        save_checkpoint(&parts, dir, 0)?;
+    }
+    log.flush(dir)?;
+    bar.finish_and_clear();
+    Ok(Outcome::Completed)
+}

@@ -1,0 +1,164 @@
+//! Every call into plugin code goes through here: a panic inside a plugin becomes an error that
+//! names the component and the call, and the host carries on.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use assay_sdk::candle::backprop::GradStore;
+use assay_sdk::prelude::*;
+
+/// Runs `f`, turning a panic into a [`PluginError`] that names `who` and `call`.
+pub fn guard<T>(who: &str, call: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(payload) => {
+            let msg = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "(no message)".to_string());
+            Err(PluginError::invalid(format!(
+                "{who} panicked in {call}: {msg}"
+            )))
+        }
+    }
+}
+
+/// An optimizer whose every call is guarded.
+pub struct GuardedOptimizer {
+    pub(crate) who: String,
+    pub(crate) inner: Box<dyn Optimizer>,
+}
+
+impl Optimizer for GuardedOptimizer {
+    fn step(&mut self, grads: &GradStore, lr_scale: f64) -> Result<()> {
+        let inner = &mut self.inner;
+        guard(&self.who, "Optimizer::step", || inner.step(grads, lr_scale))
+    }
+    fn state(&self) -> Result<Vec<(String, Tensor)>> {
+        guard(&self.who, "Optimizer::state", || self.inner.state())
+    }
+    fn load_state(&mut self, state: &[(String, Tensor)]) -> Result<()> {
+        let inner = &mut self.inner;
+        guard(&self.who, "Optimizer::load_state", || {
+            inner.load_state(state)
+        })
+    }
+}
+
+/// A model whose every call is guarded. Its parameters and hook points are read once, under the
+/// guard, when it is built.
+pub struct GuardedModel {
+    who: String,
+    inner: Box<dyn Model>,
+    parameters: Vec<(String, Var)>,
+    hook_points: Vec<String>,
+}
+
+impl GuardedModel {
+    /// Wraps `inner`, reading its parameters and hook points.
+    pub fn new(who: String, inner: Box<dyn Model>) -> Result<Self> {
+        let parameters = guard(&who, "Model::parameters", || Ok(inner.parameters()))?;
+        let hook_points = guard(&who, "Model::hook_points", || Ok(inner.hook_points()))?;
+        Ok(GuardedModel {
+            who,
+            inner,
+            parameters,
+            hook_points,
+        })
+    }
+}
+
+impl Model for GuardedModel {
+    fn forward(&self, input: &Tensor, hooks: &mut Hooks) -> Result<Tensor> {
+        guard(&self.who, "Model::forward", || {
+            self.inner.forward(input, hooks)
+        })
+    }
+    fn parameters(&self) -> Vec<(String, Var)> {
+        self.parameters.clone()
+    }
+    fn hook_points(&self) -> Vec<String> {
+        self.hook_points.clone()
+    }
+    fn set_training(&mut self, training: bool) {
+        let inner = &mut self.inner;
+        // A panic here is reported by the next guarded call, which fails the same way.
+        let _ = guard(&self.who, "Model::set_training", || {
+            inner.set_training(training);
+            Ok(())
+        });
+    }
+}
+
+/// A dataset whose every call is guarded. Its description and sizes are read once, under the
+/// guard, when it is built.
+pub struct GuardedDataset {
+    who: String,
+    inner: Box<dyn Dataset>,
+    info: DataInfo,
+    train_len: usize,
+    test_len: usize,
+}
+
+impl GuardedDataset {
+    /// Wraps `inner`, reading its description and sizes.
+    pub fn new(who: String, inner: Box<dyn Dataset>) -> Result<Self> {
+        let info = guard(&who, "Dataset::info", || Ok(inner.info()))?;
+        let train_len = guard(&who, "Dataset::len", || Ok(inner.len(Split::Train)))?;
+        let test_len = guard(&who, "Dataset::len", || Ok(inner.len(Split::Test)))?;
+        Ok(GuardedDataset {
+            who,
+            inner,
+            info,
+            train_len,
+            test_len,
+        })
+    }
+}
+
+impl Dataset for GuardedDataset {
+    fn info(&self) -> DataInfo {
+        self.info.clone()
+    }
+    fn len(&self, split: Split) -> usize {
+        match split {
+            Split::Train => self.train_len,
+            Split::Test => self.test_len,
+        }
+    }
+    fn batch(&self, split: Split, indices: &[usize], device: &Device) -> Result<Batch> {
+        guard(&self.who, "Dataset::batch", || {
+            self.inner.batch(split, indices, device)
+        })
+    }
+}
+
+/// A probe whose every call is guarded.
+pub struct GuardedProbe {
+    pub(crate) who: String,
+    pub(crate) inner: Box<dyn Probe>,
+}
+
+impl Probe for GuardedProbe {
+    fn observe(&mut self, cx: &ProbeContext<'_>) -> Result<Observation> {
+        let inner = &mut self.inner;
+        guard(&self.who, "Probe::observe", || inner.observe(cx))
+    }
+}
+
+/// An environment whose every call is guarded.
+pub struct GuardedEnvironment {
+    pub(crate) who: String,
+    pub(crate) inner: Box<dyn Environment>,
+}
+
+impl Environment for GuardedEnvironment {
+    fn reset(&mut self, seed: u64) -> Result<TimeStep> {
+        let inner = &mut self.inner;
+        guard(&self.who, "Environment::reset", || inner.reset(seed))
+    }
+    fn step(&mut self, action: &Action) -> Result<TimeStep> {
+        let inner = &mut self.inner;
+        guard(&self.who, "Environment::step", || inner.step(action))
+    }
+}

@@ -1,0 +1,33 @@
+//! # assay
+//!
+//! The host of the assay platform: a spec goes in, a run directory comes out, and tables are read
+//! across run directories.
+//!
+//! - [`catalog`], [`loader`], [`registry`], [`guard`]: the components the host can build, from
+//!   built-in plugin crates and from dynamic libraries listed in `registry.toml`.
+//! - [`spec`]: parse a spec, apply `--set` overrides, fill defaults, check, hash into a run id.
+//! - [`engine`]: the run loop, checkpoints and resume.
+//! - [`store`] and [`record`]: run directories, written atomically.
+//! - [`tables`] and [`plot`]: Polars SQL over every run, exports and plots.
+//! - [`cli`]: the `assay` command.
+
+pub mod catalog;
+pub mod cli;
+pub mod engine;
+pub mod guard;
+pub mod loader;
+pub mod plot;
+pub mod record;
+pub mod registry;
+pub mod scaffold;
+pub mod spec;
+pub mod store;
+pub mod tables;
+
+/// Keeps the built-in plugin crates' registrations in the binary (the linker drops object files
+/// nothing refers to, and with them their `inventory` entries).
+pub fn link_builtins() {
+    assay_nets::link();
+    assay_optim::link();
+    assay_tabular::link();
+}

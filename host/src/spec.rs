@@ -1,0 +1,711 @@
+//! Experiment specs: parse, override, fill defaults, check against the catalog, canonicalise and
+//! hash into a run id.
+//!
+//! ```toml
+//! name = "smoke"
+//! seed = 0
+//! device = "cpu"            # or "cuda:0" in a build with the `cuda` feature
+//!
+//! [dataset]
+//! plugin = "blobs"          # any dataset in `assay plugins list`, then its parameters
+//!
+//! [model]
+//! plugin = "mlp"
+//! hidden = [64]
+//!
+//! [optimizer]
+//! plugin = "adam"
+//! lr = 1e-2
+//!
+//! [[probe]]
+//! plugin = "weight_norms"
+//! every = 50                # or: at = "end"
+//!
+//! [train]
+//! steps = 300
+//! batch_size = 64           # 0 = full batch
+//! eval_every = 50
+//! checkpoint_every = 100    # 0 = only at the end
+//! lr_schedule = "constant"  # "linear_warmup" or "cosine"
+//! warmup_steps = 0
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use assay_sdk::{Kind, Param, Params, Value};
+use sha2::{Digest, Sha256};
+
+use crate::catalog::Catalog;
+
+/// A spec that cannot be used; every message names the file and, where there is one, the key.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    /// The file cannot be read.
+    #[error("cannot read spec {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// TOML syntax.
+    #[error("{file}:{message}")]
+    Syntax {
+        /// The file.
+        file: String,
+        /// `line:column: message`.
+        message: String,
+    },
+    /// A value that does not fit.
+    #[error("{file}: {key}: {message}")]
+    Key {
+        /// The file.
+        file: String,
+        /// Dotted key path, e.g. `optimizer.lr`.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// An unknown plugin.
+    #[error("{file}: {key}: {source}")]
+    Plugin {
+        /// The file.
+        file: String,
+        /// The table, e.g. `optimizer.plugin`.
+        key: String,
+        /// The catalog's answer, with close names.
+        source: crate::catalog::CatalogError,
+    },
+    /// A malformed `--set`.
+    #[error("--set {0}: expected KEY.PATH=VALUE")]
+    Override(String),
+}
+
+/// `line:column: message` for a TOML error.
+pub fn describe_toml_error(e: &toml::de::Error, text: &str) -> String {
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
+            format!("{line}:{column}: {}", e.message().trim())
+        }
+        None => format!(" {}", e.message().trim()),
+    }
+}
+
+/// When a probe runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProbeSchedule {
+    /// Every `n` steps, at step 0, and at the end.
+    Every(u64),
+    /// Only after the last step.
+    End,
+}
+
+/// A component chosen by a spec, with its resolved parameters.
+#[derive(Debug, Clone)]
+pub struct ComponentSpec {
+    /// The component's name.
+    pub plugin: String,
+    /// Its version in the catalog.
+    pub version: String,
+    /// Every declared parameter, defaults filled in.
+    pub params: Params,
+}
+
+/// A probe and its schedule.
+#[derive(Debug, Clone)]
+pub struct ProbeSpec {
+    /// The probe.
+    pub component: ComponentSpec,
+    /// When it runs.
+    pub schedule: ProbeSchedule,
+}
+
+/// The learning-rate schedule, as a factor on the optimizer's `lr`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LrSchedule {
+    /// 1.0 throughout (after warm-up).
+    Constant,
+    /// Linear from 0 to 1 over `warmup_steps`, then 1.
+    LinearWarmup,
+    /// Warm-up, then cosine decay to `min_lr_factor` at the last step.
+    Cosine,
+}
+
+/// The `[train]` table.
+#[derive(Debug, Clone)]
+pub struct Train {
+    /// Optimizer steps.
+    pub steps: u64,
+    /// Examples per step; 0 means the whole train split.
+    pub batch_size: usize,
+    /// Evaluate every this many steps (and at the end); 0 = only at the end.
+    pub eval_every: u64,
+    /// Checkpoint every this many steps (and at the end); 0 = only at the end.
+    pub checkpoint_every: u64,
+    /// Learning-rate schedule.
+    pub lr_schedule: LrSchedule,
+    /// Warm-up steps.
+    pub warmup_steps: u64,
+    /// Final factor of the cosine schedule.
+    pub min_lr_factor: f64,
+}
+
+impl Train {
+    /// The factor on the base learning rate for the update made at `step` (1-based).
+    pub fn lr_factor(&self, step: u64) -> f64 {
+        let warm = if self.warmup_steps > 0 && step <= self.warmup_steps {
+            step as f64 / self.warmup_steps as f64
+        } else {
+            1.0
+        };
+        match self.lr_schedule {
+            LrSchedule::Constant | LrSchedule::LinearWarmup => warm,
+            LrSchedule::Cosine => {
+                if step <= self.warmup_steps {
+                    return warm;
+                }
+                let span = (self.steps - self.warmup_steps).max(1) as f64;
+                let progress = ((step - self.warmup_steps) as f64 / span).min(1.0);
+                let cos = 0.5 * (1.0 + (std::f64::consts::PI * progress).cos());
+                self.min_lr_factor + (1.0 - self.min_lr_factor) * cos
+            }
+        }
+    }
+}
+
+/// A resolved spec: every value known, checked, and hashed into the run id.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    /// Experiment name.
+    pub name: String,
+    /// Seed of every generator in the run.
+    pub seed: u64,
+    /// `cpu` or `cuda:N`.
+    pub device: String,
+    /// The dataset.
+    pub dataset: ComponentSpec,
+    /// The model.
+    pub model: ComponentSpec,
+    /// The optimizer.
+    pub optimizer: ComponentSpec,
+    /// Probes in spec order.
+    pub probes: Vec<ProbeSpec>,
+    /// Training settings.
+    pub train: Train,
+    /// The resolved spec as TOML, in canonical (sorted) order: what `spec.toml` holds.
+    pub resolved: toml::Table,
+}
+
+fn train_params() -> Vec<Param> {
+    vec![
+        Param::int("steps", 1000, "optimizer steps").min(0.0),
+        Param::int("batch_size", 0, "examples per step; 0 = full batch").min(0.0),
+        Param::int(
+            "eval_every",
+            100,
+            "evaluate every N steps; 0 = only at the end",
+        )
+        .min(0.0),
+        Param::int(
+            "checkpoint_every",
+            0,
+            "checkpoint every N steps; 0 = only at the end",
+        )
+        .min(0.0),
+        Param::str("lr_schedule", "constant", "learning-rate schedule").choices(&[
+            "constant",
+            "linear_warmup",
+            "cosine",
+        ]),
+        Param::int("warmup_steps", 0, "linear warm-up steps").min(0.0),
+        Param::float("min_lr_factor", 0.0, "final factor of the cosine schedule").range(0.0, 1.0),
+    ]
+}
+
+fn to_value(v: &toml::Value) -> Option<Value> {
+    Some(match v {
+        toml::Value::Boolean(b) => Value::Bool(*b),
+        toml::Value::Integer(i) => Value::Int(*i),
+        toml::Value::Float(x) => Value::Float(*x),
+        toml::Value::String(s) => Value::Str(s.clone()),
+        toml::Value::Array(items) => {
+            Value::List(items.iter().map(to_value).collect::<Option<_>>()?)
+        }
+        toml::Value::Datetime(_) | toml::Value::Table(_) => return None,
+    })
+}
+
+fn to_toml(v: &Value) -> toml::Value {
+    match v {
+        Value::Bool(b) => toml::Value::Boolean(*b),
+        Value::Int(i) => toml::Value::Integer(*i),
+        Value::Float(x) => toml::Value::Float(*x),
+        Value::Str(s) => toml::Value::String(s.clone()),
+        Value::List(items) => toml::Value::Array(items.iter().map(to_toml).collect()),
+    }
+}
+
+/// Parses `--set` values: TOML syntax (`1e-3`, `true`, `[1, 2]`, `"text"`), or a bare string.
+fn parse_override_value(raw: &str) -> toml::Value {
+    let doc = format!("v = {raw}");
+    match toml::from_str::<toml::Table>(&doc) {
+        Ok(mut t) => t
+            .remove("v")
+            .unwrap_or_else(|| toml::Value::String(raw.to_string())),
+        Err(_) => toml::Value::String(raw.to_string()),
+    }
+}
+
+/// Applies `KEY.PATH=VALUE` overrides to a raw spec table. Numeric path parts index arrays of
+/// tables (`probe.0.every=10`).
+pub fn apply_overrides(table: &mut toml::Table, overrides: &[String]) -> Result<(), SpecError> {
+    for o in overrides {
+        let (path, raw) = o
+            .split_once('=')
+            .ok_or_else(|| SpecError::Override(o.clone()))?;
+        let parts: Vec<&str> = path.trim().split('.').collect();
+        if parts.iter().any(|p| p.is_empty()) {
+            return Err(SpecError::Override(o.clone()));
+        }
+        let value = parse_override_value(raw.trim());
+        let mut cur = &mut *table;
+        for (i, part) in parts.iter().enumerate() {
+            let last = i + 1 == parts.len();
+            if last {
+                cur.insert(part.to_string(), value.clone());
+                break;
+            }
+            let next = cur
+                .entry(part.to_string())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            cur = match next {
+                toml::Value::Table(t) => t,
+                toml::Value::Array(items) => {
+                    let idx: usize = parts
+                        .get(i + 1)
+                        .and_then(|s| s.parse().ok())
+                        .ok_or_else(|| SpecError::Override(o.clone()))?;
+                    // skip the index part
+                    let item = items
+                        .get_mut(idx)
+                        .ok_or_else(|| SpecError::Override(o.clone()))?;
+                    match item {
+                        toml::Value::Table(t) if i + 2 < parts.len() => {
+                            return apply_overrides(
+                                t,
+                                &[format!("{}={raw}", parts[i + 2..].join("."))],
+                            );
+                        }
+                        _ => return Err(SpecError::Override(o.clone())),
+                    }
+                }
+                _ => return Err(SpecError::Override(o.clone())),
+            };
+        }
+    }
+    Ok(())
+}
+
+/// Parses spec text (from `file`, for messages) without checking it against a catalog.
+pub fn parse_raw(text: &str, file: &str) -> Result<toml::Table, SpecError> {
+    toml::from_str::<toml::Table>(text).map_err(|e| SpecError::Syntax {
+        file: file.to_string(),
+        message: describe_toml_error(&e, text),
+    })
+}
+
+/// Reads a spec file and applies overrides.
+pub fn read_raw(path: &Path, overrides: &[String]) -> Result<toml::Table, SpecError> {
+    let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut table = parse_raw(&text, &path.display().to_string())?;
+    apply_overrides(&mut table, overrides)?;
+    Ok(table)
+}
+
+struct Resolver<'a> {
+    file: &'a str,
+}
+
+impl Resolver<'_> {
+    fn key_error(&self, key: impl Into<String>, message: impl Into<String>) -> SpecError {
+        SpecError::Key {
+            file: self.file.to_string(),
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+
+    /// Checks `given` (a table without `plugin`) against `decl`, returning canonical params.
+    fn params(
+        &self,
+        table: &str,
+        owner: &str,
+        decl: &[Param],
+        given: &toml::Table,
+        skip: &[&str],
+    ) -> Result<(Params, toml::Table), SpecError> {
+        let mut out = Params::default();
+        let mut canon = toml::Table::new();
+        for key in given.keys() {
+            if skip.contains(&key.as_str()) {
+                continue;
+            }
+            if !decl.iter().any(|p| &p.name == key) {
+                let known: Vec<_> = decl.iter().map(|p| p.name.as_str()).collect();
+                return Err(self.key_error(
+                    format!("{table}.{key}"),
+                    format!(
+                        "unknown parameter of {owner}; it accepts: {}",
+                        if known.is_empty() {
+                            "nothing".to_string()
+                        } else {
+                            known.join(", ")
+                        }
+                    ),
+                ));
+            }
+        }
+        for p in decl {
+            let value = match given.get(&p.name) {
+                Some(v) => {
+                    let v = to_value(v).ok_or_else(|| {
+                        self.key_error(
+                            format!("{table}.{}", p.name),
+                            format!("expected {}, found a table or date", p.ty),
+                        )
+                    })?;
+                    p.check(&v)
+                        .map_err(|m| self.key_error(format!("{table}.{}", p.name), m))?
+                }
+                None => p.default.clone().ok_or_else(|| {
+                    self.key_error(
+                        format!("{table}.{}", p.name),
+                        format!("required by {owner} ({}: {})", p.ty, p.doc),
+                    )
+                })?,
+            };
+            canon.insert(p.name.clone(), to_toml(&value));
+            out.insert(p.name.clone(), value);
+        }
+        Ok((out, canon))
+    }
+
+    fn component(
+        &self,
+        catalog: &Catalog,
+        kind: Kind,
+        table: &str,
+        raw: Option<&toml::Value>,
+        skip: &[&str],
+    ) -> Result<(ComponentSpec, toml::Table), SpecError> {
+        let t = match raw {
+            Some(toml::Value::Table(t)) => t,
+            Some(_) => return Err(self.key_error(table, "must be a table")),
+            None => {
+                return Err(self.key_error(
+                    table,
+                    format!("missing [{table}] table with `plugin = \"NAME\"`"),
+                ))
+            }
+        };
+        let plugin = match t.get("plugin") {
+            Some(toml::Value::String(s)) => s.clone(),
+            Some(other) => {
+                return Err(self.key_error(
+                    format!("{table}.plugin"),
+                    format!("expected a string, found `{other}`"),
+                ))
+            }
+            None => {
+                return Err(self.key_error(
+                    format!("{table}.plugin"),
+                    format!("missing: name the {kind} to use"),
+                ))
+            }
+        };
+        let entry = catalog
+            .get(kind, &plugin)
+            .map_err(|source| SpecError::Plugin {
+                file: self.file.to_string(),
+                key: format!("{table}.plugin"),
+                source,
+            })?;
+        let mut skip_all = vec!["plugin"];
+        skip_all.extend_from_slice(skip);
+        let owner = format!("{kind} `{plugin}`");
+        let (params, mut canon) =
+            self.params(table, &owner, &entry.component.params, t, &skip_all)?;
+        canon.insert("plugin".into(), toml::Value::String(plugin.clone()));
+        Ok((
+            ComponentSpec {
+                plugin,
+                version: entry.component.version.clone(),
+                params,
+            },
+            canon,
+        ))
+    }
+}
+
+fn int_of(params: &Params, key: &str) -> u64 {
+    params.i64(key).map(|v| v.max(0) as u64).unwrap_or(0)
+}
+
+/// Checks a raw spec against the catalog and fills every default.
+pub fn resolve(raw: &toml::Table, file: &str, catalog: &Catalog) -> Result<Spec, SpecError> {
+    let r = Resolver { file };
+    const TOP: [&str; 8] = [
+        "name",
+        "seed",
+        "device",
+        "dataset",
+        "model",
+        "optimizer",
+        "probe",
+        "train",
+    ];
+    for key in raw.keys() {
+        if key == "sweep" {
+            return Err(r.key_error("sweep", "this spec is a sweep; run it with `assay sweep`"));
+        }
+        if !TOP.contains(&key.as_str()) {
+            return Err(r.key_error(
+                key.clone(),
+                format!("unknown key; a spec has {}", TOP.join(", ")),
+            ));
+        }
+    }
+    let name = match raw.get("name") {
+        Some(toml::Value::String(s)) if !s.is_empty() => s.clone(),
+        Some(other) => {
+            return Err(r.key_error(
+                "name",
+                format!("expected a non-empty string, found `{other}`"),
+            ))
+        }
+        None => Path::new(file)
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("run")
+            .to_string(),
+    };
+    let seed = match raw.get("seed") {
+        Some(toml::Value::Integer(i)) if *i >= 0 => *i as u64,
+        Some(other) => {
+            return Err(r.key_error(
+                "seed",
+                format!("expected a non-negative integer, found `{other}`"),
+            ))
+        }
+        None => 0,
+    };
+    let device = match raw.get("device") {
+        Some(toml::Value::String(s)) => s.clone(),
+        Some(other) => {
+            return Err(r.key_error(
+                "device",
+                format!("expected \"cpu\" or \"cuda:N\", found `{other}`"),
+            ))
+        }
+        None => "cpu".to_string(),
+    };
+    crate::engine::parse_device(&device).map_err(|m| r.key_error("device", m))?;
+
+    let (dataset, dataset_canon) =
+        r.component(catalog, Kind::Dataset, "dataset", raw.get("dataset"), &[])?;
+    let (model, model_canon) = r.component(catalog, Kind::Model, "model", raw.get("model"), &[])?;
+    let (optimizer, optimizer_canon) = r.component(
+        catalog,
+        Kind::Optimizer,
+        "optimizer",
+        raw.get("optimizer"),
+        &[],
+    )?;
+
+    let mut probes = Vec::new();
+    let mut probes_canon = Vec::new();
+    let probe_items: Vec<toml::Value> = match raw.get("probe") {
+        None => Vec::new(),
+        Some(toml::Value::Array(items)) => items.clone(),
+        Some(_) => return Err(r.key_error("probe", "write probes as [[probe]] tables")),
+    };
+    for (i, item) in probe_items.iter().enumerate() {
+        let table = format!("probe.{i}");
+        let (component, mut canon) =
+            r.component(catalog, Kind::Probe, &table, Some(item), &["every", "at"])?;
+        let t = item.as_table().cloned().unwrap_or_default();
+        let schedule = match (t.get("every"), t.get("at")) {
+            (Some(toml::Value::Integer(n)), None) if *n > 0 => ProbeSchedule::Every(*n as u64),
+            (None, Some(toml::Value::String(s))) if s == "end" => ProbeSchedule::End,
+            (None, None) => ProbeSchedule::End,
+            (Some(_), Some(_)) => {
+                return Err(r.key_error(table, "give either `every` or `at`, not both"))
+            }
+            (Some(v), None) => {
+                return Err(r.key_error(
+                    format!("{table}.every"),
+                    format!("expected a positive integer, found `{v}`"),
+                ))
+            }
+            (None, Some(v)) => {
+                return Err(r.key_error(
+                    format!("{table}.at"),
+                    format!("expected \"end\", found `{v}`"),
+                ))
+            }
+        };
+        match &schedule {
+            ProbeSchedule::Every(n) => {
+                canon.insert("every".into(), toml::Value::Integer(*n as i64))
+            }
+            ProbeSchedule::End => canon.insert("at".into(), toml::Value::String("end".into())),
+        };
+        probes.push(ProbeSpec {
+            component,
+            schedule,
+        });
+        probes_canon.push(toml::Value::Table(canon));
+    }
+
+    let empty = toml::Table::new();
+    let train_raw = match raw.get("train") {
+        Some(toml::Value::Table(t)) => t,
+        Some(_) => return Err(r.key_error("train", "must be a table")),
+        None => &empty,
+    };
+    let (tp, train_canon) = r.params("train", "[train]", &train_params(), train_raw, &[])?;
+    let train = Train {
+        steps: int_of(&tp, "steps"),
+        batch_size: int_of(&tp, "batch_size") as usize,
+        eval_every: int_of(&tp, "eval_every"),
+        checkpoint_every: int_of(&tp, "checkpoint_every"),
+        lr_schedule: match tp.str("lr_schedule").unwrap_or("constant") {
+            "linear_warmup" => LrSchedule::LinearWarmup,
+            "cosine" => LrSchedule::Cosine,
+            _ => LrSchedule::Constant,
+        },
+        warmup_steps: int_of(&tp, "warmup_steps"),
+        min_lr_factor: tp.f64("min_lr_factor").unwrap_or(0.0),
+    };
+    if train.warmup_steps > train.steps {
+        return Err(r.key_error(
+            "train.warmup_steps",
+            format!(
+                "{} is more than train.steps = {}",
+                train.warmup_steps, train.steps
+            ),
+        ));
+    }
+
+    let mut resolved = toml::Table::new();
+    resolved.insert("name".into(), toml::Value::String(name.clone()));
+    resolved.insert("seed".into(), toml::Value::Integer(seed as i64));
+    resolved.insert("device".into(), toml::Value::String(device.clone()));
+    resolved.insert("dataset".into(), toml::Value::Table(dataset_canon));
+    resolved.insert("model".into(), toml::Value::Table(model_canon));
+    resolved.insert("optimizer".into(), toml::Value::Table(optimizer_canon));
+    if !probes_canon.is_empty() {
+        resolved.insert("probe".into(), toml::Value::Array(probes_canon));
+    }
+    resolved.insert("train".into(), toml::Value::Table(train_canon));
+
+    Ok(Spec {
+        name,
+        seed,
+        device,
+        dataset,
+        model,
+        optimizer,
+        probes,
+        train,
+        resolved,
+    })
+}
+
+impl Spec {
+    /// `(kind, name, version)` of every component, in spec order.
+    pub fn components(&self) -> Vec<(Kind, &ComponentSpec)> {
+        let mut out = vec![
+            (Kind::Dataset, &self.dataset),
+            (Kind::Model, &self.model),
+            (Kind::Optimizer, &self.optimizer),
+        ];
+        out.extend(self.probes.iter().map(|p| (Kind::Probe, &p.component)));
+        out
+    }
+
+    /// The canonical text that is hashed: the resolved spec as JSON with sorted keys and floats in
+    /// shortest round-trip form, followed by every component's kind, name and version.
+    pub fn canonical_text(&self) -> String {
+        let json = serde_json::to_string(&self.resolved).unwrap_or_default();
+        let versions: Vec<String> = self
+            .components()
+            .iter()
+            .map(|(k, c)| format!("{k}:{}@{}", c.plugin, c.version))
+            .collect();
+        format!("{json}\n{}", versions.join("\n"))
+    }
+
+    /// `NAME-HASH`: the name (made path-safe) and 12 hex digits of the canonical text's SHA-256.
+    pub fn run_id(&self) -> String {
+        let hash = Sha256::digest(self.canonical_text().as_bytes());
+        let hex: String = hash.iter().take(6).map(|b| format!("{b:02x}")).collect();
+        let safe: String = self
+            .name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .take(48)
+            .collect();
+        format!("{safe}-{hex}")
+    }
+
+    /// The resolved spec as TOML text.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(&self.resolved).unwrap_or_default()
+    }
+
+    /// Every resolved value flattened to `path -> value` (`optimizer.lr`, `probe.0.every`), for
+    /// the `runs` table.
+    pub fn flatten(table: &toml::Table) -> BTreeMap<String, toml::Value> {
+        fn walk(prefix: &str, v: &toml::Value, out: &mut BTreeMap<String, toml::Value>) {
+            match v {
+                toml::Value::Table(t) => {
+                    for (k, v) in t {
+                        let p = if prefix.is_empty() {
+                            k.clone()
+                        } else {
+                            format!("{prefix}.{k}")
+                        };
+                        walk(&p, v, out);
+                    }
+                }
+                toml::Value::Array(items)
+                    if items.iter().all(|i| i.is_table()) && !items.is_empty() =>
+                {
+                    for (i, v) in items.iter().enumerate() {
+                        walk(&format!("{prefix}.{i}"), v, out);
+                    }
+                }
+                other => {
+                    out.insert(prefix.to_string(), other.clone());
+                }
+            }
+        }
+        let mut out = BTreeMap::new();
+        walk("", &toml::Value::Table(table.clone()), &mut out);
+        out
+    }
+}

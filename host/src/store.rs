@@ -1,0 +1,385 @@
+//! The store: one directory per run, written so that a run killed at any instant leaves files
+//! every command can still read.
+//!
+//! ```text
+//! STORE/<run-id>/spec.toml          the resolved spec
+//! STORE/<run-id>/run.json           status, times, host, user, git commit, component versions, error
+//! STORE/<run-id>/heartbeat          seconds since the epoch, refreshed while the run is alive
+//! STORE/<run-id>/metrics.parquet    long format: step, name, value
+//! STORE/<run-id>/tables/*.parquet   probe tables
+//! STORE/<run-id>/checkpoints/       step-NNNNNNNNN.safetensors: weights and optimizer state
+//! ```
+//!
+//! Every file is written to a temporary name in the same directory, synced and renamed.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+/// Prefix of temporary files; `assay runs gc` may remove strays.
+pub const TMP_PREFIX: &str = ".tmp-";
+
+/// A run's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// In progress (or killed: see [`RunRecord::effective_status`]).
+    Running,
+    /// Finished every step.
+    Completed,
+    /// Stopped on a NaN or infinite loss.
+    Diverged,
+    /// Stopped on an error.
+    Failed,
+    /// Stopped by Ctrl-C or a signal, after a checkpoint.
+    Interrupted,
+    /// Marked running, but its process is gone (derived, never stored).
+    Lost,
+}
+
+impl Status {
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Running => "running",
+            Status::Completed => "completed",
+            Status::Diverged => "diverged",
+            Status::Failed => "failed",
+            Status::Interrupted => "interrupted",
+            Status::Lost => "lost",
+        }
+    }
+}
+
+/// One component as the run used it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ComponentRecord {
+    /// `dataset`, `model`, `optimizer` or `probe`.
+    pub kind: String,
+    /// Component name.
+    pub name: String,
+    /// Component version.
+    pub version: String,
+    /// The crate that provided it.
+    pub library: String,
+    /// `builtin` or the library path.
+    pub origin: String,
+}
+
+/// `run.json`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunRecord {
+    /// The run id (the directory name).
+    pub id: String,
+    /// The spec's name.
+    pub name: String,
+    /// Status as last written.
+    pub status: Status,
+    /// RFC 3339.
+    pub started_at: String,
+    /// RFC 3339, when the run stopped.
+    pub ended_at: Option<String>,
+    /// Seconds from start to end (of this process's part, for resumed runs: the sum).
+    pub duration_s: Option<f64>,
+    /// Steps completed.
+    pub steps_done: u64,
+    /// Steps asked for.
+    pub steps_total: u64,
+    /// Host name.
+    pub host: String,
+    /// User name.
+    pub user: String,
+    /// Process id of the process that runs it.
+    pub pid: u32,
+    /// `git rev-parse HEAD` of the working directory, with `-dirty` if it had changes.
+    pub git_commit: Option<String>,
+    /// The assay version.
+    pub assay_version: String,
+    /// Components used.
+    pub components: Vec<ComponentRecord>,
+    /// Why it stopped, if not completed.
+    pub error: Option<String>,
+    /// How many times it was resumed.
+    #[serde(default)]
+    pub resumed: u32,
+}
+
+/// How old a heartbeat may be before a `running` run counts as lost.
+pub const STALE_AFTER: Duration = Duration::from_secs(60);
+
+impl RunRecord {
+    /// `lost` for a run marked running whose process is gone: on this host, its pid is dead; on
+    /// another host, its heartbeat is older than [`STALE_AFTER`].
+    pub fn effective_status(&self, heartbeat: Option<SystemTime>) -> Status {
+        if self.status != Status::Running {
+            return self.status;
+        }
+        if self.host == host_name() && !pid_alive(self.pid) {
+            return Status::Lost;
+        }
+        match heartbeat.and_then(|t| SystemTime::now().duration_since(t).ok()) {
+            Some(age) if age <= STALE_AFTER => Status::Running,
+            _ => Status::Lost,
+        }
+    }
+}
+
+fn pid_alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// This machine's name.
+pub fn host_name() -> String {
+    fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+/// The user running this process.
+pub fn user_name() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".to_string())
+}
+
+/// Now, RFC 3339.
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Errors of the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A file operation failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// `run.json` cannot be read.
+    #[error("{path}: corrupt run record: {message}")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// Parser message.
+        message: String,
+    },
+    /// No such run.
+    #[error("no run `{id}` in store {store}")]
+    NoRun {
+        /// The id asked for.
+        id: String,
+        /// The store.
+        store: PathBuf,
+    },
+    /// The id could name a path outside the store.
+    #[error("`{0}` is not a run id (letters, digits, `-` and `_` only)")]
+    BadId(String),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Writes `bytes` to `path` atomically: temporary file in the same directory, fsync, rename,
+/// fsync of the directory.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!("{TMP_PREFIX}{}-{name}", std::process::id()));
+    {
+        let mut f = fs::File::create(&tmp).map_err(io(&tmp))?;
+        f.write_all(bytes).map_err(io(&tmp))?;
+        f.sync_all().map_err(io(&tmp))?;
+    }
+    fs::rename(&tmp, path).map_err(io(path))?;
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// A store directory.
+#[derive(Debug, Clone)]
+pub struct Store {
+    root: PathBuf,
+}
+
+impl Store {
+    /// `--store`, else `ASSAY_STORE`, else `./runs`.
+    pub fn locate(flag: Option<&Path>) -> Store {
+        let root = flag
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os("ASSAY_STORE").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("runs"));
+        Store { root }
+    }
+
+    /// The store at `root`.
+    pub fn at(root: impl Into<PathBuf>) -> Store {
+        Store { root: root.into() }
+    }
+
+    /// The store's directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Checks that `id` is a plain name, so that it cannot point outside the store.
+    pub fn check_id(id: &str) -> Result<(), StoreError> {
+        if id.is_empty()
+            || id.starts_with('.')
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+        {
+            return Err(StoreError::BadId(id.to_string()));
+        }
+        Ok(())
+    }
+
+    /// The directory of run `id`.
+    pub fn run_dir(&self, id: &str) -> Result<PathBuf, StoreError> {
+        Self::check_id(id)?;
+        Ok(self.root.join(id))
+    }
+
+    /// Reads `run.json` of `id`.
+    pub fn record(&self, id: &str) -> Result<RunRecord, StoreError> {
+        let dir = self.run_dir(id)?;
+        let path = dir.join("run.json");
+        if !path.exists() {
+            return Err(StoreError::NoRun {
+                id: id.to_string(),
+                store: self.root.clone(),
+            });
+        }
+        let text = fs::read_to_string(&path).map_err(io(&path))?;
+        serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {
+            path,
+            message: e.to_string(),
+        })
+    }
+
+    /// Writes `run.json` of the record's run.
+    pub fn write_record(&self, record: &RunRecord) -> Result<(), StoreError> {
+        let dir = self.run_dir(&record.id)?;
+        let text = serde_json::to_string_pretty(record).unwrap_or_default();
+        write_atomic(&dir.join("run.json"), text.as_bytes())
+    }
+
+    /// When the run last showed a sign of life.
+    pub fn heartbeat(&self, id: &str) -> Option<SystemTime> {
+        let path = self.run_dir(id).ok()?.join("heartbeat");
+        let text = fs::read_to_string(path).ok()?;
+        let secs: f64 = text.trim().parse().ok()?;
+        Some(UNIX_EPOCH + Duration::from_secs_f64(secs))
+    }
+
+    /// Refreshes the heartbeat of `id`.
+    pub fn beat(&self, id: &str) -> Result<(), StoreError> {
+        let dir = self.run_dir(id)?;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs_f64();
+        write_atomic(&dir.join("heartbeat"), format!("{now:.3}\n").as_bytes())
+    }
+
+    /// Ids of every run directory, sorted.
+    pub fn ids(&self) -> Result<Vec<String>, StoreError> {
+        if !self.root.exists() {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        for entry in fs::read_dir(&self.root).map_err(io(&self.root))? {
+            let entry = entry.map_err(io(&self.root))?;
+            let name = entry.file_name().to_string_lossy().to_string();
+            if entry.path().join("run.json").exists() && Self::check_id(&name).is_ok() {
+                out.push(name);
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Every run with its effective status; unreadable records come back as errors in place.
+    pub fn list(&self) -> Result<Vec<Result<(RunRecord, Status), StoreError>>, StoreError> {
+        Ok(self
+            .ids()?
+            .into_iter()
+            .map(|id| {
+                let rec = self.record(&id)?;
+                let status = rec.effective_status(self.heartbeat(&id));
+                Ok((rec, status))
+            })
+            .collect())
+    }
+
+    /// Removes run `id`.
+    pub fn remove(&self, id: &str) -> Result<(), StoreError> {
+        let dir = self.run_dir(id)?;
+        if !dir.join("run.json").exists() {
+            return Err(StoreError::NoRun {
+                id: id.to_string(),
+                store: self.root.clone(),
+            });
+        }
+        fs::remove_dir_all(&dir).map_err(io(&dir))
+    }
+
+    /// Checkpoint files of `id`, sorted by step.
+    pub fn checkpoints(&self, id: &str) -> Result<Vec<(u64, PathBuf)>, StoreError> {
+        let dir = self.run_dir(id)?.join("checkpoints");
+        if !dir.exists() {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        for entry in fs::read_dir(&dir).map_err(io(&dir))? {
+            let entry = entry.map_err(io(&dir))?;
+            let name = entry.file_name().to_string_lossy().to_string();
+            if let Some(step) = name
+                .strip_prefix("step-")
+                .and_then(|s| s.strip_suffix(".safetensors"))
+                .and_then(|s| s.parse::<u64>().ok())
+            {
+                out.push((step, entry.path()));
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+}
+
+/// `git rev-parse HEAD` of the current directory, `-dirty` when there are uncommitted changes.
+pub fn git_commit() -> Option<String> {
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?;
+    let mut commit = String::from_utf8_lossy(&head.stdout).trim().to_string();
+    let dirty = std::process::Command::new("git")
+        .args(["status", "--porcelain", "--untracked-files=no"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .map(|o| !o.stdout.is_empty())
+        .unwrap_or(false);
+    if dirty {
+        commit.push_str("-dirty");
+    }
+    Some(commit)
+}

@@ -1,0 +1,245 @@
+//! A multi-layer perceptron.
+//!
+//! Features are flattened; token inputs are embedded (one table shared by all positions) and the
+//! embeddings concatenated. Hidden layers apply the activation; the output layer is linear.
+//! Weights are initialised as PyTorch's `nn.Linear` and `nn.Embedding` do (uniform ±1/sqrt(fan_in)
+//! and standard normal), from the run seed.
+//!
+//! Hook points: `hook_embed` (token inputs), `blocks.{i}.mlp.hook_pre` and
+//! `blocks.{i}.mlp.hook_post` for hidden layer `i`, and `hook_logits`.
+
+use assay_sdk::prelude::*;
+
+#[derive(Clone, Copy)]
+enum Activation {
+    Relu,
+    Tanh,
+    Gelu,
+}
+
+struct Layer {
+    w: Var,
+    b: Option<Var>,
+}
+
+struct Mlp {
+    embed: Option<Var>,
+    layers: Vec<Layer>,
+    activation: Activation,
+    hook_pre: Vec<String>,
+    hook_post: Vec<String>,
+}
+
+impl Layer {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let y = x.matmul(self.w.as_tensor())?;
+        Ok(match &self.b {
+            Some(b) => y.broadcast_add(b.as_tensor())?,
+            None => y,
+        })
+    }
+}
+
+impl Model for Mlp {
+    fn forward(&self, input: &Tensor, hooks: &mut Hooks) -> Result<Tensor> {
+        let mut x = match &self.embed {
+            Some(e) => {
+                let (b, t) = input.dims2()?;
+                let emb = e.as_tensor().embedding(&input.flatten_all()?)?;
+                let emb = hooks.point(hook_names::EMBED, emb.reshape((b, t, ()))?)?;
+                emb.flatten_from(1)?
+            }
+            None => input.flatten_from(1)?,
+        };
+        let last = self.layers.len() - 1;
+        for (i, layer) in self.layers.iter().enumerate() {
+            x = layer.forward(&x)?;
+            if i < last {
+                x = hooks.point(&self.hook_pre[i], x)?;
+                x = match self.activation {
+                    Activation::Relu => x.relu()?,
+                    Activation::Tanh => x.tanh()?,
+                    Activation::Gelu => x.gelu_erf()?,
+                };
+                x = hooks.point(&self.hook_post[i], x)?;
+            }
+        }
+        hooks.point(hook_names::LOGITS, x)
+    }
+
+    fn parameters(&self) -> Vec<(String, Var)> {
+        let mut out = Vec::new();
+        if let Some(e) = &self.embed {
+            out.push(("embed.W_E".to_string(), e.clone()));
+        }
+        for (i, l) in self.layers.iter().enumerate() {
+            out.push((format!("layers.{i}.weight"), l.w.clone()));
+            if let Some(b) = &l.b {
+                out.push((format!("layers.{i}.bias"), b.clone()));
+            }
+        }
+        out
+    }
+
+    fn hook_points(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.embed.is_some() {
+            out.push(hook_names::EMBED.to_string());
+        }
+        for (pre, post) in self.hook_pre.iter().zip(&self.hook_post) {
+            out.push(pre.clone());
+            out.push(post.clone());
+        }
+        out.push(hook_names::LOGITS.to_string());
+        out
+    }
+}
+
+fn build(p: &Params, cx: &ModelContext) -> Result<Box<dyn Model>> {
+    let device = &cx.build.device;
+    let mut rng = cx.build.rng("mlp");
+    let hidden: Vec<usize> = p
+        .i64_list("hidden")?
+        .into_iter()
+        .map(|h| {
+            usize::try_from(h).ok().filter(|h| *h > 0).ok_or_else(|| {
+                PluginError::param("hidden", format!("layer width {h} must be positive"))
+            })
+        })
+        .collect::<Result<_>>()?;
+    let activation = match p.str("activation")? {
+        "relu" => Activation::Relu,
+        "tanh" => Activation::Tanh,
+        _ => Activation::Gelu,
+    };
+    let bias = p.bool("bias")?;
+    let (embed, mut width) = match &cx.data.input {
+        InputKind::Tokens { vocab_size } => {
+            let d = p.usize("d_embed")?;
+            let e = init::normal(&mut rng, &[*vocab_size, d], 0.0, 1.0, device)?;
+            (
+                Some(Var::from_tensor(&e)?),
+                d * cx.data.input_shape.iter().product::<usize>(),
+            )
+        }
+        _ => (None, cx.data.input_shape.iter().product::<usize>()),
+    };
+    let mut layers = Vec::new();
+    for out in hidden
+        .iter()
+        .copied()
+        .chain(std::iter::once(cx.data.objective.outputs()))
+    {
+        let w = init::kaiming_uniform(&mut rng, width, &[width, out], device)?;
+        let b = if bias {
+            Some(Var::from_tensor(&init::kaiming_uniform(
+                &mut rng,
+                width,
+                &[out],
+                device,
+            )?)?)
+        } else {
+            None
+        };
+        layers.push(Layer {
+            w: Var::from_tensor(&w)?,
+            b,
+        });
+        width = out;
+    }
+    Ok(Box::new(Mlp {
+        embed,
+        layers,
+        activation,
+        hook_pre: (0..hidden.len())
+            .map(|i| hook_names::block(i, "mlp.hook_pre"))
+            .collect(),
+        hook_post: (0..hidden.len())
+            .map(|i| hook_names::block(i, "mlp.hook_post"))
+            .collect(),
+    }))
+}
+
+pub(crate) fn register(r: &mut dyn Registrar) {
+    r.add(
+        Component::model("mlp", "0.1.0", build)
+            .summary("multi-layer perceptron over features or concatenated token embeddings")
+            .param(Param::list(
+                "hidden",
+                ParamType::IntList,
+                vec![Value::Int(64)],
+                "widths of the hidden layers",
+            ))
+            .param(
+                Param::str("activation", "relu", "hidden activation")
+                    .choices(&["relu", "tanh", "gelu"]),
+            )
+            .param(Param::bool("bias", true, "biases in every layer"))
+            .param(Param::int("d_embed", 128, "embedding width for token inputs").min(1.0)),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn make(data: DataInfo, given: &[(&str, Value)]) -> Box<dyn Model> {
+        let mut found = Vec::new();
+        register(&mut found);
+        let Factory::Model(f) = &found[0].factory else {
+            unreachable!()
+        };
+        let cx = ModelContext {
+            build: BuildContext {
+                seed: 3,
+                device: Device::Cpu,
+            },
+            data,
+        };
+        f(&found[0].resolve(given).unwrap(), &cx).unwrap()
+    }
+
+    #[test]
+    fn features_give_logits_per_class_and_hooks_see_hidden_layers() {
+        let m = make(
+            DataInfo::features(vec![8], Objective::Classification { classes: 3 }),
+            &[("hidden", Value::List(vec![Value::Int(5), Value::Int(4)]))],
+        );
+        let x = Tensor::ones((2, 8), DType::F32, &Device::Cpu).unwrap();
+        let mut hooks = Hooks::capture_all();
+        let y = m.forward(&x, &mut hooks).unwrap();
+        assert_eq!(y.dims(), &[2, 3]);
+        assert_eq!(
+            hooks.cached("blocks.1.mlp.hook_post").unwrap().dims(),
+            &[2, 4]
+        );
+        assert_eq!(m.hook_points().len(), 5);
+    }
+
+    #[test]
+    fn tokens_are_embedded_and_concatenated() {
+        let m = make(
+            DataInfo::tokens(3, 11, Objective::Classification { classes: 11 }),
+            &[("d_embed", Value::Int(6)), ("bias", Value::Bool(false))],
+        );
+        let x = Tensor::new(&[[1u32, 2, 3], [4, 5, 6]], &Device::Cpu).unwrap();
+        assert_eq!(m.forward(&x, &mut Hooks::none()).unwrap().dims(), &[2, 11]);
+        assert_eq!(m.parameters()[1].1.dims(), &[18, 64]);
+    }
+
+    #[test]
+    fn same_seed_same_weights() {
+        let info = DataInfo::features(vec![4], Objective::Classification { classes: 2 });
+        let a = make(info.clone(), &[]).parameters()[0]
+            .1
+            .as_tensor()
+            .to_vec2::<f32>()
+            .unwrap();
+        let b = make(info, &[]).parameters()[0]
+            .1
+            .as_tensor()
+            .to_vec2::<f32>()
+            .unwrap();
+        assert_eq!(a, b);
+    }
+}

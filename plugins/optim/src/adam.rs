@@ -1,0 +1,159 @@
+//! Adam (Kingma & Ba, 2015) with bias correction, and AdamW (Loshchilov & Hutter, 2019), whose
+//! weight decay is decoupled from the gradient.
+
+use assay_sdk::optimizer::find_state;
+use assay_sdk::prelude::*;
+
+struct Adam {
+    params: Vec<(String, Var)>,
+    m: Vec<Tensor>,
+    v: Vec<Tensor>,
+    t: u64,
+    lr: f64,
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+    weight_decay: f64,
+    decoupled: bool,
+}
+
+impl Optimizer for Adam {
+    fn step(&mut self, grads: &GradStore, lr_scale: f64) -> Result<()> {
+        self.t += 1;
+        let lr = self.lr * lr_scale;
+        let bc1 = 1.0 - self.beta1.powi(self.t as i32);
+        let bc2 = 1.0 - self.beta2.powi(self.t as i32);
+        for (i, (_, var)) in self.params.iter().enumerate() {
+            let Some(g) = grads.get(var) else { continue };
+            let mut g = g.clone();
+            let mut theta = var.as_tensor().clone();
+            if self.weight_decay != 0.0 {
+                if self.decoupled {
+                    theta = (&theta * (1.0 - lr * self.weight_decay))?;
+                } else {
+                    g = (g + (&theta * self.weight_decay)?)?;
+                }
+            }
+            self.m[i] = ((&self.m[i] * self.beta1)? + (&g * (1.0 - self.beta1))?)?;
+            self.v[i] = ((&self.v[i] * self.beta2)? + (g.sqr()? * (1.0 - self.beta2))?)?;
+            let m_hat = (&self.m[i] / bc1)?;
+            let denom = ((&self.v[i] / bc2)?.sqrt()? + self.eps)?;
+            var.set(&(theta - ((m_hat / denom)? * lr)?)?)?;
+        }
+        Ok(())
+    }
+
+    fn state(&self) -> Result<Vec<(String, Tensor)>> {
+        let mut out = vec![(
+            "t".to_string(),
+            Tensor::new(&[self.t as i64], &Device::Cpu)?,
+        )];
+        for ((name, _), (m, v)) in self.params.iter().zip(self.m.iter().zip(&self.v)) {
+            out.push((format!("m.{name}"), m.clone()));
+            out.push((format!("v.{name}"), v.clone()));
+        }
+        Ok(out)
+    }
+
+    fn load_state(&mut self, state: &[(String, Tensor)]) -> Result<()> {
+        self.t = find_state(state, "t")?.to_vec1::<i64>()?[0] as u64;
+        for (i, (name, _)) in self.params.iter().enumerate() {
+            self.m[i] = find_state(state, &format!("m.{name}"))?.clone();
+            self.v[i] = find_state(state, &format!("v.{name}"))?.clone();
+        }
+        Ok(())
+    }
+}
+
+fn component(name: &str, decoupled: bool, default_wd: f64, summary: &str) -> Component {
+    Component::optimizer(name, "0.1.0", move |p, params| {
+        let zeros = || -> Result<Vec<Tensor>> {
+            params
+                .iter()
+                .map(|(_, v)| Ok(v.as_tensor().zeros_like()?))
+                .collect()
+        };
+        Ok(Box::new(Adam {
+            m: zeros()?,
+            v: zeros()?,
+            params,
+            t: 0,
+            lr: p.f64("lr")?,
+            beta1: p.f64("beta1")?,
+            beta2: p.f64("beta2")?,
+            eps: p.f64("eps")?,
+            weight_decay: p.f64("weight_decay")?,
+            decoupled,
+        }))
+    })
+    .summary(summary)
+    .param(Param::float("lr", 1e-3, "learning rate").min(0.0))
+    .param(Param::float("beta1", 0.9, "decay of the first moment").range(0.0, 1.0))
+    .param(Param::float("beta2", 0.999, "decay of the second moment").range(0.0, 1.0))
+    .param(Param::float("eps", 1e-8, "added to the denominator").min(0.0))
+    .param(Param::float("weight_decay", default_wd, "weight decay").min(0.0))
+}
+
+pub(crate) fn register(r: &mut dyn Registrar) {
+    r.add(component(
+        "adam",
+        false,
+        0.0,
+        "Adam with bias correction; weight decay added to the gradient",
+    ));
+    r.add(component(
+        "adamw",
+        true,
+        0.01,
+        "AdamW: Adam with decoupled weight decay",
+    ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_round_trips() {
+        let mut found = Vec::new();
+        register(&mut found);
+        for c in &found {
+            assay_sdk::conformance::check_optimizer_state_roundtrip(
+                c,
+                &[("weight_decay", Value::Float(0.1))],
+                &[&[3], &[2, 2]],
+                3,
+            )
+            .unwrap();
+        }
+    }
+
+    #[test]
+    fn first_adam_step_moves_each_weight_by_lr() {
+        let mut found = Vec::new();
+        register(&mut found);
+        let Factory::Optimizer(make) = &found[0].factory else {
+            unreachable!()
+        };
+        let w = Var::new(&[1.0f32, -2.0], &Device::Cpu).unwrap();
+        let mut opt = make(
+            &found[0].resolve(&[("lr", Value::Float(0.1))]).unwrap(),
+            vec![("w".into(), w.clone())],
+        )
+        .unwrap();
+        let grads = w
+            .as_tensor()
+            .sqr()
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        opt.step(&grads, 1.0).unwrap();
+        let got = w.as_tensor().to_vec1::<f32>().unwrap();
+        assert!(
+            (got[0] - 0.9).abs() < 1e-6 && (got[1] + 1.9).abs() < 1e-6,
+            "{got:?}"
+        );
+    }
+}

@@ -1,0 +1,267 @@
+//! Components, their kinds, and the [`Registrar`] through which a library offers them.
+
+use std::fmt;
+use std::sync::Arc;
+
+use candle_core::{Device, Var};
+
+use crate::dataset::{DataInfo, Dataset};
+use crate::environment::Environment;
+use crate::error::Result;
+use crate::model::Model;
+use crate::optimizer::Optimizer;
+use crate::params::{Param, Params};
+use crate::probe::Probe;
+
+/// The five kinds of component a plugin can provide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    /// Updates parameters from gradients ([`Optimizer`]).
+    Optimizer,
+    /// A differentiable function with named parameters and hook points ([`Model`]).
+    Model,
+    /// Examples split into train and test ([`Dataset`]).
+    Dataset,
+    /// Measures a model during or after training ([`Probe`]).
+    Probe,
+    /// An interactive task: a game or a simulator ([`Environment`]).
+    Environment,
+}
+
+impl Kind {
+    /// Every kind, in a fixed order.
+    pub const ALL: [Kind; 5] = [
+        Kind::Optimizer,
+        Kind::Model,
+        Kind::Dataset,
+        Kind::Probe,
+        Kind::Environment,
+    ];
+
+    /// The lower-case name used in specs and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Optimizer => "optimizer",
+            Kind::Model => "model",
+            Kind::Dataset => "dataset",
+            Kind::Probe => "probe",
+            Kind::Environment => "environment",
+        }
+    }
+
+    /// Parses [`Kind::as_str`]'s names.
+    pub fn parse(s: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What every factory may use: the run's seed and device.
+#[derive(Debug, Clone)]
+pub struct BuildContext {
+    /// The run's seed; derive generators from it with [`BuildContext::rng`].
+    pub seed: u64,
+    /// Where tensors should live.
+    pub device: Device,
+}
+
+impl BuildContext {
+    /// A generator seeded from the run seed and `stream`, so that two components (or two uses in
+    /// one component) draw independent, reproducible numbers.
+    pub fn rng(&self, stream: &str) -> crate::init::Rng {
+        crate::init::rng(self.seed, stream)
+    }
+}
+
+/// What a model factory gets besides its parameters.
+#[derive(Debug, Clone)]
+pub struct ModelContext {
+    /// Seed and device.
+    pub build: BuildContext,
+    /// Shapes and objective of the dataset the model will be trained on.
+    pub data: DataInfo,
+}
+
+/// Builds an optimizer over the given named parameters.
+pub type OptimizerFactory =
+    Arc<dyn Fn(&Params, Vec<(String, Var)>) -> Result<Box<dyn Optimizer>> + Send + Sync>;
+/// Builds a model for the dataset described in the context.
+pub type ModelFactory = Arc<dyn Fn(&Params, &ModelContext) -> Result<Box<dyn Model>> + Send + Sync>;
+/// Builds a dataset.
+pub type DatasetFactory =
+    Arc<dyn Fn(&Params, &BuildContext) -> Result<Box<dyn Dataset>> + Send + Sync>;
+/// Builds a probe.
+pub type ProbeFactory = Arc<dyn Fn(&Params, &BuildContext) -> Result<Box<dyn Probe>> + Send + Sync>;
+/// Builds an environment.
+pub type EnvironmentFactory =
+    Arc<dyn Fn(&Params, &BuildContext) -> Result<Box<dyn Environment>> + Send + Sync>;
+
+/// A factory of one of the five kinds.
+#[derive(Clone)]
+pub enum Factory {
+    /// See [`OptimizerFactory`].
+    Optimizer(OptimizerFactory),
+    /// See [`ModelFactory`].
+    Model(ModelFactory),
+    /// See [`DatasetFactory`].
+    Dataset(DatasetFactory),
+    /// See [`ProbeFactory`].
+    Probe(ProbeFactory),
+    /// See [`EnvironmentFactory`].
+    Environment(EnvironmentFactory),
+}
+
+impl Factory {
+    /// The kind of component this factory builds.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Factory::Optimizer(_) => Kind::Optimizer,
+            Factory::Model(_) => Kind::Model,
+            Factory::Dataset(_) => Kind::Dataset,
+            Factory::Probe(_) => Kind::Probe,
+            Factory::Environment(_) => Kind::Environment,
+        }
+    }
+}
+
+impl fmt::Debug for Factory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Factory::{:?}", self.kind())
+    }
+}
+
+/// A named, versioned component: its declaration and its factory.
+///
+/// Names are unique per kind across everything the host loads; use lower-case names from the
+/// domain (`adopt`, `fourier_frequency_sparsity`). Versions are semver strings; they enter the
+/// run id, so bump them whenever the component's results change.
+#[derive(Debug, Clone)]
+pub struct Component {
+    /// Unique name within its kind.
+    pub name: String,
+    /// Semver version of the component's behaviour.
+    pub version: String,
+    /// One line for `assay plugins list`.
+    pub summary: String,
+    /// Every parameter the component accepts.
+    pub params: Vec<Param>,
+    /// Builds instances.
+    pub factory: Factory,
+}
+
+impl Component {
+    fn new(name: &str, version: &str, factory: Factory) -> Self {
+        Component {
+            name: name.to_string(),
+            version: version.to_string(),
+            summary: String::new(),
+            params: Vec::new(),
+            factory,
+        }
+    }
+
+    /// An optimizer component.
+    pub fn optimizer(
+        name: &str,
+        version: &str,
+        f: impl Fn(&Params, Vec<(String, Var)>) -> Result<Box<dyn Optimizer>> + Send + Sync + 'static,
+    ) -> Self {
+        Self::new(name, version, Factory::Optimizer(Arc::new(f)))
+    }
+
+    /// A model component.
+    pub fn model(
+        name: &str,
+        version: &str,
+        f: impl Fn(&Params, &ModelContext) -> Result<Box<dyn Model>> + Send + Sync + 'static,
+    ) -> Self {
+        Self::new(name, version, Factory::Model(Arc::new(f)))
+    }
+
+    /// A dataset component.
+    pub fn dataset(
+        name: &str,
+        version: &str,
+        f: impl Fn(&Params, &BuildContext) -> Result<Box<dyn Dataset>> + Send + Sync + 'static,
+    ) -> Self {
+        Self::new(name, version, Factory::Dataset(Arc::new(f)))
+    }
+
+    /// A probe component.
+    pub fn probe(
+        name: &str,
+        version: &str,
+        f: impl Fn(&Params, &BuildContext) -> Result<Box<dyn Probe>> + Send + Sync + 'static,
+    ) -> Self {
+        Self::new(name, version, Factory::Probe(Arc::new(f)))
+    }
+
+    /// An environment component.
+    pub fn environment(
+        name: &str,
+        version: &str,
+        f: impl Fn(&Params, &BuildContext) -> Result<Box<dyn Environment>> + Send + Sync + 'static,
+    ) -> Self {
+        Self::new(name, version, Factory::Environment(Arc::new(f)))
+    }
+
+    /// Sets the one-line summary.
+    pub fn summary(mut self, summary: &str) -> Self {
+        self.summary = summary.to_string();
+        self
+    }
+
+    /// Declares a parameter.
+    pub fn param(mut self, param: Param) -> Self {
+        self.params.push(param);
+        self
+    }
+
+    /// The component's kind.
+    pub fn kind(&self) -> Kind {
+        self.factory.kind()
+    }
+
+    /// Fills defaults into `given` and checks it against the declarations, without a spec file:
+    /// handy in plugin tests. The host does the same with file and key in its messages.
+    pub fn resolve(&self, given: &[(&str, crate::Value)]) -> Result<Params> {
+        let mut out = Params::default();
+        for (key, _) in given {
+            if !self.params.iter().any(|p| p.name == *key) {
+                return Err(crate::PluginError::param(*key, "unknown parameter"));
+            }
+        }
+        for p in &self.params {
+            let value = match given.iter().find(|(k, _)| *k == p.name) {
+                Some((_, v)) => p
+                    .check(v)
+                    .map_err(|m| crate::PluginError::param(&p.name, m))?,
+                None => p
+                    .default
+                    .clone()
+                    .ok_or_else(|| crate::PluginError::param(&p.name, "required"))?,
+            };
+            out.insert(p.name.clone(), value);
+        }
+        Ok(out)
+    }
+}
+
+/// Where a library registers its components. The host implements it; a library's `register`
+/// function (named in [`export_plugin!`](crate::export_plugin)) calls [`Registrar::add`] once per
+/// component.
+pub trait Registrar {
+    /// Offers one component.
+    fn add(&mut self, component: Component);
+}
+
+impl Registrar for Vec<Component> {
+    fn add(&mut self, component: Component) {
+        self.push(component);
+    }
+}

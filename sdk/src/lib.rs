@@ -1,0 +1,97 @@
+//! # assay-sdk
+//!
+//! The contract between the `assay` host and its plugins. A plugin library provides named,
+//! versioned **components** of five kinds — [`Optimizer`], [`Model`], [`Dataset`], [`Probe`] and
+//! [`Environment`] — each declaring its parameters ([`Param`]) so that the host can check a spec
+//! before anything runs. Probes hand back [`Metric`]s and small [`Table`]s; models expose
+//! TransformerLens-style hook points ([`Hooks`]).
+//!
+//! A library is one crate with one registration function and one macro call:
+//!
+//! ```
+//! use assay_sdk::prelude::*;
+//!
+//! struct Constant { value: f64 }
+//!
+//! impl Probe for Constant {
+//!     fn observe(&mut self, _cx: &ProbeContext<'_>) -> Result<Observation> {
+//!         Ok(Observation::default().metric("constant", self.value))
+//!     }
+//! }
+//!
+//! fn register(r: &mut dyn Registrar) {
+//!     r.add(
+//!         Component::probe("constant", "0.1.0", |p, _cx| Ok(Box::new(Constant { value: p.f64("value")? })))
+//!             .summary("logs the same number every time")
+//!             .param(Param::float("value", 1.0, "the number to log")),
+//!     );
+//! }
+//!
+//! assay_sdk::export_plugin!(register);
+//! # fn main() {
+//! #     let mut found = Vec::new();
+//! #     register(&mut found);
+//! #     assay_sdk::conformance::check_declarations(&found).unwrap();
+//! # }
+//! ```
+//!
+//! Build the crate with `crate-type = ["rlib", "dylib"]` and list the library in the host's
+//! `registry.toml`, or link it into a host binary, where it registers itself through
+//! `inventory`. `assay new-plugin NAME --kind KIND` scaffolds such a crate. Each kind's trait
+//! has a worked example: [`Optimizer`], [`Model`], [`Dataset`], [`Probe`], [`Environment`].
+//!
+//! ## Compatibility
+//!
+//! Host and plugins share one copy of this crate and of candle: the SDK is built as a Rust
+//! `dylib` that both link, so tensors, gradients and trait objects cross the boundary as they
+//! are. That requires the same compiler, SDK version, candle version and features; every
+//! library carries an [`abi::AbiStamp`] that the host checks before it uses anything else, and a
+//! mismatch is refused with the fields that differ. See the crate's README for the reasons.
+//!
+//! Loading a library runs its code: only list libraries you trust in `registry.toml`.
+
+pub mod abi;
+pub mod component;
+pub mod conformance;
+pub mod dataset;
+pub mod environment;
+pub mod error;
+pub mod hooks;
+pub mod init;
+pub mod metrics;
+pub mod model;
+pub mod optimizer;
+pub mod params;
+pub mod probe;
+
+pub use candle_core as candle;
+pub use candle_nn as nn;
+#[doc(hidden)]
+pub use inventory;
+pub use rand;
+
+pub use component::{
+    BuildContext, Component, DatasetFactory, EnvironmentFactory, Factory, Kind, ModelContext,
+    ModelFactory, OptimizerFactory, ProbeFactory, Registrar,
+};
+pub use dataset::{Batch, DataInfo, Dataset, InputKind, Objective, Split};
+pub use environment::{Action, Environment, TimeStep};
+pub use error::{PluginError, Result};
+pub use hooks::{names as hook_names, Hooks};
+pub use metrics::{Column, Metric, Table};
+pub use model::Model;
+pub use optimizer::Optimizer;
+pub use params::{Param, ParamType, Params, Value};
+pub use probe::{Observation, Probe, ProbeContext};
+
+/// Everything a plugin usually needs, in one import.
+pub mod prelude {
+    pub use crate::candle::backprop::GradStore;
+    pub use crate::candle::{DType, Device, Module, Tensor, Var, D};
+    pub use crate::{
+        hook_names, init, Action, Batch, BuildContext, Column, Component, DataInfo, Dataset,
+        Environment, Factory, Hooks, InputKind, Kind, Metric, Model, ModelContext, Objective,
+        Observation, Optimizer, Param, ParamType, Params, PluginError, Probe, ProbeContext,
+        Registrar, Result, Split, Table, TimeStep, Value,
+    };
+}
