@@ -83,7 +83,8 @@ struct NewPluginArgs {
     /// Kind of the component to scaffold.
     #[arg(long)]
     kind: String,
-    /// Parent directory (default: current directory).
+    /// Parent directory (default: the checkout's local-plugins/, where plugins build against the
+    /// host's own SDK).
     #[arg(long)]
     dir: Option<PathBuf>,
 }
@@ -105,6 +106,9 @@ struct RunArgs {
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
+    /// Stop after this step with a checkpoint (status `interrupted`); `--resume` continues.
+    #[arg(long, value_name = "STEP")]
+    pause_at: Option<u64>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -203,10 +207,15 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                     Kind::ALL.map(|k| k.as_str()).join(", ")
                 )
             })?;
-            let dir = args.dir.unwrap_or_else(|| PathBuf::from("."));
+            let dir = match args.dir {
+                Some(d) => d,
+                None => crate::scaffold::default_dir()?,
+            };
             let created = crate::scaffold::new_plugin(&args.name, kind, &dir)?;
-            println!("created {}", created.display());
-            println!("build it with `cargo build` there, then add target/debug/lib{}.so to registry.toml", args.name.replace('-', "_"));
+            println!(
+                "created {} (its README says how to build and load it)",
+                created.display()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Run(args) => run(args, cli.registry.as_deref(), &store),
@@ -367,6 +376,7 @@ fn run(args: RunArgs, registry: Option<&Path>, store: &Store) -> anyhow::Result<
     let opts = RunOptions {
         quiet: args.quiet,
         force: args.force,
+        pause_at: args.pause_at,
     };
     let (id, outcome) = match (&args.resume, &args.spec) {
         (Some(id), _) => crate::engine::resume(&catalog, store, id, &opts)?,

@@ -69,6 +69,9 @@ pub struct RunOptions {
     pub quiet: bool,
     /// Recompute even if an identical finished run is in the store.
     pub force: bool,
+    /// Stop after this step as if interrupted (checkpoint, status `interrupted`), to continue
+    /// later with `--resume`: for time-sliced machines.
+    pub pause_at: Option<u64>,
 }
 
 /// Everything built for a run.
@@ -527,8 +530,8 @@ fn train(
 
     let observe =
         |parts: &mut Parts, log: &mut RunLog, step: u64, is_final: bool| -> anyhow::Result<()> {
-            let eval_due =
-                is_final || (spec.train.eval_every > 0 && step % spec.train.eval_every == 0);
+            let eval_due = is_final
+                || (spec.train.eval_every > 0 && step.is_multiple_of(spec.train.eval_every));
             if eval_due {
                 for split in [Split::Train, Split::Test] {
                     if parts.dataset.len(split) == 0 {
@@ -550,7 +553,7 @@ fn train(
             } = parts;
             for (schedule, probe) in probes.iter_mut() {
                 let due = match schedule {
-                    ProbeSchedule::Every(n) => is_final || step % *n == 0,
+                    ProbeSchedule::Every(n) => is_final || step.is_multiple_of(*n),
                     ProbeSchedule::End => is_final,
                 };
                 if !due {
@@ -580,11 +583,16 @@ fn train(
     let mut last_flush = Instant::now();
     parts.model.set_training(true);
     for step in start + 1..=total {
-        if INTERRUPTED.load(Ordering::SeqCst) {
-            save_checkpoint(&parts, dir, step - 1)?;
+        let paused = opts.pause_at.is_some_and(|p| step > p);
+        if paused || INTERRUPTED.load(Ordering::SeqCst) {
             log.flush(dir)?;
+            save_checkpoint(&parts, dir, step - 1)?;
             record.steps_done = step - 1;
-            record.error = Some(format!("interrupted after step {}", step - 1));
+            record.error = Some(format!(
+                "{} after step {}",
+                if paused { "paused" } else { "interrupted" },
+                step - 1
+            ));
             bar.abandon();
             return Ok(Outcome::Interrupted);
         }
@@ -607,22 +615,25 @@ fn train(
         observe(&mut parts, &mut log, step, is_final)?;
         record.steps_done = step;
         let ckpt_due = is_final
-            || (spec.train.checkpoint_every > 0 && step % spec.train.checkpoint_every == 0);
-        if ckpt_due {
-            save_checkpoint(&parts, dir, step)?;
-        }
+            || (spec.train.checkpoint_every > 0
+                && step.is_multiple_of(spec.train.checkpoint_every));
+        // Metrics reach the disk before the checkpoint that covers them: a run killed between
+        // the two resumes from the older checkpoint and drops the newer rows, never leaves a gap.
         if ckpt_due || last_flush.elapsed() > Duration::from_secs(10) {
             log.flush(dir)?;
             store.write_record(record)?;
             last_flush = Instant::now();
         }
+        if ckpt_due {
+            save_checkpoint(&parts, dir, step)?;
+        }
         bar.set_message(format!("{value:.4}"));
         bar.inc(1);
     }
+    log.flush(dir)?;
     if total == 0 {
         save_checkpoint(&parts, dir, 0)?;
     }
-    log.flush(dir)?;
     bar.finish_and_clear();
     Ok(Outcome::Completed)
 }

@@ -106,7 +106,13 @@ fn describe(stamp: &AbiStamp) -> String {
     stamp
         .fields()
         .into_iter()
-        .map(|(k, v)| format!("{k} {v}"))
+        .map(|(k, v)| {
+            if v.starts_with(k) {
+                v
+            } else {
+                format!("{k} {v}")
+            }
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -139,9 +145,20 @@ pub fn load(path: &Path, sha256: Option<&str>) -> Result<&'static PluginDeclarat
             libloading::os::unix::RTLD_NOW | libloading::os::unix::RTLD_LOCAL,
         )
     }
-    .map_err(|e| LoadError::NotLoadable {
-        path: path.to_path_buf(),
-        message: e.to_string(),
+    .map_err(|e| {
+        let mut message = match std::error::Error::source(&e) {
+            Some(cause) => cause.to_string(),
+            None => e.to_string(),
+        };
+        if message.contains("undefined symbol") {
+            message.push_str(
+                " (it was built against another build of libassay_sdk than this host's: build host and plugins in one cargo invocation, e.g. `cargo build --workspace`, with the same profile)",
+            );
+        }
+        LoadError::NotLoadable {
+            path: path.to_path_buf(),
+            message,
+        }
     })?;
     // Never unloaded, even when a check below fails: its constructors may already have linked
     // data (inventory nodes) into the shared SDK, which must stay mapped.

@@ -6,15 +6,26 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use assay_sdk::Kind;
 
-/// Where the SDK sources are: `ASSAY_SDK_PATH`, else the directory this host was built from.
-pub fn sdk_path() -> anyhow::Result<PathBuf> {
-    let p = std::env::var_os("ASSAY_SDK_PATH")
+/// The host's source directory: `ASSAY_SOURCE`, else the checkout this binary was built from.
+pub fn source_root() -> anyhow::Result<PathBuf> {
+    let p = std::env::var_os("ASSAY_SOURCE")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../sdk"));
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".."));
     let p = p.canonicalize().with_context(|| {
-        format!("assay-sdk sources not found at {}; set ASSAY_SDK_PATH to the sdk/ directory of the assay checkout this host was built from", p.display())
+        format!("assay sources not found at {}; set ASSAY_SOURCE to the checkout this host was built from", p.display())
     })?;
+    if !p.join("sdk/Cargo.toml").exists() || !p.join("local-plugins").is_dir() {
+        bail!(
+            "{} is not an assay checkout (no sdk/ and local-plugins/); set ASSAY_SOURCE",
+            p.display()
+        );
+    }
     Ok(p)
+}
+
+/// Where `assay new-plugin` puts crates by default: the checkout's `local-plugins/`.
+pub fn default_dir() -> anyhow::Result<PathBuf> {
+    Ok(source_root()?.join("local-plugins"))
 }
 
 fn component_source(kind: Kind, name: &str) -> String {
@@ -212,7 +223,9 @@ fn register(r: &mut dyn Registrar) {
     )
 }
 
-/// Creates `dir/name` and returns its path.
+/// Creates `dir/name` and returns its path. Inside the checkout's `local-plugins/` the crate is
+/// a workspace member and builds a library the host loads; elsewhere it is a standalone crate
+/// that tests itself but must be moved there to build a loadable library.
 pub fn new_plugin(name: &str, kind: Kind, dir: &Path) -> anyhow::Result<PathBuf> {
     if name.is_empty()
         || !name
@@ -222,15 +235,20 @@ pub fn new_plugin(name: &str, kind: Kind, dir: &Path) -> anyhow::Result<PathBuf>
     {
         bail!("plugin name `{name}`: use lower-case letters, digits, `-` and `_`, starting with a letter");
     }
+    let workspace = source_root()?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let dir = dir.canonicalize()?;
     let root = dir.join(name);
     if root.exists() {
         bail!("{} already exists", root.display());
     }
-    let sdk = sdk_path()?;
-    let workspace = sdk.parent().unwrap_or(&sdk).to_path_buf();
-    std::fs::create_dir_all(root.join("src"))
-        .with_context(|| format!("creating {}", root.display()))?;
-    std::fs::create_dir_all(root.join(".cargo"))?;
+    let member = dir == workspace.join("local-plugins");
+    let sdk = workspace.join("sdk");
+    let standalone = if member {
+        String::new()
+    } else {
+        "\n# Standalone: builds and tests on its own, but the host loads only libraries built in its\n# workspace. Move this directory into the assay checkout's local-plugins/ to build one.\n[workspace]\n".to_string()
+    };
     let manifest = format!(
         r#"[package]
 name = "{name}"
@@ -238,51 +256,31 @@ version = "0.1.0"
 edition = "2021"
 
 [lib]
-# rlib for tests and static linking, dylib for loading through registry.toml.
-crate-type = ["rlib", "dylib"]
+# rlib for tests, cdylib for loading through registry.toml.
+crate-type = ["rlib", "cdylib"]
 
 [dependencies]
 assay-sdk = {{ path = "{sdk}" }}
-
-# Same settings as the host's workspace, so that this crate links the same build of
-# libassay_sdk (a different one is refused when the host loads the plugin).
-[profile.dev]
-debug = "line-tables-only"
-[profile.dev.package.candle-core]
-opt-level = 3
-[profile.dev.package.candle-nn]
-opt-level = 3
-[profile.dev.package.gemm]
-opt-level = 3
-[profile.dev.package.gemm-common]
-opt-level = 3
-[profile.dev.package.gemm-f32]
-opt-level = 3
-[profile.dev.package.gemm-f64]
-opt-level = 3
-
-[workspace]
-"#,
+{standalone}"#,
         sdk = sdk.display()
     );
+    std::fs::create_dir_all(root.join("src"))
+        .with_context(|| format!("creating {}", root.display()))?;
     std::fs::write(root.join("Cargo.toml"), manifest)?;
-    std::fs::write(
-        root.join(".cargo/config.toml"),
-        "# Host and plugins share one dynamic libstd and libassay_sdk (see assay's sdk/README.md).\n[build]\nrustflags = [\"-C\", \"prefer-dynamic\"]\nrustdocflags = [\"-C\", \"prefer-dynamic\"]\n",
-    )?;
-    let lock = workspace.join("Cargo.lock");
-    if lock.exists() {
-        // The same dependency versions as the host, so the SDK build is the same.
-        std::fs::copy(&lock, root.join("Cargo.lock"))?;
+    if !member {
+        std::fs::create_dir_all(root.join(".cargo"))?;
+        std::fs::write(
+            root.join(".cargo/config.toml"),
+            "# Like the host: one dynamic libstd and libassay_sdk per process (see assay's sdk/README.md).\n[build]\nrustflags = [\"-C\", \"prefer-dynamic\"]\nrustdocflags = [\"-C\", \"prefer-dynamic\"]\n",
+        )?;
     }
     std::fs::write(root.join("src/lib.rs"), component_source(kind, name))?;
+    let lib = name.replace('-', "_");
     std::fs::write(
         root.join("README.md"),
         format!(
-            "# {name}\n\nAn assay {kind} plugin.\n\n- `cargo test` runs its own checks.\n- `cargo build` makes `target/debug/lib{lib}.so`; `assay plugins check target/debug/lib{lib}.so` tells whether the host can load it, and a `[[library]]` entry in the host's `registry.toml` loads it.\n\nLoading a library runs its code: the registry is the trust boundary.\n",
-            lib = name.replace('-', "_")
+            "# {name}\n\nAn assay {kind} plugin.\n\n- `cargo test --workspace --lib declarations_are_valid` (from the assay checkout) runs its own check.\n- `cargo build --workspace` (or `--release --workspace`) makes `target/debug/lib{lib}.so`; `assay plugins check target/debug/lib{lib}.so` tells whether the host can load it, and a `[[library]]` entry in `registry.toml` loads it.\n- Build it together with the host, in the same workspace and profile: the host and every plugin link one build of `libassay_sdk` (see the checkout's `local-plugins/README.md`).\n\nLoading a library runs its code: the registry is the trust boundary.\n"
         ),
     )?;
-    std::fs::write(root.join(".gitignore"), "/target\n")?;
     Ok(root)
 }

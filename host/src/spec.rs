@@ -68,14 +68,14 @@ pub enum SpecError {
         message: String,
     },
     /// An unknown plugin.
-    #[error("{file}: {key}: {source}")]
+    #[error("{file}: {key}: {error}")]
     Plugin {
         /// The file.
         file: String,
         /// The table, e.g. `optimizer.plugin`.
         key: String,
         /// The catalog's answer, with close names.
-        source: crate::catalog::CatalogError,
+        error: Box<crate::catalog::CatalogError>,
     },
     /// A malformed `--set`.
     #[error("--set {0}: expected KEY.PATH=VALUE")]
@@ -432,10 +432,10 @@ impl Resolver<'_> {
         };
         let entry = catalog
             .get(kind, &plugin)
-            .map_err(|source| SpecError::Plugin {
+            .map_err(|error| SpecError::Plugin {
                 file: self.file.to_string(),
                 key: format!("{table}.plugin"),
-                source,
+                error: Box::new(error),
             })?;
         let mut skip_all = vec!["plugin"];
         skip_all.extend_from_slice(skip);

@@ -210,6 +210,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// One entry of [`Store::list`]: a run and its effective status, or why its record is unreadable.
+pub type Listed = Result<(RunRecord, Status), StoreError>;
+
 /// A store directory.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -315,7 +318,7 @@ impl Store {
     }
 
     /// Every run with its effective status; unreadable records come back as errors in place.
-    pub fn list(&self) -> Result<Vec<Result<(RunRecord, Status), StoreError>>, StoreError> {
+    pub fn list(&self) -> Result<Vec<Listed>, StoreError> {
         Ok(self
             .ids()?
             .into_iter()

@@ -34,44 +34,8 @@ pub struct TimeStep {
 ///
 /// # Example: guess a number
 ///
-/// ```
-/// use assay_sdk::prelude::*;
-///
-/// struct Guess { secret: usize, range: usize }
-///
-/// impl Environment for Guess {
-///     fn reset(&mut self, seed: u64) -> Result<TimeStep> {
-///         self.secret = (seed as usize) % self.range;
-///         Ok(TimeStep { observation: vec![0.0], legal_actions: (0..self.range).collect(), ..Default::default() })
-///     }
-///     fn step(&mut self, action: &Action) -> Result<TimeStep> {
-///         let Action::Discrete(a) = action else { return Err(PluginError::invalid("discrete actions only")) };
-///         let hint = (*a as f32 - self.secret as f32).signum();
-///         Ok(TimeStep {
-///             observation: vec![hint],
-///             rewards: vec![if hint == 0.0 { 1.0 } else { 0.0 }],
-///             done: hint == 0.0,
-///             legal_actions: (0..self.range).collect(),
-///             ..Default::default()
-///         })
-///     }
-/// }
-///
-/// fn register(r: &mut dyn Registrar) {
-///     r.add(Component::environment("guess", "0.1.0", |p, _cx| {
-///         Ok(Box::new(Guess { secret: 0, range: p.usize("range")? }))
-///     })
-///     .param(Param::int("range", 10, "numbers to guess from").min(1.0)));
-/// }
-///
-/// let mut found = Vec::new();
-/// register(&mut found);
-/// let Factory::Environment(make) = &found[0].factory else { unreachable!() };
-/// let mut env = make(&found[0].resolve(&[])?, &BuildContext { seed: 0, device: Device::Cpu })?;
-/// env.reset(7)?;
-/// assert!(env.step(&Action::Discrete(7))?.done);
-/// # Ok::<(), assay_sdk::PluginError>(())
-/// ```
+/// (From `sdk/examples/environment.rs`, which `cargo test` compiles and runs.)
+#[doc = concat!("```ignore\n", include_str!("../examples/environment.rs"), "```")]
 pub trait Environment: Send {
     /// Starts a new episode.
     fn reset(&mut self, seed: u64) -> Result<TimeStep>;

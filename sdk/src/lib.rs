@@ -8,32 +8,8 @@
 //!
 //! A library is one crate with one registration function and one macro call:
 //!
-//! ```
-//! use assay_sdk::prelude::*;
-//!
-//! struct Constant { value: f64 }
-//!
-//! impl Probe for Constant {
-//!     fn observe(&mut self, _cx: &ProbeContext<'_>) -> Result<Observation> {
-//!         Ok(Observation::default().metric("constant", self.value))
-//!     }
-//! }
-//!
-//! fn register(r: &mut dyn Registrar) {
-//!     r.add(
-//!         Component::probe("constant", "0.1.0", |p, _cx| Ok(Box::new(Constant { value: p.f64("value")? })))
-//!             .summary("logs the same number every time")
-//!             .param(Param::float("value", 1.0, "the number to log")),
-//!     );
-//! }
-//!
-//! assay_sdk::export_plugin!(register);
-//! # fn main() {
-//! #     let mut found = Vec::new();
-//! #     register(&mut found);
-//! #     assay_sdk::conformance::check_declarations(&found).unwrap();
-//! # }
-//! ```
+//! (From `sdk/examples/plugin.rs`, which `cargo test` compiles and runs.)
+#![doc = concat!("```ignore\n", include_str!("../examples/plugin.rs"), "```")]
 //!
 //! Build the crate with `crate-type = ["rlib", "dylib"]` and list the library in the host's
 //! `registry.toml`, or link it into a host binary, where it registers itself through

@@ -49,30 +49,8 @@ impl Observation {
 ///
 /// # Example: the L2 norm of every parameter
 ///
-/// ```
-/// use assay_sdk::prelude::*;
-///
-/// struct WeightNorms;
-///
-/// impl Probe for WeightNorms {
-///     fn observe(&mut self, cx: &ProbeContext<'_>) -> Result<Observation> {
-///         let mut obs = Observation::default();
-///         for (name, var) in cx.model.parameters() {
-///             let l2 = var.as_tensor().sqr()?.sum_all()?.sqrt()?.to_scalar::<f32>()?;
-///             obs = obs.metric(format!("weights/l2/{name}"), f64::from(l2));
-///         }
-///         Ok(obs)
-///     }
-/// }
-///
-/// fn register(r: &mut dyn Registrar) {
-///     r.add(Component::probe("weight_norms", "0.1.0", |_p, _cx| Ok(Box::new(WeightNorms)))
-///         .summary("L2 norm of each parameter"));
-/// }
-/// # let mut found = Vec::new();
-/// # register(&mut found);
-/// # assert_eq!(found[0].kind(), Kind::Probe);
-/// ```
+/// (From `sdk/examples/probe.rs`, which `cargo test` compiles and runs.)
+#[doc = concat!("```ignore\n", include_str!("../examples/probe.rs"), "```")]
 pub trait Probe: Send {
     /// Measures the model at the current step.
     fn observe(&mut self, cx: &ProbeContext<'_>) -> Result<Observation>;

@@ -1,0 +1,181 @@
+//! Helpers shared by the end-to-end tests: the `assay` binary, plugin libraries built by cargo in
+//! this workspace, temporary stores and registries.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The `assay` binary under test.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_assay"))
+}
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .expect("workspace root")
+}
+
+/// `cargo` with a clean environment: the variables cargo sets for test processes would change
+/// the fingerprints of build scripts and rebuild half the workspace.
+pub fn cargo() -> Command {
+    let mut cmd = Command::new(env!("CARGO"));
+    cmd.env_clear();
+    for key in [
+        "PATH",
+        "HOME",
+        "CARGO_HOME",
+        "RUSTUP_HOME",
+        "RUSTUP_TOOLCHAIN",
+        "TMPDIR",
+        "USER",
+    ] {
+        if let Some(v) = std::env::var_os(key) {
+            cmd.env(key, v);
+        }
+    }
+    cmd.current_dir(workspace());
+    cmd
+}
+
+/// Builds every workspace member's dynamic library, once per test process. `cargo test` builds
+/// the test targets but not every library's cdylib; `cargo build --workspace` resolves features
+/// exactly as `cargo test --workspace` does, so it only adds what is missing or stale.
+pub fn build_plugins() {
+    static ONCE: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    ONCE.get_or_init(|| {
+        let out = cargo()
+            .args(["build", "--quiet", "--workspace"])
+            .output()
+            .expect("running cargo");
+        assert!(
+            out.status.success(),
+            "cargo build --workspace failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    });
+}
+
+/// The dynamic library of workspace package `package` (crate `crate_name`), built by cargo.
+pub fn plugin_library(package: &str, crate_name: &str) -> PathBuf {
+    build_plugins();
+    let lib = bin()
+        .parent()
+        .expect("target dir")
+        .join(format!("lib{crate_name}.so"));
+    assert!(
+        lib.exists(),
+        "{} is missing after building {package}",
+        lib.display()
+    );
+    lib
+}
+
+/// SHA-256 of a file, hex.
+pub fn sha256(path: &Path) -> String {
+    assay::loader::sha256_file(path).expect("hashing")
+}
+
+/// A directory removed on drop.
+pub struct Scratch(PathBuf);
+
+impl Scratch {
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A fresh scratch directory under the system's temporary directory.
+pub fn scratch() -> Scratch {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .subsec_nanos();
+    let p = std::env::temp_dir().join(format!(
+        "assay-test-{}-{}-{nanos}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    std::fs::create_dir_all(&p).expect("scratch dir");
+    Scratch(p.canonicalize().expect("scratch dir"))
+}
+
+/// Writes a registry listing `libs` as (path, optional sha256).
+pub fn write_registry(dir: &Path, libs: &[(&Path, Option<&str>)]) -> PathBuf {
+    let mut text = String::new();
+    for (path, sum) in libs {
+        text.push_str(&format!(
+            "[[library]]\npath = {:?}\n",
+            path.display().to_string()
+        ));
+        if let Some(s) = sum {
+            text.push_str(&format!("sha256 = {s:?}\n"));
+        }
+    }
+    let p = dir.join("registry.toml");
+    std::fs::write(&p, text).expect("writing registry");
+    p
+}
+
+/// Runs `assay` with `args` in `cwd`, with no inherited store or registry settings.
+pub fn assay_in(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(bin())
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("ASSAY_STORE")
+        .env_remove("ASSAY_REGISTRY")
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .expect("running assay")
+}
+
+/// Standard output as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Standard error as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The last line of standard output: `assay run` prints the run id there.
+pub fn last_line(o: &Output) -> String {
+    stdout(o)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+/// `(step, value)` of metric `name` in a run directory, in logged order.
+pub fn metric(run_dir: &Path, name: &str) -> Vec<(u64, f64)> {
+    let df =
+        assay::record::read_parquet(&run_dir.join("metrics.parquet")).expect("metrics.parquet");
+    let steps = df.column("step").unwrap().u64().unwrap().clone();
+    let names = df.column("name").unwrap().str().unwrap().clone();
+    let values = df.column("value").unwrap().f64().unwrap().clone();
+    (0..df.height())
+        .filter(|&i| names.get(i) == Some(name))
+        .map(|i| (steps.get(i).unwrap(), values.get(i).unwrap()))
+        .collect()
+}
+
+/// Writes `text` as a spec file in `dir`.
+pub fn write_spec(dir: &Path, file: &str, text: &str) -> PathBuf {
+    let p = dir.join(file);
+    std::fs::write(&p, text).expect("writing spec");
+    p
+}
