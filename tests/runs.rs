@@ -487,3 +487,75 @@ fn plots_are_written_as_png_and_svg() {
     ]);
     assert_error(&none, &["no values of metric `no/such`"]);
 }
+
+#[test]
+fn ctrl_c_checkpoints_marks_interrupted_and_resumes() {
+    let env = Env::new();
+    let text = spec(
+        "steps = 4000\nbatch_size = 16\neval_every = 500\ncheckpoint_every = 500",
+        "plugin = \"adam\"",
+    );
+    let spec_path = write_spec(env.path(), "long.toml", &text);
+    let store = env.store();
+    let child = std::process::Command::new(bin())
+        .args([
+            "--store",
+            store.to_str().unwrap(),
+            "run",
+            "-q",
+            spec_path.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let run_dir = loop {
+        let found = std::fs::read_dir(&store)
+            .ok()
+            .and_then(|mut d| d.next())
+            .and_then(|e| e.ok())
+            .map(|e| e.path());
+        if let Some(dir) = found {
+            if dir.join("heartbeat").exists() {
+                break dir;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    let kill = std::process::Command::new("sh")
+        .args(["-c", &format!("kill -INT {}", child.id())])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    let id = run_dir.file_name().unwrap().to_str().unwrap().to_string();
+    if out.status.code() == Some(0) {
+        eprintln!("the run finished before the signal arrived; nothing to check");
+        return;
+    }
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert_eq!(last_line(&out), id);
+    assert!(stderr(&out).contains("--resume"), "{}", stderr(&out));
+    let rec = env.record(&id);
+    assert_eq!(rec["status"], "interrupted");
+    let done = rec["steps_done"].as_u64().unwrap();
+    assert!(
+        run_dir
+            .join(format!("checkpoints/step-{done:09}.safetensors"))
+            .exists(),
+        "checkpoint at the stopping step"
+    );
+    let resumed = env.assay(&["run", "-q", "--resume", &id]);
+    assert!(resumed.status.success(), "{}", stderr(&resumed));
+    assert_eq!(env.record(&id)["status"], "completed");
+    let steps: Vec<u64> = metric(&run_dir, "train/batch_loss")
+        .iter()
+        .map(|(s, _)| *s)
+        .collect();
+    assert_eq!(steps, (1..=4000).collect::<Vec<_>>());
+}

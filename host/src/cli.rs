@@ -51,6 +51,15 @@ enum Command {
     Query(crate::tables::QueryArgs),
     /// Plot metric curves against step.
     Plot(crate::plot::PlotArgs),
+    /// Benchmarks of the platform itself.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum BenchCommand {
+    /// Steps/s of a tiny model with metrics logged every step versus logging off.
+    Engine(crate::bench::BenchArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -222,6 +231,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Runs(cmd) => runs(cmd, &store),
         Command::Query(args) => crate::tables::query_command(&args, &store),
         Command::Plot(args) => crate::plot::plot_command(&args, &store),
+        Command::Bench(BenchCommand::Engine(args)) => {
+            crate::bench::engine(&load_catalog(cli.registry.as_deref())?, &args)?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -372,6 +385,7 @@ fn plugins(cmd: PluginsCommand, registry: Option<&Path>) -> anyhow::Result<ExitC
 }
 
 fn run(args: RunArgs, registry: Option<&Path>, store: &Store) -> anyhow::Result<ExitCode> {
+    crate::engine::install_interrupt_handler();
     let catalog = load_catalog(registry)?;
     let opts = RunOptions {
         quiet: args.quiet,

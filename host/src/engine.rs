@@ -601,7 +601,10 @@ fn train(
         let out = parts.model.forward(&batch.input, &mut Hooks::none())?;
         let (loss, _) = loss_and_accuracy(&objective, &out, &batch.target)?;
         let value = f64::from(loss.to_dtype(DType::F32)?.to_scalar::<f32>()?);
-        log.metric(step, "train/batch_loss", value);
+        let log_due = spec.train.log_every > 0 && step.is_multiple_of(spec.train.log_every);
+        if log_due || !value.is_finite() {
+            log.metric(step, "train/batch_loss", value);
+        }
         if !value.is_finite() {
             log.flush(dir)?;
             record.steps_done = step - 1;

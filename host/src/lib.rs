@@ -11,6 +11,7 @@
 //! - [`tables`] and [`plot`]: Polars SQL over every run, exports and plots.
 //! - [`cli`]: the `assay` command.
 
+pub mod bench;
 pub mod catalog;
 pub mod cli;
 pub mod engine;

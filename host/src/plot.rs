@@ -205,15 +205,7 @@ where
         .y_label_area_size(60)
         .build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let fmt_axis = |log: bool| {
-        move |v: &f64| {
-            if log {
-                format!("{}", 10f64.powf(*v))
-            } else {
-                format!("{v}")
-            }
-        }
-    };
+    let fmt_axis = |log: bool| move |v: &f64| compact(if log { 10f64.powf(*v) } else { *v });
     chart
         .configure_mesh()
         .x_desc(if args.logx { "step (log)" } else { "step" })
@@ -258,6 +250,23 @@ where
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     root.present().map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(())
+}
+
+/// A tick label with at most four significant digits.
+fn compact(x: f64) -> String {
+    if x == 0.0 {
+        return "0".into();
+    }
+    if x.abs() >= 1e5 || x.abs() < 1e-3 {
+        return format!("{x:.1e}");
+    }
+    let decimals = (3 - x.abs().log10().floor() as i32).clamp(0, 6) as usize;
+    let s = format!("{x:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
 }
 
 /// Draws `curves` into `out` (PNG or SVG by extension).

@@ -152,6 +152,8 @@ pub struct Train {
     pub warmup_steps: u64,
     /// Final factor of the cosine schedule.
     pub min_lr_factor: f64,
+    /// Log `train/batch_loss` every this many steps; 0 = never.
+    pub log_every: u64,
 }
 
 impl Train {
@@ -223,6 +225,12 @@ fn train_params() -> Vec<Param> {
         ]),
         Param::int("warmup_steps", 0, "linear warm-up steps").min(0.0),
         Param::float("min_lr_factor", 0.0, "final factor of the cosine schedule").range(0.0, 1.0),
+        Param::int(
+            "log_every",
+            1,
+            "log the batch loss every N steps; 0 = never (the loss is still checked for NaN)",
+        )
+        .min(0.0),
     ]
 }
 
@@ -593,6 +601,7 @@ pub fn resolve(raw: &toml::Table, file: &str, catalog: &Catalog) -> Result<Spec,
         },
         warmup_steps: int_of(&tp, "warmup_steps"),
         min_lr_factor: tp.f64("min_lr_factor").unwrap_or(0.0),
+        log_every: int_of(&tp, "log_every"),
     };
     if train.warmup_steps > train.steps {
         return Err(r.key_error(
