@@ -51,6 +51,10 @@ enum Command {
     Query(crate::tables::QueryArgs),
     /// Plot metric curves against step.
     Plot(crate::plot::PlotArgs),
+    /// A Markdown report of a sweep: grouped final metrics and curve plots.
+    Report(crate::report::ReportArgs),
+    /// Expand a spec's [sweep] table and run every point (locally or on Slurm).
+    Sweep(crate::sweep::SweepCommand),
     /// Benchmarks of the platform itself.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -60,6 +64,8 @@ enum Command {
 enum BenchCommand {
     /// Steps/s of a tiny model with metrics logged every step versus logging off.
     Engine(crate::bench::BenchArgs),
+    /// Seconds for a grouped `assay query` over a generated store of many runs.
+    Query(crate::bench::QueryBenchArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -138,6 +144,12 @@ enum RunsCommand {
         /// Run id.
         id: String,
     },
+    /// Remove checkpoints of finished runs except the last, and stray temporary files.
+    Gc {
+        /// Only report what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 /// Entry point of the binary.
@@ -206,6 +218,7 @@ pub fn load_catalog(registry: Option<&Path>) -> anyhow::Result<Catalog> {
 
 fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let store = Store::locate(cli.store.as_deref());
+    store.share_with_group_if_setgid();
     match cli.command {
         Command::Plugins(cmd) => plugins(cmd, cli.registry.as_deref()),
         Command::NewPlugin(args) => {
@@ -231,6 +244,17 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Runs(cmd) => runs(cmd, &store),
         Command::Query(args) => crate::tables::query_command(&args, &store),
         Command::Plot(args) => crate::plot::plot_command(&args, &store),
+        Command::Report(args) => crate::report::report_command(&args, &store),
+        Command::Sweep(cmd) => {
+            let registry = registry_path(cli.registry.as_deref());
+            crate::sweep::command(cmd, registry.as_deref(), &store, || {
+                load_catalog(cli.registry.as_deref())
+            })
+        }
+        Command::Bench(BenchCommand::Query(args)) => {
+            crate::bench::query(&args)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Bench(BenchCommand::Engine(args)) => {
             crate::bench::engine(&load_catalog(cli.registry.as_deref())?, &args)?;
             Ok(ExitCode::SUCCESS)
@@ -468,6 +492,15 @@ fn runs(cmd: RunsCommand, store: &Store) -> anyhow::Result<ExitCode> {
         RunsCommand::Rm { id } => {
             store.remove(&id)?;
             println!("removed {id}");
+            Ok(ExitCode::SUCCESS)
+        }
+        RunsCommand::Gc { dry_run } => {
+            let (files, bytes) = store.gc(dry_run)?;
+            println!(
+                "{} {files} files, {:.1} MiB",
+                if dry_run { "would remove" } else { "removed" },
+                bytes as f64 / (1024.0 * 1024.0)
+            );
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -13,6 +13,7 @@ use assay_sdk::prelude::*;
 
 use crate::catalog::{Catalog, Entry};
 use crate::guard::{GuardedDataset, GuardedModel};
+use crate::lock::{Contention, RunLock};
 use crate::record::RunLog;
 use crate::spec::{ProbeSchedule, Spec};
 use crate::store::{now_rfc3339, ComponentRecord, RunRecord, Status, Store};
@@ -245,16 +246,10 @@ fn save_checkpoint(parts: &Parts, dir: &Path, step: u64) -> anyhow::Result<()> {
         "meta.step".into(),
         Tensor::new(&[step as i64], &Device::Cpu)?,
     );
-    let cdir = dir.join("checkpoints");
-    std::fs::create_dir_all(&cdir)?;
-    let tmp = cdir.join(format!(
-        "{}{}-step.safetensors",
-        crate::store::TMP_PREFIX,
-        std::process::id()
-    ));
-    assay_sdk::candle::safetensors::save(&map, &tmp)?;
-    std::fs::File::open(&tmp)?.sync_all()?;
-    std::fs::rename(&tmp, checkpoint_path(dir, step))?;
+    std::fs::create_dir_all(dir.join("checkpoints"))?;
+    let bytes = safetensors::serialize(map.iter(), None)
+        .map_err(|e| anyhow!("serialising the checkpoint of step {step}: {e}"))?;
+    crate::store::write_atomic(&checkpoint_path(dir, step), &bytes)?;
     Ok(())
 }
 
@@ -338,7 +333,56 @@ impl Drop for Heartbeat {
     }
 }
 
-/// Runs `spec` into `store`, or reuses an identical finished run. Returns the run id.
+/// Takes the lock of the run in `dir`, waiting while a live process holds it (printing once who
+/// it is) and breaking it when its owner is gone.
+fn lock_run(store: &Store, id: &str, dir: &Path, wait: bool) -> anyhow::Result<RunLock> {
+    let mut told = false;
+    loop {
+        match RunLock::acquire(dir, store.heartbeat(id))? {
+            Ok(lock) => return Ok(lock),
+            Err(Contention::Stale(owner)) => {
+                tracing::info!("run {id}: breaking the stale lock of {owner}");
+                if let Ok(lock) = RunLock::take_over(dir, &owner, store.heartbeat(id))? {
+                    return Ok(lock);
+                }
+            }
+            Err(Contention::Held(owner)) => {
+                if !wait {
+                    bail!("run {id} is running ({owner}); it cannot be run twice at once");
+                }
+                if !told {
+                    eprintln!("run {id} is being computed by {owner}; waiting for it");
+                    told = true;
+                }
+                if INTERRUPTED.load(Ordering::SeqCst) {
+                    bail!("interrupted while waiting for run {id}");
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
+    }
+}
+
+/// Empties a run directory except its lock.
+fn clear_run_dir(dir: &Path) -> anyhow::Result<()> {
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        if path.file_name().is_some_and(|n| n == "lock") {
+            continue;
+        }
+        if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        }
+        .with_context(|| format!("removing {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Runs `spec` into `store`, or reuses an identical finished run. Returns the run id. When
+/// another process is computing the same run, waits for it and reuses its result, so that two
+/// simultaneous starts of one spec run it once.
 pub fn run(
     catalog: &Catalog,
     spec: &Spec,
@@ -347,9 +391,12 @@ pub fn run(
 ) -> anyhow::Result<(String, Outcome)> {
     let id = spec.run_id();
     let dir = store.run_dir(&id)?;
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("creating run directory {}", dir.display()))?;
+    let lock = lock_run(store, &id, &dir, true)?;
     if dir.join("run.json").exists() {
         let status = match store.record(&id) {
-            Ok(rec) => Some(rec.effective_status(store.heartbeat(&id))),
+            Ok(rec) => Some(rec.status),
             Err(e) if opts.force => {
                 tracing::warn!("{e}; recomputing because of --force");
                 None
@@ -357,9 +404,6 @@ pub fn run(
             Err(e) => bail!("{e}\nrecompute it with --force"),
         };
         match status {
-            Some(Status::Running) => {
-                bail!("run {id} is already running (see `assay runs show {id}`)")
-            }
             Some(s @ (Status::Completed | Status::Diverged)) if !opts.force => {
                 eprintln!(
                     "run {id} already {} in {}; reusing it (--force recomputes)",
@@ -368,18 +412,24 @@ pub fn run(
                 );
                 return Ok((id, Outcome::Reused(s)));
             }
-            Some(s @ (Status::Interrupted | Status::Lost | Status::Failed)) if !opts.force => {
+            // `running` under a lock we hold means its process died: it is lost.
+            Some(s @ (Status::Interrupted | Status::Running | Status::Lost | Status::Failed))
+                if !opts.force =>
+            {
+                let s = if s == Status::Running {
+                    Status::Lost
+                } else {
+                    s
+                };
                 bail!("run {id} exists with status {}; continue it with `assay run --resume {id}` or recompute with --force", s.as_str())
             }
-            _ => {
-                std::fs::remove_dir_all(&dir)
-                    .with_context(|| format!("removing {}", dir.display()))?;
-            }
+            _ => clear_run_dir(&dir)?,
         }
     }
     std::fs::create_dir_all(dir.join("checkpoints"))
         .with_context(|| format!("creating run directory {}", dir.display()))?;
     crate::store::write_atomic(&dir.join("spec.toml"), spec.to_toml().as_bytes())?;
+    store.beat(&id)?;
     let record = RunRecord {
         id: id.clone(),
         name: spec.name.clone(),
@@ -400,31 +450,30 @@ pub fn run(
     };
     store.write_record(&record)?;
     let outcome = execute(catalog, spec, store, record, None, opts)?;
+    drop(lock);
     Ok((id, outcome))
 }
 
-/// Continues run `id` from its last checkpoint.
+/// Continues run `id` from its last checkpoint, taking over its lock if the process that held it
+/// is gone.
 pub fn resume(
     catalog: &Catalog,
     store: &Store,
     id: &str,
     opts: &RunOptions,
 ) -> anyhow::Result<(String, Outcome)> {
-    let mut record = store.record(id)?;
-    let status = record.effective_status(store.heartbeat(id));
-    match status {
-        Status::Running => bail!(
-            "run {id} is still running (pid {} on {}); it cannot be resumed twice",
-            record.pid,
-            record.host
-        ),
-        Status::Completed => {
-            eprintln!("run {id} already completed; nothing to resume");
-            return Ok((id.to_string(), Outcome::Reused(status)));
-        }
-        _ => {}
-    }
     let dir = store.run_dir(id)?;
+    let mut record = store.record(id)?;
+    let lock = lock_run(store, id, &dir, false)?;
+    let status = if record.status == Status::Running {
+        Status::Lost
+    } else {
+        record.status
+    };
+    if status == Status::Completed {
+        eprintln!("run {id} already completed; nothing to resume");
+        return Ok((id.to_string(), Outcome::Reused(status)));
+    }
     let spec_path = dir.join("spec.toml");
     let raw = crate::spec::read_raw(&spec_path, &[])?;
     let spec = crate::spec::resolve(&raw, &spec_path.display().to_string(), catalog)?;
@@ -446,9 +495,39 @@ pub fn resume(
     record.error = None;
     record.ended_at = None;
     record.resumed += 1;
+    store.beat(id)?;
     store.write_record(&record)?;
     let outcome = execute(catalog, &spec, store, record, checkpoint.map(|c| c.1), opts)?;
+    drop(lock);
     Ok((id.to_string(), outcome))
+}
+
+/// What a sweep task does with its run: computes it, reuses it when finished, resumes it when
+/// it was interrupted or lost (a requeued Slurm task), and recomputes it when it failed.
+pub fn run_or_resume(
+    catalog: &Catalog,
+    spec: &Spec,
+    store: &Store,
+    opts: &RunOptions,
+) -> anyhow::Result<(String, Outcome)> {
+    let id = spec.run_id();
+    match store
+        .record(&id)
+        .ok()
+        .map(|r| r.effective_status(store.heartbeat(&id)))
+    {
+        Some(Status::Interrupted | Status::Lost) => resume(catalog, store, &id, opts),
+        Some(Status::Failed) => run(
+            catalog,
+            spec,
+            store,
+            &RunOptions {
+                force: true,
+                ..opts.clone()
+            },
+        ),
+        _ => run(catalog, spec, store, opts),
+    }
 }
 
 fn execute(

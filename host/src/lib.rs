@@ -17,12 +17,15 @@ pub mod cli;
 pub mod engine;
 pub mod guard;
 pub mod loader;
+pub mod lock;
 pub mod plot;
 pub mod record;
 pub mod registry;
+pub mod report;
 pub mod scaffold;
 pub mod spec;
 pub mod store;
+pub mod sweep;
 pub mod tables;
 
 /// Keeps the built-in plugin crates' registrations in the binary (the linker drops object files

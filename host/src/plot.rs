@@ -23,7 +23,8 @@ pub struct PlotArgs {
     /// Output file, `.png` or `.svg`.
     #[arg(long)]
     pub out: PathBuf,
-    /// A `runs` column to group by (e.g. `optimizer.plugin`); draws mean and ± std per group.
+    /// `runs` columns to group by, comma-separated (e.g. `optimizer.plugin`); draws mean and
+    /// ± std per group.
     #[arg(long)]
     pub group_by: Option<String>,
     /// SQL condition on `runs` columns selecting the runs (e.g. `"optimizer.lr" > 0.01`).
@@ -57,11 +58,28 @@ fn quote(ident: &str) -> String {
 
 /// The curves that `args` asks for.
 pub fn curves(store: &Store, args: &PlotArgs) -> anyhow::Result<Vec<Curve>> {
-    let group = args
-        .group_by
-        .as_deref()
-        .map(|g| format!("CAST(r.{} AS VARCHAR)", quote(g)))
-        .unwrap_or_else(|| "m.run_id".to_string());
+    let group = match args.group_by.as_deref() {
+        Some(g) => {
+            let keys: Vec<String> = g
+                .split(',')
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .map(|k| {
+                    format!(
+                        "'{}=' || CAST(r.{} AS VARCHAR)",
+                        k.replace('\'', "''"),
+                        quote(k)
+                    )
+                })
+                .collect();
+            if keys.len() == 1 {
+                format!("CAST(r.{} AS VARCHAR)", quote(g.trim()))
+            } else {
+                keys.join(" || ', ' || ")
+            }
+        }
+        None => "m.run_id".to_string(),
+    };
     let filter = args
         .filter
         .as_deref()

@@ -112,13 +112,17 @@ pub const STALE_AFTER: Duration = Duration::from_secs(60);
 
 impl RunRecord {
     /// `lost` for a run marked running whose process is gone: on this host, its pid is dead; on
-    /// another host, its heartbeat is older than [`STALE_AFTER`].
+    /// another host, its heartbeat is missing or older than [`STALE_AFTER`].
     pub fn effective_status(&self, heartbeat: Option<SystemTime>) -> Status {
         if self.status != Status::Running {
             return self.status;
         }
-        if self.host == host_name() && !pid_alive(self.pid) {
-            return Status::Lost;
+        if self.host == host_name() {
+            return if pid_alive(self.pid) {
+                Status::Running
+            } else {
+                Status::Lost
+            };
         }
         match heartbeat.and_then(|t| SystemTime::now().duration_since(t).ok()) {
             Some(age) if age <= STALE_AFTER => Status::Running,
@@ -141,11 +145,22 @@ pub fn host_name() -> String {
         .unwrap_or_else(|| "unknown".to_string())
 }
 
-/// The user running this process.
+/// The user running this process: `$USER`, `$LOGNAME`, else the password database.
 pub fn user_name() -> String {
-    std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "unknown".to_string())
+    if let Ok(u) = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")) {
+        return u;
+    }
+    // SAFETY: getpwuid returns a pointer into static storage or null; we copy the name at once
+    // and call it from one thread at a time at worst (run start).
+    unsafe {
+        let pw = libc::getpwuid(libc::getuid());
+        if !pw.is_null() && !(*pw).pw_name.is_null() {
+            return std::ffi::CStr::from_ptr((*pw).pw_name)
+                .to_string_lossy()
+                .into_owned();
+        }
+        format!("uid{}", libc::getuid())
+    }
 }
 
 /// Now, RFC 3339.
@@ -179,6 +194,14 @@ pub enum StoreError {
         id: String,
         /// The store.
         store: PathBuf,
+    },
+    /// A live process holds the run.
+    #[error("run {id} is running ({owner}); stop it first")]
+    Busy {
+        /// The run.
+        id: String,
+        /// Who holds it.
+        owner: String,
     },
     /// The id could name a path outside the store.
     #[error("`{0}` is not a run id (letters, digits, `-` and `_` only)")]
@@ -232,6 +255,21 @@ impl Store {
     /// The store at `root`.
     pub fn at(root: impl Into<PathBuf>) -> Store {
         Store { root: root.into() }
+    }
+
+    /// When the store directory is group-shared (setgid), makes every file and directory this
+    /// process creates group-writable (umask 002), so that the lab's other users can resume,
+    /// collect garbage and add runs. New subdirectories inherit the group from the setgid bit.
+    pub fn share_with_group_if_setgid(&self) {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = fs::metadata(&self.root) {
+            if meta.permissions().mode() & 0o2000 != 0 {
+                // SAFETY: umask only changes this process's file-creation mask.
+                unsafe {
+                    libc::umask(0o002);
+                }
+            }
+        }
     }
 
     /// The store's directory.
@@ -330,7 +368,7 @@ impl Store {
             .collect())
     }
 
-    /// Removes run `id`.
+    /// Removes run `id`, unless a live process holds its lock.
     pub fn remove(&self, id: &str) -> Result<(), StoreError> {
         let dir = self.run_dir(id)?;
         if !dir.join("run.json").exists() {
@@ -339,7 +377,53 @@ impl Store {
                 store: self.root.clone(),
             });
         }
+        if let Some(owner) = crate::lock::RunLock::owner(&dir) {
+            if owner.alive(self.heartbeat(id)) {
+                return Err(StoreError::Busy {
+                    id: id.to_string(),
+                    owner: owner.to_string(),
+                });
+            }
+        }
         fs::remove_dir_all(&dir).map_err(io(&dir))
+    }
+
+    /// Removes every checkpoint of finished runs but the last, and stray temporary files of runs
+    /// that are not running. Returns `(files removed, bytes freed)`; with `dry_run`, only counts.
+    pub fn gc(&self, dry_run: bool) -> Result<(usize, u64), StoreError> {
+        let mut files = 0;
+        let mut bytes = 0;
+        let mut drop_file = |p: &Path| -> Result<(), StoreError> {
+            bytes += fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+            files += 1;
+            if !dry_run {
+                fs::remove_file(p).map_err(io(p))?;
+            }
+            Ok(())
+        };
+        for item in self.list()? {
+            let Ok((rec, status)) = item else { continue };
+            if status == Status::Running {
+                continue;
+            }
+            let dir = self.run_dir(&rec.id)?;
+            if matches!(status, Status::Completed | Status::Diverged) {
+                let mut ckpts = self.checkpoints(&rec.id)?;
+                ckpts.pop();
+                for (_, p) in ckpts {
+                    drop_file(&p)?;
+                }
+            }
+            for sub in [dir.clone(), dir.join("checkpoints"), dir.join("tables")] {
+                let Ok(rd) = fs::read_dir(&sub) else { continue };
+                for e in rd.flatten() {
+                    if e.file_name().to_string_lossy().starts_with(TMP_PREFIX) {
+                        drop_file(&e.path())?;
+                    }
+                }
+            }
+        }
+        Ok((files, bytes))
     }
 
     /// Checkpoint files of `id`, sorted by step.

@@ -1,6 +1,7 @@
 //! Tables across the store: `runs` (one row per run, the resolved spec flattened into columns),
-//! `metrics` (run_id, step, name, value) and every probe table by its name, queried with Polars
-//! SQL and exported as a table, CSV, JSON, Markdown, LaTeX or Parquet.
+//! `metrics` (run_id, step, name, value), `final_metrics` (the last value of each metric of each
+//! run) and every probe table by its name, queried with Polars SQL and exported as a table, CSV,
+//! JSON, Markdown, LaTeX or Parquet.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -192,7 +193,7 @@ pub fn context(store: &Store) -> anyhow::Result<SQLContext> {
         .flatten()
         .map(str::to_string)
         .collect();
-    let ctx = SQLContext::new();
+    let mut ctx = SQLContext::new();
     ctx.register("runs", runs.lazy());
     let metrics = match scan_across(store, &ids, "metrics.parquet")? {
         Some(lf) => lf,
@@ -205,6 +206,13 @@ pub fn context(store: &Store) -> anyhow::Result<SQLContext> {
         .lazy(),
     };
     ctx.register("metrics", metrics);
+    // The last value of every metric of every run: what tables of results are made of.
+    let last = ctx.execute(
+        "SELECT m.run_id, m.name, m.step, m.value FROM metrics m \
+         JOIN (SELECT run_id AS lr, name AS ln, max(step) AS ls FROM metrics GROUP BY run_id, name) l \
+         ON m.run_id = l.lr AND m.name = l.ln AND m.step = l.ls",
+    )?;
+    ctx.register("final_metrics", last);
     let mut table_names = BTreeSet::new();
     for id in &ids {
         let tdir = store.run_dir(id)?.join("tables");
@@ -220,7 +228,7 @@ pub fn context(store: &Store) -> anyhow::Result<SQLContext> {
         }
     }
     for name in table_names {
-        if name == "runs" || name == "metrics" {
+        if name == "runs" || name == "metrics" || name == "final_metrics" {
             continue;
         }
         if let Some(lf) = scan_across(store, &ids, &format!("tables/{name}.parquet"))? {

@@ -1,0 +1,680 @@
+//! Sweeps, a shared store and Slurm, end to end.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use common::*;
+
+fn base(extra: &str) -> String {
+    format!(
+        "name = \"sw\"\nseed = 0\n\n[dataset]\nplugin = \"csv\"\nblob_examples = 90\nblob_dim = 3\n\n[model]\nplugin = \"mlp\"\nhidden = [6]\n\n[optimizer]\nplugin = \"adam\"\nlr = 0.01\n\n[train]\nsteps = 30\nbatch_size = 16\neval_every = 10\n\n{extra}"
+    )
+}
+
+fn assay_store(cwd: &Path, store: &Path, args: &[&str]) -> Output {
+    let mut all = vec!["--store", store.to_str().unwrap()];
+    all.extend_from_slice(args);
+    assay_in(cwd, &all)
+}
+
+fn final_values(store: &Path, run_ids: &[String], metric: &str) -> Vec<(String, u64)> {
+    run_ids
+        .iter()
+        .map(|id| {
+            let (step, v) = *common::metric(&store.join(id), metric)
+                .last()
+                .expect("metric logged");
+            (format!("{id}@{step}"), v.to_bits())
+        })
+        .collect()
+}
+
+fn manifest_ids(manifest: &Path) -> Vec<String> {
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(manifest).unwrap()).unwrap();
+    m["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["run_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_local_sweep_runs_every_point_once_and_skips_finished_runs() {
+    let dir = scratch();
+    let store = dir.path().join("store");
+    let spec = write_spec(dir.path(), "sweep.toml", &base("[sweep]\nseeds = 2\ngrid = { \"optimizer.lr\" = [0.01, 0.02] }\nzip = { \"model.hidden\" = [[4], [8]], \"train.batch_size\" = [8, 16] }\n"));
+    let dry = assay_store(
+        dir.path(),
+        &store,
+        &["sweep", spec.to_str().unwrap(), "--dry-run"],
+    );
+    assert!(dry.status.success(), "{}", stderr(&dry));
+    let plan = stdout(&dry);
+    assert!(
+        plan.contains("8 runs") && plan.matches("to run").count() == 8,
+        "{plan}"
+    );
+    assert!(
+        plan.contains("optimizer.lr=0.02")
+            && plan.contains("model.hidden=[8]")
+            && plan.contains("seed=1"),
+        "{plan}"
+    );
+
+    let out = assay_store(
+        dir.path(),
+        &store,
+        &["sweep", spec.to_str().unwrap(), "--jobs", "3"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let manifest = PathBuf::from(last_line(&out));
+    let ids = manifest_ids(&manifest);
+    assert_eq!(ids.len(), 8);
+    for id in &ids {
+        let rec: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(store.join(id).join("run.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(rec["status"], "completed", "{id}");
+    }
+    let status = assay_store(
+        dir.path(),
+        &store,
+        &["sweep", "status", manifest.to_str().unwrap()],
+    );
+    assert!(
+        stdout(&status).contains("done 8 / running 0 / failed 0 / pending 0"),
+        "{}",
+        stdout(&status)
+    );
+
+    let again = assay_store(
+        dir.path(),
+        &store,
+        &["sweep", spec.to_str().unwrap(), "--jobs", "3"],
+    );
+    assert!(again.status.success());
+    assert!(
+        stderr(&again).contains("8 cached, 0 completed"),
+        "{}",
+        stderr(&again)
+    );
+    let dry = assay_store(
+        dir.path(),
+        &store,
+        &["sweep", spec.to_str().unwrap(), "--dry-run"],
+    );
+    assert_eq!(
+        stdout(&dry).matches("cached (completed)").count(),
+        8,
+        "{}",
+        stdout(&dry)
+    );
+}
+
+#[test]
+fn one_failing_run_does_not_stop_the_others() {
+    let dir = scratch();
+    let store = dir.path().join("store");
+    let missing = dir.path().join("missing.csv");
+    let spec = write_spec(
+        dir.path(),
+        "sweep.toml",
+        &base(&format!("[sweep]\ngrid = {{ \"dataset.path\" = [\"\", {:?}], \"optimizer.lr\" = [0.01, 1e30] }}\n", missing.display().to_string())).replace("plugin = \"adam\"", "plugin = \"sgd\""),
+    );
+    let out = assay_store(
+        dir.path(),
+        &store,
+        &["sweep", spec.to_str().unwrap(), "--jobs", "2"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("1 completed, 1 diverged, 2 failed"), "{err}");
+    assert!(err.contains("logs/"), "failures point at their logs: {err}");
+    let manifest = PathBuf::from(last_line(&out));
+    let status = stdout(&assay_store(
+        dir.path(),
+        &store,
+        &["sweep", "status", manifest.to_str().unwrap()],
+    ));
+    assert!(
+        status.contains("done 2 / running 0 / failed 2 / pending 0"),
+        "{status}"
+    );
+    let log = std::fs::read_to_string(manifest.with_extension("").join("logs/2.log"))
+        .unwrap_or_default()
+        + &std::fs::read_to_string(manifest.with_extension("").join("logs/3.log"))
+            .unwrap_or_default();
+    assert!(log.contains("missing.csv"), "the log says why: {log}");
+}
+
+#[test]
+fn eight_concurrent_processes_lose_nothing_in_one_store() {
+    let dir = scratch();
+    let store = dir.path().join("store");
+    let spec = write_spec(dir.path(), "one.toml", &base(""));
+    let children: Vec<_> = (0..8)
+        .map(|seed| {
+            Command::new(bin())
+                .args([
+                    "--store",
+                    store.to_str().unwrap(),
+                    "run",
+                    "-q",
+                    spec.to_str().unwrap(),
+                    "--set",
+                    &format!("seed={seed}"),
+                ])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let ids: Vec<String> = children
+        .into_iter()
+        .map(|c| {
+            let out = c.wait_with_output().unwrap();
+            assert!(out.status.success(), "{}", stderr(&out));
+            last_line(&out)
+        })
+        .collect();
+    let q = assay_store(dir.path(), &store, &["query", "SELECT count(DISTINCT run_id) AS runs, count(*) AS rows FROM metrics WHERE name = 'train/batch_loss'", "--format", "json"]);
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout(&q)).unwrap();
+    assert_eq!(rows[0]["runs"], 8);
+    assert_eq!(rows[0]["rows"], 8 * 30);
+    let list = assay_store(dir.path(), &store, &["runs", "list", "--json"]);
+    let runs: Vec<serde_json::Value> = serde_json::from_str(&stdout(&list)).unwrap();
+    assert_eq!(runs.len(), 8);
+    assert!(runs.iter().all(|r| r["status"] == "completed"));
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 8);
+}
+
+#[test]
+fn two_simultaneous_starts_of_one_spec_run_it_once() {
+    let dir = scratch();
+    let store = dir.path().join("store");
+    let spec = write_spec(
+        dir.path(),
+        "one.toml",
+        &base("").replace("steps = 30", "steps = 600"),
+    );
+    let start = || {
+        Command::new(bin())
+            .args([
+                "--store",
+                store.to_str().unwrap(),
+                "run",
+                "-q",
+                spec.to_str().unwrap(),
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (start(), start());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert!(
+        a.status.success() && b.status.success(),
+        "{}\n{}",
+        stderr(&a),
+        stderr(&b)
+    );
+    assert_eq!(last_line(&a), last_line(&b));
+    let reused = [&a, &b]
+        .iter()
+        .filter(|o| stderr(o).contains("reusing"))
+        .count();
+    assert_eq!(
+        reused,
+        1,
+        "exactly one computed it:\n{}\n{}",
+        stderr(&a),
+        stderr(&b)
+    );
+    let id = last_line(&a);
+    let steps: Vec<u64> = common::metric(&store.join(&id), "train/batch_loss")
+        .iter()
+        .map(|(s, _)| *s)
+        .collect();
+    assert_eq!(steps, (1..=600).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_run_with_a_stale_heartbeat_from_another_host_is_lost_and_taken_over() {
+    let dir = scratch();
+    let store = dir.path().join("store");
+    let spec = write_spec(
+        dir.path(),
+        "one.toml",
+        &base("").replace("eval_every = 10", "eval_every = 10\ncheckpoint_every = 10"),
+    );
+    let out = assay_store(
+        dir.path(),
+        &store,
+        &["run", "-q", spec.to_str().unwrap(), "--pause-at", "20"],
+    );
+    assert_eq!(out.status.code(), Some(130));
+    let id = last_line(&out);
+    let run_dir = store.join(&id);
+    // Make it look like a process on another machine died while running it 10 minutes ago.
+    let mut rec: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run_dir.join("run.json")).unwrap()).unwrap();
+    rec["status"] = "running".into();
+    rec["host"] = "gpu-node-17".into();
+    rec["pid"] = 4242.into();
+    std::fs::write(
+        run_dir.join("run.json"),
+        serde_json::to_string(&rec).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        run_dir.join("lock"),
+        r#"{"user":"alice","host":"gpu-node-17","pid":4242,"since":"2026-01-01T00:00:00Z"}"#,
+    )
+    .unwrap();
+    let old = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        - 600.0;
+    std::fs::write(run_dir.join("heartbeat"), format!("{old:.3}\n")).unwrap();
+
+    let list = assay_store(dir.path(), &store, &["runs", "list", "--json"]);
+    let runs: Vec<serde_json::Value> = serde_json::from_str(&stdout(&list)).unwrap();
+    assert_eq!(runs[0]["status"], "lost");
+    let rm = assay_store(dir.path(), &store, &["runs", "rm", &id]);
+    assert!(
+        rm.status.success(),
+        "a lost run's stale lock does not block removal: {}",
+        stderr(&rm)
+    );
+    // Do it again, then take it over instead.
+    let out = assay_store(
+        dir.path(),
+        &store,
+        &["run", "-q", spec.to_str().unwrap(), "--pause-at", "20"],
+    );
+    assert_eq!(out.status.code(), Some(130));
+    std::fs::write(
+        run_dir.join("run.json"),
+        serde_json::to_string(&rec).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        run_dir.join("lock"),
+        r#"{"user":"alice","host":"gpu-node-17","pid":4242,"since":"2026-01-01T00:00:00Z"}"#,
+    )
+    .unwrap();
+    std::fs::write(run_dir.join("heartbeat"), format!("{old:.3}\n")).unwrap();
+    let resumed = assay_store(dir.path(), &store, &["run", "-q", "--resume", &id]);
+    assert!(resumed.status.success(), "{}", stderr(&resumed));
+    let rec: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run_dir.join("run.json")).unwrap()).unwrap();
+    assert_eq!(rec["status"], "completed");
+    assert_ne!(
+        rec["host"], "gpu-node-17",
+        "the run records who finished it"
+    );
+    assert!(
+        !run_dir.join("lock").exists(),
+        "the lock is released at the end"
+    );
+}
+
+#[test]
+fn a_setgid_store_is_group_writable_and_gc_keeps_the_last_checkpoint() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch();
+    let store = dir.path().join("store");
+    std::fs::create_dir(&store).unwrap();
+    std::fs::set_permissions(&store, std::fs::Permissions::from_mode(0o2775)).unwrap();
+    let spec = write_spec(
+        dir.path(),
+        "one.toml",
+        &base("").replace("eval_every = 10", "eval_every = 10\ncheckpoint_every = 10"),
+    );
+    let out = assay_store(dir.path(), &store, &["run", "-q", spec.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let run_dir = store.join(last_line(&out));
+    for f in [
+        "run.json",
+        "metrics.parquet",
+        "checkpoints/step-000000030.safetensors",
+    ] {
+        let mode = std::fs::metadata(run_dir.join(f))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert!(mode & 0o020 != 0, "{f} is group-writable: {mode:o}");
+    }
+    let mode = std::fs::metadata(run_dir.join("checkpoints"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert!(
+        mode & 0o2000 != 0 && mode & 0o020 != 0,
+        "directories inherit setgid and are group-writable: {mode:o}"
+    );
+
+    std::fs::write(run_dir.join(".tmp-999-run.json"), b"half written").unwrap();
+    let ckpts = |d: &Path| std::fs::read_dir(d.join("checkpoints")).unwrap().count();
+    assert_eq!(ckpts(&run_dir), 3);
+    let gc = assay_store(dir.path(), &store, &["runs", "gc"]);
+    assert!(gc.status.success(), "{}", stderr(&gc));
+    assert!(stdout(&gc).contains("removed 3 files"), "{}", stdout(&gc));
+    assert_eq!(ckpts(&run_dir), 1);
+    assert!(run_dir
+        .join("checkpoints/step-000000030.safetensors")
+        .exists());
+    assert!(!run_dir.join(".tmp-999-run.json").exists());
+}
+
+#[test]
+fn a_report_groups_final_metrics_over_seeds_and_plots_them() {
+    let dir = scratch();
+    let store = dir.path().join("store");
+    let spec = write_spec(
+        dir.path(),
+        "sweep.toml",
+        &base("[sweep]\nseeds = 3\ngrid = { \"optimizer.plugin\" = [\"adam\", \"sgd\"] }\n"),
+    );
+    let out = assay_store(
+        dir.path(),
+        &store,
+        &["sweep", spec.to_str().unwrap(), "--jobs", "2", "-q"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let manifest = last_line(&out);
+    let report_dir = dir.path().join("report");
+    let r = assay_store(
+        dir.path(),
+        &store,
+        &["report", &manifest, "--out", report_dir.to_str().unwrap()],
+    );
+    assert!(r.status.success(), "{}", stderr(&r));
+    let md = std::fs::read_to_string(report_dir.join("report.md")).unwrap();
+    assert!(
+        md.contains("| optimizer.plugin | metric | mean | std | n |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| adam | test/acc |") && md.contains("| sgd | test/loss |"),
+        "{md}"
+    );
+    assert!(
+        md.lines()
+            .filter(|l| l.starts_with("| adam") || l.starts_with("| sgd"))
+            .all(|l| l.trim_end().ends_with("| 3 |")),
+        "n = 3 seeds: {md}"
+    );
+    assert!(report_dir.join("test_acc.png").exists() && md.contains("![test/acc](test_acc.png)"));
+    // The same table straight from `assay query`, as LaTeX.
+    let sql = md
+        .lines()
+        .find(|l| l.starts_with("assay query "))
+        .unwrap()
+        .trim_start_matches("assay query ")
+        .trim_matches('\'')
+        .replace("''", "'");
+    let tex = assay_store(dir.path(), &store, &["query", &sql, "--format", "latex"]);
+    assert!(tex.status.success(), "{}", stderr(&tex));
+    assert!(
+        stdout(&tex).contains("optimizer.plugin & metric & mean & std & n"),
+        "{}",
+        stdout(&tex)
+    );
+}
+
+/// Starts the one-node cluster (or finds it running) and returns its SLURM_CONF. Fails with the
+/// daemons' logs when it cannot start: this test never passes silently.
+fn slurm_cluster() -> String {
+    static CONF: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    CONF.get_or_init(|| {
+        let up = Command::new("bash")
+            .arg(workspace().join(".ci/slurm-up.sh"))
+            .output()
+            .expect("running .ci/slurm-up.sh");
+        assert!(
+            up.status.success(),
+            "the Slurm cluster could not start; daemons' logs:\n{}",
+            String::from_utf8_lossy(&up.stderr)
+        );
+        String::from_utf8_lossy(&up.stdout)
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    })
+    .clone()
+}
+
+fn slurm(conf: &str, args: &[&str]) -> String {
+    let out = Command::new(args[0])
+        .args(&args[1..])
+        .env("SLURM_CONF", conf)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+#[test]
+fn a_preempted_slurm_task_checkpoints_requeues_and_resumes() {
+    let conf = slurm_cluster();
+    let dir = scratch();
+    let spec = write_spec(
+        dir.path(),
+        "sweep.toml",
+        &base("[sweep]\nseeds = [5]\n")
+            .replace("steps = 30", "steps = 20000")
+            .replace(
+                "eval_every = 10",
+                "eval_every = 5000\ncheckpoint_every = 500",
+            ),
+    );
+    let store = dir.path().join("store");
+    let submit = Command::new(bin())
+        .args([
+            "--store",
+            store.to_str().unwrap(),
+            "sweep",
+            spec.to_str().unwrap(),
+            "--backend",
+            "slurm",
+        ])
+        .env("SLURM_CONF", &conf)
+        .output()
+        .unwrap();
+    assert!(submit.status.success(), "{}", stderr(&submit));
+    let job = last_line(&submit);
+    let manifest = store
+        .join("sweeps")
+        .read_dir()
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .unwrap();
+    let id = manifest_ids(&manifest).remove(0);
+    let record = || -> serde_json::Value {
+        std::fs::read_to_string(store.join(&id).join("run.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default()
+    };
+    let wait = |what: &str, done: &dyn Fn(&serde_json::Value) -> bool| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while !done(&record()) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "waited too long for {what}: {:?}\n{}",
+                record(),
+                slurm(&conf, &["squeue"])
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    wait("the task to start", &|r| {
+        r["status"] == "running" && r["steps_done"].as_u64().unwrap_or(0) > 0
+    });
+    // What Slurm sends before a time limit or a preemption: SIGTERM to the batch step.
+    slurm(
+        &conf,
+        &["scancel", "--signal=TERM", "--batch", &format!("{job}_0")],
+    );
+    wait("the checkpoint", &|r| r["status"] == "interrupted");
+    let stopped_at = record()["steps_done"].as_u64().unwrap();
+    assert!(store
+        .join(&id)
+        .join(format!("checkpoints/step-{stopped_at:09}.safetensors"))
+        .exists());
+    // Slurm holds a requeued task for two minutes; let it start now.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !slurm(&conf, &["squeue", "-h", "-r", "-j", &job, "-o", "%T %r"]).contains("BeginTime") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the task did not requeue itself: {}",
+            slurm(&conf, &["squeue"])
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    slurm(
+        &conf,
+        &[
+            "scontrol",
+            "update",
+            &format!("JobId={job}_0"),
+            "StartTime=now",
+        ],
+    );
+    wait("the resumed task to finish", &|r| {
+        r["status"] == "completed"
+    });
+    let rec = record();
+    assert_eq!(rec["resumed"], 1);
+    assert!(stopped_at < 20000, "stopped mid-run at {stopped_at}");
+    let steps: Vec<u64> = common::metric(&store.join(&id), "train/batch_loss")
+        .iter()
+        .map(|(s, _)| *s)
+        .collect();
+    assert_eq!(steps, (1..=20000).collect::<Vec<_>>());
+    // And the result equals an uninterrupted local run.
+    let local_store = dir.path().join("local");
+    let local = assay_store(
+        dir.path(),
+        &local_store,
+        &["sweep", spec.to_str().unwrap(), "-q"],
+    );
+    assert!(local.status.success(), "{}", stderr(&local));
+    assert_eq!(
+        final_values(&store, std::slice::from_ref(&id), "test/loss"),
+        final_values(&local_store, &[id], "test/loss")
+    );
+}
+
+#[test]
+fn a_slurm_sweep_matches_the_local_one() {
+    let conf = slurm_cluster();
+    let dir = scratch();
+    let spec = write_spec(
+        dir.path(),
+        "sweep.toml",
+        &base("[sweep]\nseeds = 2\ngrid = { \"optimizer.lr\" = [0.01, 0.03] }\n"),
+    );
+    let slurm_store = dir.path().join("slurm-store");
+    let submit = Command::new(bin())
+        .args([
+            "--store",
+            slurm_store.to_str().unwrap(),
+            "sweep",
+            spec.to_str().unwrap(),
+            "--backend",
+            "slurm",
+            "--array-parallelism",
+            "2",
+            "--time",
+            "00:10:00",
+        ])
+        .env("SLURM_CONF", &conf)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(submit.status.success(), "{}", stderr(&submit));
+    let job = last_line(&submit);
+    assert!(
+        job.parse::<u64>().is_ok(),
+        "sbatch returned a job id: {job}"
+    );
+    let manifest = slurm_store
+        .join("sweeps")
+        .read_dir()
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(240);
+    loop {
+        let st = Command::new(bin())
+            .args([
+                "--store",
+                slurm_store.to_str().unwrap(),
+                "sweep",
+                "status",
+                manifest.to_str().unwrap(),
+            ])
+            .env("SLURM_CONF", &conf)
+            .output()
+            .unwrap();
+        let text = stdout(&st);
+        if text.contains("done 4 / running 0 / failed 0 / pending 0") {
+            break;
+        }
+        assert!(
+            !text.contains("failed 1") && !text.contains("failed 2"),
+            "{text}"
+        );
+        if std::time::Instant::now() > deadline {
+            let logs: String = std::fs::read_dir(manifest.with_extension("").join("logs"))
+                .map(|rd| {
+                    rd.flatten()
+                        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+                        .collect()
+                })
+                .unwrap_or_default();
+            panic!(
+                "the Slurm sweep did not finish in time:\n{text}\nsqueue: {:?}\nlogs:\n{logs}",
+                Command::new("squeue")
+                    .env("SLURM_CONF", &conf)
+                    .output()
+                    .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    let local_store = dir.path().join("local-store");
+    let local = assay_store(
+        dir.path(),
+        &local_store,
+        &["sweep", spec.to_str().unwrap(), "--jobs", "2", "-q"],
+    );
+    assert!(local.status.success(), "{}", stderr(&local));
+    let ids = manifest_ids(&manifest);
+    assert_eq!(ids, manifest_ids(Path::new(&last_line(&local))));
+    for metric in ["test/loss", "train/batch_loss"] {
+        assert_eq!(
+            final_values(&slurm_store, &ids, metric),
+            final_values(&local_store, &ids, metric),
+            "{metric}"
+        );
+    }
+}
