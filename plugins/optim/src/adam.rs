@@ -1,5 +1,6 @@
-//! Adam (Kingma & Ba, 2015) with bias correction, and AdamW (Loshchilov & Hutter, 2019), whose
-//! weight decay is decoupled from the gradient.
+//! Adam (Kingma & Ba, 2015) with bias correction, AdamW (Loshchilov & Hutter, 2019), whose
+//! weight decay is decoupled from the gradient, and AMSGrad (Reddi et al., 2018), which
+//! normalises by the running maximum of the second moment, as PyTorch's `amsgrad=True` does.
 
 use assay_sdk::optimizer::find_state;
 use assay_sdk::prelude::*;
@@ -15,6 +16,8 @@ struct Adam {
     eps: f64,
     weight_decay: f64,
     decoupled: bool,
+    /// AMSGrad's running maximum of `v`, when enabled.
+    vmax: Option<Vec<Tensor>>,
 }
 
 impl Optimizer for Adam {
@@ -36,8 +39,15 @@ impl Optimizer for Adam {
             }
             self.m[i] = ((&self.m[i] * self.beta1)? + (&g * (1.0 - self.beta1))?)?;
             self.v[i] = ((&self.v[i] * self.beta2)? + (g.sqr()? * (1.0 - self.beta2))?)?;
+            let v = match &mut self.vmax {
+                Some(vmax) => {
+                    vmax[i] = vmax[i].maximum(&self.v[i])?;
+                    &vmax[i]
+                }
+                None => &self.v[i],
+            };
             let m_hat = (&self.m[i] / bc1)?;
-            let denom = ((&self.v[i] / bc2)?.sqrt()? + self.eps)?;
+            let denom = ((v.sqrt()? / bc2.sqrt())? + self.eps)?;
             var.set(&(theta - ((m_hat / denom)? * lr)?)?)?;
         }
         Ok(())
@@ -48,9 +58,12 @@ impl Optimizer for Adam {
             "t".to_string(),
             Tensor::new(&[self.t as i64], &Device::Cpu)?,
         )];
-        for ((name, _), (m, v)) in self.params.iter().zip(self.m.iter().zip(&self.v)) {
-            out.push((format!("m.{name}"), m.clone()));
-            out.push((format!("v.{name}"), v.clone()));
+        for (i, (name, _)) in self.params.iter().enumerate() {
+            out.push((format!("m.{name}"), self.m[i].clone()));
+            out.push((format!("v.{name}"), self.v[i].clone()));
+            if let Some(vmax) = &self.vmax {
+                out.push((format!("vmax.{name}"), vmax[i].clone()));
+            }
         }
         Ok(out)
     }
@@ -60,12 +73,21 @@ impl Optimizer for Adam {
         for (i, (name, _)) in self.params.iter().enumerate() {
             self.m[i] = find_state(state, &format!("m.{name}"))?.clone();
             self.v[i] = find_state(state, &format!("v.{name}"))?.clone();
+            if let Some(vmax) = &mut self.vmax {
+                vmax[i] = find_state(state, &format!("vmax.{name}"))?.clone();
+            }
         }
         Ok(())
     }
 }
 
-fn component(name: &str, decoupled: bool, default_wd: f64, summary: &str) -> Component {
+fn component(
+    name: &str,
+    decoupled: bool,
+    amsgrad: bool,
+    default_wd: f64,
+    summary: &str,
+) -> Component {
     Component::optimizer(name, "0.1.0", move |p, params| {
         let zeros = || -> Result<Vec<Tensor>> {
             params
@@ -76,6 +98,7 @@ fn component(name: &str, decoupled: bool, default_wd: f64, summary: &str) -> Com
         Ok(Box::new(Adam {
             m: zeros()?,
             v: zeros()?,
+            vmax: if amsgrad { Some(zeros()?) } else { None },
             params,
             t: 0,
             lr: p.f64("lr")?,
@@ -98,14 +121,23 @@ pub(crate) fn register(r: &mut dyn Registrar) {
     r.add(component(
         "adam",
         false,
+        false,
         0.0,
         "Adam with bias correction; weight decay added to the gradient",
     ));
     r.add(component(
         "adamw",
         true,
+        false,
         0.01,
         "AdamW: Adam with decoupled weight decay",
+    ));
+    r.add(component(
+        "amsgrad",
+        false,
+        true,
+        0.0,
+        "AMSGrad: Adam normalised by the running maximum of v",
     ));
 }
 

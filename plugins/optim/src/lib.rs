@@ -1,9 +1,14 @@
 //! # assay-optim
 //!
-//! First-order optimizers as assay components: `sgd` (momentum, Nesterov, weight decay), `adam`
-//! and `adamw`. Every optimizer exposes its whole state (moments and step count) for checkpoints.
+//! First-order optimizers as assay components: `sgd` (momentum, Nesterov, weight decay), `adam`,
+//! `adamw`, `amsgrad` and `adopt` (with its two ablations). Every optimizer exposes its whole
+//! state (moments and step count) for checkpoints.
+//!
+//! Tested against trajectories computed independently from the published update rules by
+//! `tests/reference/optimizers.py` (committed as `tests/reference/optimizers.json`).
 
 mod adam;
+mod adopt;
 mod sgd;
 
 use assay_sdk::Registrar;
@@ -11,6 +16,7 @@ use assay_sdk::Registrar;
 fn register(r: &mut dyn Registrar) {
     sgd::register(r);
     adam::register(r);
+    adopt::register(r);
 }
 
 assay_sdk::export_plugin!(register);

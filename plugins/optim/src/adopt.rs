@@ -1,0 +1,277 @@
+//! ADOPT (Taniguchi et al., NeurIPS 2024): Adam with the current gradient removed from the
+//! second-moment estimate (decorrelation) and normalisation before momentum (reordering).
+//!
+//! Per element, as the reference implementation defines it:
+//!
+//! - first call: `v = g²`; the parameter does not move.
+//! - every later call `t ≥ 1`:
+//!   1. `ĝ = g / max(√v, ε)` (ε is a floor, not an added term; `v` is still `v_{t−1}`)
+//!   2. `ĝ = clamp(ĝ, −t^¼, t^¼)` with `clip = "t^0.25"` (the default), nothing with `clip = "none"`
+//!   3. `m = β1 m + (1 − β1) ĝ`; with `clip = "none"` (the original algorithm) the first update
+//!      sets `m = ĝ`
+//!   4. `θ = θ − lr m`
+//!   5. `v = β2 v + (1 − β2) g²`
+//! - weight decay: coupled (`g += wd θ` on every call) or decoupled (`θ −= lr wd θ` on updates).
+//!
+//! Two ablations of the paper, as `variant`:
+//! - `no_decorrelation`: step 5 moves before step 1, so `v` already holds `g_t`.
+//! - `no_reordering`: momentum of the raw gradient first, normalised after:
+//!   `m = β1 m + (1 − β1) g`, `θ −= lr clamp(m / max(√v_{t−1}, ε))`.
+
+use assay_sdk::optimizer::find_state;
+use assay_sdk::prelude::*;
+
+#[derive(Clone, Copy, PartialEq)]
+enum Variant {
+    Adopt,
+    NoDecorrelation,
+    NoReordering,
+}
+
+struct Adopt {
+    params: Vec<(String, Var)>,
+    m: Vec<Tensor>,
+    v: Vec<Tensor>,
+    /// Calls so far (the first only initialises `v`).
+    t: u64,
+    lr: f64,
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+    clip: bool,
+    weight_decay: f64,
+    decoupled: bool,
+    variant: Variant,
+}
+
+impl Adopt {
+    fn normalise(&self, x: &Tensor, v: &Tensor) -> Result<Tensor> {
+        let denom = v.sqrt()?.maximum(self.eps)?;
+        let mut y = (x / denom)?;
+        if self.clip {
+            let c = (self.t as f64).powf(0.25);
+            y = y.clamp(-c, c)?;
+        }
+        Ok(y)
+    }
+
+    fn ema(&self, old: &Tensor, new: &Tensor, beta: f64) -> Result<Tensor> {
+        Ok(((old * beta)? + (new * (1.0 - beta))?)?)
+    }
+}
+
+impl Optimizer for Adopt {
+    fn step(&mut self, grads: &GradStore, lr_scale: f64) -> Result<()> {
+        let first = self.t == 0;
+        let lr = self.lr * lr_scale;
+        for i in 0..self.params.len() {
+            let var = self.params[i].1.clone();
+            let Some(g) = grads.get(&var) else { continue };
+            let mut g = g.clone();
+            if self.weight_decay != 0.0 && !self.decoupled {
+                g = (g + (var.as_tensor() * self.weight_decay)?)?;
+            }
+            let g2 = g.sqr()?;
+            if first {
+                self.v[i] = g2;
+                continue;
+            }
+            if self.variant == Variant::NoDecorrelation {
+                self.v[i] = self.ema(&self.v[i], &g2, self.beta2)?;
+            }
+            let update = match self.variant {
+                Variant::Adopt | Variant::NoDecorrelation => {
+                    let gh = self.normalise(&g, &self.v[i])?;
+                    // The original (unclipped) algorithm starts the momentum at the first update.
+                    self.m[i] = if self.t == 1 && !self.clip {
+                        gh
+                    } else {
+                        self.ema(&self.m[i], &gh, self.beta1)?
+                    };
+                    self.m[i].clone()
+                }
+                Variant::NoReordering => {
+                    self.m[i] = if self.t == 1 && !self.clip {
+                        g.clone()
+                    } else {
+                        self.ema(&self.m[i], &g, self.beta1)?
+                    };
+                    self.normalise(&self.m[i], &self.v[i])?
+                }
+            };
+            let mut theta = var.as_tensor().clone();
+            if self.weight_decay != 0.0 && self.decoupled {
+                theta = (&theta * (1.0 - lr * self.weight_decay))?;
+            }
+            var.set(&(theta - (update * lr)?)?)?;
+            if self.variant != Variant::NoDecorrelation {
+                self.v[i] = self.ema(&self.v[i], &g2, self.beta2)?;
+            }
+        }
+        self.t += 1;
+        Ok(())
+    }
+
+    fn state(&self) -> Result<Vec<(String, Tensor)>> {
+        let mut out = vec![(
+            "t".to_string(),
+            Tensor::new(&[self.t as i64], &Device::Cpu)?,
+        )];
+        for (i, (name, _)) in self.params.iter().enumerate() {
+            out.push((format!("m.{name}"), self.m[i].clone()));
+            out.push((format!("v.{name}"), self.v[i].clone()));
+        }
+        Ok(out)
+    }
+
+    fn load_state(&mut self, state: &[(String, Tensor)]) -> Result<()> {
+        self.t = find_state(state, "t")?.to_vec1::<i64>()?[0] as u64;
+        for (i, (name, _)) in self.params.iter().enumerate() {
+            self.m[i] = find_state(state, &format!("m.{name}"))?.clone();
+            self.v[i] = find_state(state, &format!("v.{name}"))?.clone();
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn register(r: &mut dyn Registrar) {
+    r.add(
+        Component::optimizer("adopt", "0.1.0", |p, params| {
+            let zeros = || -> Result<Vec<Tensor>> {
+                params
+                    .iter()
+                    .map(|(_, v)| Ok(v.as_tensor().zeros_like()?))
+                    .collect()
+            };
+            Ok(Box::new(Adopt {
+                m: zeros()?,
+                v: zeros()?,
+                params,
+                t: 0,
+                lr: p.f64("lr")?,
+                beta1: p.f64("beta1")?,
+                beta2: p.f64("beta2")?,
+                eps: p.f64("eps")?,
+                clip: p.str("clip")? != "none",
+                weight_decay: p.f64("weight_decay")?,
+                decoupled: p.bool("decouple")?,
+                variant: match p.str("variant")? {
+                    "no_decorrelation" => Variant::NoDecorrelation,
+                    "no_reordering" => Variant::NoReordering,
+                    _ => Variant::Adopt,
+                },
+            }))
+        })
+        .summary(
+            "ADOPT (Taniguchi et al., 2024): decorrelated second moment, normalise then average",
+        )
+        .param(Param::float("lr", 1e-3, "learning rate").min(0.0))
+        .param(Param::float("beta1", 0.9, "momentum").range(0.0, 1.0))
+        .param(Param::float("beta2", 0.9999, "decay of the second moment").range(0.0, 1.0))
+        .param(Param::float("eps", 1e-6, "floor under sqrt(v)").min(0.0))
+        .param(
+            Param::str(
+                "clip",
+                "t^0.25",
+                "clip the normalised gradient at t^0.25, or `none` (the original algorithm)",
+            )
+            .choices(&["t^0.25", "none"]),
+        )
+        .param(Param::float("weight_decay", 0.0, "weight decay").min(0.0))
+        .param(Param::bool(
+            "decouple",
+            false,
+            "decoupled weight decay (theta -= lr wd theta) instead of wd theta added to g",
+        ))
+        .param(
+            Param::str(
+                "variant",
+                "adopt",
+                "the algorithm or one of the paper's ablations",
+            )
+            .choices(&["adopt", "no_decorrelation", "no_reordering"]),
+        ),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn make(given: &[(&str, Value)], w: &Var) -> Box<dyn Optimizer> {
+        let mut found = Vec::new();
+        register(&mut found);
+        let Factory::Optimizer(f) = &found[0].factory else {
+            unreachable!()
+        };
+        f(
+            &found[0].resolve(given).unwrap(),
+            vec![("w".into(), w.clone())],
+        )
+        .unwrap()
+    }
+
+    fn grads(w: &Var, g: &[f32]) -> GradStore {
+        let gt = Tensor::new(g, &Device::Cpu).unwrap();
+        (w.as_tensor() * gt)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap()
+    }
+
+    #[test]
+    fn the_first_step_leaves_the_parameters_alone() {
+        let w = Var::new(&[0.5f32, -1.0], &Device::Cpu).unwrap();
+        let mut opt = make(&[], &w);
+        opt.step(&grads(&w, &[3.0, -4.0]), 1.0).unwrap();
+        assert_eq!(w.as_tensor().to_vec1::<f32>().unwrap(), vec![0.5, -1.0]);
+    }
+
+    #[test]
+    fn clipped_steps_move_at_most_lr_times_the_clip() {
+        let w = Var::new(&[0.0f32; 3], &Device::Cpu).unwrap();
+        let lr = 0.01;
+        let mut opt = make(
+            &[("lr", Value::Float(lr)), ("beta1", Value::Float(0.0))],
+            &w,
+        );
+        opt.step(&grads(&w, &[1e-3, 1e-3, 1e-3]), 1.0).unwrap();
+        for t in 1..20u32 {
+            let before = w.as_tensor().to_vec1::<f32>().unwrap();
+            // Huge gradients against a tiny v: the normalised value is clipped at t^0.25.
+            opt.step(&grads(&w, &[1e3, -1e3, 5e2]), 1.0).unwrap();
+            let after = w.as_tensor().to_vec1::<f32>().unwrap();
+            let c = f64::from(t).powf(0.25);
+            for (a, b) in before.iter().zip(&after) {
+                assert!(
+                    f64::from((a - b).abs()) <= lr * c * (1.0 + 1e-5),
+                    "t={t}: moved {}",
+                    (a - b).abs()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn state_round_trips_for_every_variant() {
+        let mut found = Vec::new();
+        register(&mut found);
+        for variant in ["adopt", "no_decorrelation", "no_reordering"] {
+            for clip in ["t^0.25", "none"] {
+                assay_sdk::conformance::check_optimizer_state_roundtrip(
+                    &found[0],
+                    &[
+                        ("variant", Value::Str(variant.into())),
+                        ("clip", Value::Str(clip.into())),
+                        ("weight_decay", Value::Float(0.1)),
+                    ],
+                    &[&[3], &[2, 2]],
+                    3,
+                )
+                .unwrap();
+            }
+        }
+    }
+}
