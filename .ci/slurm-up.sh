@@ -72,7 +72,7 @@ PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscrib
 CONF
 
 pkill -x slurmctld 2>/dev/null; pkill -x slurmd 2>/dev/null; sleep 0.5
-nohup slurmctld -D -i -f "$conf" >"$dir/slurmctld.out" 2>&1 &
+nohup slurmctld -D -c -i -f "$conf" >"$dir/slurmctld.out" 2>&1 &
 sleep 1
 nohup slurmd -D -f "$conf" >"$dir/slurmd.out" 2>&1 &
 

@@ -418,13 +418,13 @@ fn a_report_groups_final_metrics_over_seeds_and_plots_them() {
     );
     assert!(report_dir.join("test_acc.png").exists() && md.contains("![test/acc](test_acc.png)"));
     // The same table straight from `assay query`, as LaTeX.
-    let sql = md
+    let quoted = md
         .lines()
         .find(|l| l.starts_with("assay query "))
         .unwrap()
-        .trim_start_matches("assay query ")
-        .trim_matches('\'')
-        .replace("''", "'");
+        .trim_start_matches("assay query ");
+    // Shell quoting: '...' with every ' inside written as '\''.
+    let sql = quoted[1..quoted.len() - 1].replace("'\\''", "'");
     let tex = assay_store(dir.path(), &store, &["query", &sql, "--format", "latex"]);
     assert!(tex.status.success(), "{}", stderr(&tex));
     assert!(

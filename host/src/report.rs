@@ -122,7 +122,8 @@ pub fn report_command(args: &ReportArgs, store: &Store) -> anyhow::Result<ExitCo
         .with_context(|| format!("creating {}", args.out.display()))?;
     let table = String::from_utf8(crate::tables::render(&mut df, Format::Md)?)?;
     let mut md = format!("# Report: {title}\n\nFinal value of each metric per run, grouped by {}: mean, standard deviation and count over the group's runs (seeds).\n\n{table}\n", keys.join(", "));
-    md.push_str(&format!("The table as a query (add `--format latex` for a paper):\n\n```sh\nassay query {}\n```\n\n", lit(&sql)));
+    let shell = format!("'{}'", sql.replace('\'', "'\\''"));
+    md.push_str(&format!("The table as a query (add `--format latex` for a paper):\n\n```sh\nassay query {shell}\n```\n\n"));
     for metric in &metrics {
         let file = format!("{}.png", metric.replace(['/', ' '], "_"));
         let plot = PlotArgs {

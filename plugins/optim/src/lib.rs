@@ -5,7 +5,8 @@
 //! state (moments and step count) for checkpoints.
 //!
 //! Tested against trajectories computed independently from the published update rules by
-//! `tests/reference/optimizers.py` (committed as `tests/reference/optimizers.json`).
+//! `tests/reference/optimizers.py` (committed as `tests/reference/optimizers.json`; the test is
+//! `tests/optimizer_reference.rs`).
 
 mod adam;
 mod adopt;
