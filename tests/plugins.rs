@@ -260,24 +260,7 @@ fn new_plugin_scaffold_builds_passes_its_test_and_loads() {
             "declarations_are_valid",
         ][..],
     ] {
-        // A clean environment: the variables cargo sets for test processes would change the
-        // fingerprints of build scripts and rebuild half the workspace.
-        let mut cmd = std::process::Command::new(env!("CARGO"));
-        cmd.env_clear();
-        for key in [
-            "PATH",
-            "HOME",
-            "CARGO_HOME",
-            "RUSTUP_HOME",
-            "RUSTUP_TOOLCHAIN",
-            "TMPDIR",
-            "USER",
-        ] {
-            if let Some(v) = std::env::var_os(key) {
-                cmd.env(key, v);
-            }
-        }
-        let o = cmd.args(args).current_dir(workspace()).output().unwrap();
+        let o = cargo().args(args).output().unwrap();
         assert!(
             o.status.success(),
             "cargo {args:?} failed:\n{}",

@@ -238,37 +238,19 @@ fn a_run_killed_with_sigkill_is_lost_readable_and_resumable() {
     );
     let spec_path = write_spec(env.path(), "long.toml", &text);
     let store = env.store();
-    let mut child = std::process::Command::new(bin())
-        .args([
-            "--store",
-            store.to_str().unwrap(),
-            "run",
-            "-q",
-            spec_path.to_str().unwrap(),
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_assay(&[
+        "--store",
+        store.to_str().unwrap(),
+        "run",
+        "-q",
+        spec_path.to_str().unwrap(),
+    ]);
     // Wait for the second checkpoint, then kill without warning.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let run_dir = loop {
-        let found = std::fs::read_dir(&store)
-            .ok()
-            .and_then(|mut d| d.next())
-            .and_then(|e| e.ok())
-            .map(|e| e.path());
-        if let Some(dir) = found {
-            if dir.join("checkpoints/step-000000050.safetensors").exists() {
-                break dir;
-            }
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no checkpoint appeared"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    };
+    let run_dir = wait_for("the second checkpoint", || {
+        run_dir_where(&store, |d| {
+            d.join("checkpoints/step-000000050.safetensors").exists()
+        })
+    });
     child.kill().unwrap();
     child.wait().unwrap();
     let id = run_dir.file_name().unwrap().to_str().unwrap().to_string();
@@ -497,36 +479,16 @@ fn ctrl_c_checkpoints_marks_interrupted_and_resumes() {
     );
     let spec_path = write_spec(env.path(), "long.toml", &text);
     let store = env.store();
-    let child = std::process::Command::new(bin())
-        .args([
-            "--store",
-            store.to_str().unwrap(),
-            "run",
-            "-q",
-            spec_path.to_str().unwrap(),
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let run_dir = loop {
-        let found = std::fs::read_dir(&store)
-            .ok()
-            .and_then(|mut d| d.next())
-            .and_then(|e| e.ok())
-            .map(|e| e.path());
-        if let Some(dir) = found {
-            if dir.join("heartbeat").exists() {
-                break dir;
-            }
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the run did not start"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    };
+    let child = spawn_assay(&[
+        "--store",
+        store.to_str().unwrap(),
+        "run",
+        "-q",
+        spec_path.to_str().unwrap(),
+    ]);
+    let run_dir = wait_for("the run to start", || {
+        run_dir_where(&store, |d| d.join("heartbeat").exists())
+    });
     let kill = std::process::Command::new("sh")
         .args(["-c", &format!("kill -INT {}", child.id())])
         .status()

@@ -179,3 +179,40 @@ pub fn write_spec(dir: &Path, file: &str, text: &str) -> PathBuf {
     std::fs::write(&p, text).expect("writing spec");
     p
 }
+
+/// Starts `assay` with `args` in the background, output captured.
+pub fn spawn_assay(args: &[&str]) -> std::process::Child {
+    Command::new(bin())
+        .args(args)
+        .env_remove("ASSAY_STORE")
+        .env_remove("ASSAY_REGISTRY")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starting assay")
+}
+
+/// Polls `probe` every 5 ms until it returns a value; fails naming `what` after 60 s.
+pub fn wait_for<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        if let Some(v) = probe() {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// The first run directory in `store` for which `ready` holds.
+pub fn run_dir_where(store: &Path, ready: impl Fn(&Path) -> bool) -> Option<PathBuf> {
+    let dir = std::fs::read_dir(store)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.join("run.json").exists() || p.join("heartbeat").exists())?;
+    ready(&dir).then_some(dir)
+}
