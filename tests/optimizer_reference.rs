@@ -16,7 +16,7 @@ fn value(v: &serde_json::Value) -> Value {
 fn trajectories_match_the_numpy_reference_to_1e6_relative() {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/reference/optimizers.json"
+        "/../tests/reference/optimizers.json"
     );
     let fixture: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();

@@ -516,9 +516,11 @@ fn a_preempted_slurm_task_checkpoints_requeues_and_resumes() {
         while !done(&record()) {
             assert!(
                 std::time::Instant::now() < deadline,
-                "waited too long for {what}: {:?}\n{}",
+                "waited too long for {what}: {:?}\n{}\n{}\ntask log:\n{}",
                 record(),
-                slurm(&conf, &["squeue"])
+                slurm(&conf, &["squeue"]),
+                slurm(&conf, &["scontrol", "show", "job", &job]),
+                std::fs::read_to_string(manifest.with_extension("").join("logs/0.log")).unwrap_or_default()
             );
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
