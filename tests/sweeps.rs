@@ -520,7 +520,8 @@ fn a_preempted_slurm_task_checkpoints_requeues_and_resumes() {
                 record(),
                 slurm(&conf, &["squeue"]),
                 slurm(&conf, &["scontrol", "show", "job", &job]),
-                std::fs::read_to_string(manifest.with_extension("").join("logs/0.log")).unwrap_or_default()
+                std::fs::read_to_string(manifest.with_extension("").join("logs/0.log"))
+                    .unwrap_or_default()
             );
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
