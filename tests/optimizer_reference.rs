@@ -41,6 +41,7 @@ fn trajectories_match_the_numpy_reference_to_1e6_relative() {
     let mut components = Vec::new();
     assay_optim_register(&mut components);
     let cases = fixture["cases"].as_array().unwrap();
+    let mut host_checked = 0;
     assert!(cases.len() >= 14);
     for (n, case) in cases.iter().enumerate() {
         let name = case["optimizer"].as_str().unwrap();
@@ -56,6 +57,28 @@ fn trajectories_match_the_numpy_reference_to_1e6_relative() {
             .collect();
         let given: Vec<(&str, Value)> =
             given.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+        // The host-memory implementation, where the optimizer has one, follows the same rule.
+        if let Some(host) = &component.host_optimizer {
+            let mut opt = (host.0)(&component.resolve(&given).unwrap(), theta0.len()).unwrap();
+            let mut theta = theta0.clone();
+            for (t, (g, expected)) in grads
+                .iter()
+                .zip(case["trajectory"].as_array().unwrap())
+                .enumerate()
+            {
+                opt.step(&mut theta, g, 1.0).unwrap();
+                for (i, (a, b)) in theta.iter().zip(expected.as_array().unwrap()).enumerate() {
+                    let (a, b) = (f64::from(*a), b.as_f64().unwrap());
+                    assert!(
+                        (a - b).abs() <= 1e-6 * a.abs().max(b.abs()) + 1e-9,
+                        "host path, case {n} ({name} {}), step {}, element {i}: rust {a} vs reference {b}",
+                        case["params"],
+                        t + 1
+                    );
+                }
+            }
+            host_checked += 1;
+        }
         let Factory::Optimizer(make) = &component.factory else {
             unreachable!()
         };
@@ -90,6 +113,7 @@ fn trajectories_match_the_numpy_reference_to_1e6_relative() {
             }
         }
     }
+    assert!(host_checked >= 10, "host paths checked: {host_checked}");
 }
 
 /// The library's registration, through the same entry any host uses.

@@ -201,3 +201,64 @@ pub fn query(args: &QueryBenchArgs) -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// Arguments of `assay bench optimizer`.
+#[derive(clap::Args, Debug)]
+pub struct OptimizerBenchArgs {
+    /// Optimizer component.
+    #[arg(long, default_value = "adopt")]
+    pub optimizer: String,
+    /// Steps on a scalar.
+    #[arg(long, default_value_t = 100_000)]
+    pub steps: usize,
+}
+
+/// Time per step of an optimizer on one scalar: through tensors and autograd (what a training
+/// run does) versus its host-memory implementation (what online problems use).
+pub fn optimizer(catalog: &Catalog, args: &OptimizerBenchArgs) -> anyhow::Result<()> {
+    use assay_sdk::candle::{Device, Tensor, Var};
+    use assay_sdk::{Factory, Kind};
+    let entry = catalog.get(Kind::Optimizer, &args.optimizer)?;
+    let params = entry.component.resolve(&[])?;
+    let Factory::Optimizer(make) = &entry.component.factory else {
+        anyhow::bail!("not an optimizer")
+    };
+    let grads: Vec<f32> = (0..args.steps)
+        .map(|i| if i % 10 == 0 { 100.0 } else { -10.0 })
+        .collect();
+
+    let theta = Var::new(&[0.0f32], &Device::Cpu)?;
+    let mut opt = make(&params, vec![("theta".into(), theta.clone())])?;
+    let t = Instant::now();
+    for g in &grads {
+        let loss = (theta.as_tensor() * Tensor::new(&[*g], &Device::Cpu)?)?.sum_all()?;
+        opt.step(&loss.backward()?, 1.0)?;
+    }
+    let tensor = t.elapsed().as_secs_f64() / args.steps as f64;
+
+    let host = entry
+        .component
+        .host_optimizer
+        .as_ref()
+        .with_context(|| format!("{} has no host path", args.optimizer))?;
+    let mut opt = (host.0)(&params, 1)?;
+    let mut x = [0.0f32];
+    let t = Instant::now();
+    for g in &grads {
+        opt.step(&mut x, &[*g], 1.0)?;
+    }
+    let hosted = t.elapsed().as_secs_f64() / args.steps as f64;
+    let profile = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    println!(
+        "{} on one scalar, {} steps ({profile} build):",
+        args.optimizer, args.steps
+    );
+    println!("  tensors + autograd: {:>10.3} us/step", tensor * 1e6);
+    println!("  host memory:        {:>10.3} us/step", hosted * 1e6);
+    println!("  ratio: {:.0}x", tensor / hosted);
+    Ok(())
+}

@@ -66,6 +66,8 @@ enum BenchCommand {
     Engine(crate::bench::BenchArgs),
     /// Seconds for a grouped `assay query` over a generated store of many runs.
     Query(crate::bench::QueryBenchArgs),
+    /// Time per step of an optimizer on a scalar: tensors versus its host-memory path.
+    Optimizer(crate::bench::OptimizerBenchArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -250,6 +252,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::sweep::command(cmd, registry.as_deref(), &store, || {
                 load_catalog(cli.registry.as_deref())
             })
+        }
+        Command::Bench(BenchCommand::Optimizer(args)) => {
+            crate::bench::optimizer(&load_catalog(cli.registry.as_deref())?, &args)?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Bench(BenchCommand::Query(args)) => {
             crate::bench::query(&args)?;

@@ -94,17 +94,20 @@ fn build(catalog: &Catalog, spec: &Spec) -> anyhow::Result<Parts> {
         seed: spec.seed,
         device: device.clone(),
     };
-    let d = entry(catalog, Kind::Dataset, &spec.dataset.plugin)?;
+    let (Some(dspec), Some(mspec)) = (&spec.dataset, &spec.model) else {
+        bail!("a training run needs [dataset] and [model]");
+    };
+    let d = entry(catalog, Kind::Dataset, &dspec.plugin)?;
     let dataset = d
-        .build_dataset(&spec.dataset.params, &cx)
+        .build_dataset(&dspec.params, &cx)
         .with_context(|| format!("building {}", d.label()))?;
     if dataset.len(Split::Train) == 0 {
         bail!("{} has no training examples", d.label());
     }
-    let m = entry(catalog, Kind::Model, &spec.model.plugin)?;
+    let m = entry(catalog, Kind::Model, &mspec.plugin)?;
     let model = m
         .build_model(
-            &spec.model.params,
+            &mspec.params,
             &ModelContext {
                 build: cx.clone(),
                 data: dataset.info(),
@@ -576,6 +579,9 @@ fn train(
     opts: &RunOptions,
 ) -> anyhow::Result<Outcome> {
     install_interrupt_handler();
+    if spec.environment.is_some() {
+        return crate::online::train(catalog, spec, dir, record, opts, &INTERRUPTED);
+    }
     let mut parts = build(catalog, spec)?;
     let objective = parts.dataset.info().objective;
     let start = match &checkpoint {

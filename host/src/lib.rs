@@ -18,6 +18,7 @@ pub mod engine;
 pub mod guard;
 pub mod loader;
 pub mod lock;
+pub mod online;
 pub mod plot;
 pub mod record;
 pub mod registry;

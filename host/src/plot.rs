@@ -66,14 +66,14 @@ pub fn curves(store: &Store, args: &PlotArgs) -> anyhow::Result<Vec<Curve>> {
                 .filter(|k| !k.is_empty())
                 .map(|k| {
                     format!(
-                        "'{}=' || CAST(r.{} AS VARCHAR)",
-                        k.replace('\'', "''"),
+                        "'{}=' || COALESCE(CAST(r.{} AS VARCHAR), '-')",
+                        k.rsplit('.').next().unwrap_or(k).replace('\'', "''"),
                         quote(k)
                     )
                 })
                 .collect();
             if keys.len() == 1 {
-                format!("CAST(r.{} AS VARCHAR)", quote(g.trim()))
+                format!("COALESCE(CAST(r.{} AS VARCHAR), '-')", quote(g.trim()))
             } else {
                 keys.join(" || ', ' || ")
             }
@@ -242,7 +242,16 @@ where
             let mut poly: Vec<(f64, f64)> = c
                 .band
                 .iter()
-                .map(|&(x, lo, _)| (tx(x), ty(lo.max(f64::MIN_POSITIVE))))
+                .map(|&(x, lo, _)| {
+                    (
+                        tx(x),
+                        ty(if args.logy {
+                            lo.max(f64::MIN_POSITIVE)
+                        } else {
+                            lo
+                        }),
+                    )
+                })
                 .collect();
             poly.extend(c.band.iter().rev().map(|&(x, _, hi)| (tx(x), ty(hi))));
             chart
@@ -272,7 +281,7 @@ where
 
 /// A tick label with at most four significant digits.
 fn compact(x: f64) -> String {
-    if x == 0.0 {
+    if x.abs() < 1e-12 {
         return "0".into();
     }
     if x.abs() >= 1e5 || x.abs() < 1e-3 {

@@ -188,10 +188,13 @@ pub struct Spec {
     pub seed: u64,
     /// `cpu` or `cuda:N`.
     pub device: String,
-    /// The dataset.
-    pub dataset: ComponentSpec,
-    /// The model.
-    pub model: ComponentSpec,
+    /// The dataset (training runs).
+    pub dataset: Option<ComponentSpec>,
+    /// The model (training runs).
+    pub model: Option<ComponentSpec>,
+    /// The online problem (online runs, instead of dataset and model; see
+    /// `assay_sdk::environment`).
+    pub environment: Option<ComponentSpec>,
     /// The optimizer.
     pub optimizer: ComponentSpec,
     /// Probes in spec order.
@@ -469,12 +472,13 @@ fn int_of(params: &Params, key: &str) -> u64 {
 /// Checks a raw spec against the catalog and fills every default.
 pub fn resolve(raw: &toml::Table, file: &str, catalog: &Catalog) -> Result<Spec, SpecError> {
     let r = Resolver { file };
-    const TOP: [&str; 8] = [
+    const TOP: [&str; 9] = [
         "name",
         "seed",
         "device",
         "dataset",
         "model",
+        "environment",
         "optimizer",
         "probe",
         "train",
@@ -526,9 +530,35 @@ pub fn resolve(raw: &toml::Table, file: &str, catalog: &Catalog) -> Result<Spec,
     };
     crate::engine::parse_device(&device).map_err(|m| r.key_error("device", m))?;
 
-    let (dataset, dataset_canon) =
-        r.component(catalog, Kind::Dataset, "dataset", raw.get("dataset"), &[])?;
-    let (model, model_canon) = r.component(catalog, Kind::Model, "model", raw.get("model"), &[])?;
+    let online = raw.contains_key("environment");
+    let mut canon_parts: Vec<(&str, toml::Table)> = Vec::new();
+    let (mut dataset, mut model, mut environment) = (None, None, None);
+    if online {
+        for key in ["dataset", "model", "probe"] {
+            if raw.contains_key(key) {
+                return Err(r.key_error(
+                    key,
+                    "an online problem ([environment]) has no dataset, model or probes",
+                ));
+            }
+        }
+        let (e, c) = r.component(
+            catalog,
+            Kind::Environment,
+            "environment",
+            raw.get("environment"),
+            &[],
+        )?;
+        environment = Some(e);
+        canon_parts.push(("environment", c));
+    } else {
+        let (d, dc) = r.component(catalog, Kind::Dataset, "dataset", raw.get("dataset"), &[])?;
+        let (m, mc) = r.component(catalog, Kind::Model, "model", raw.get("model"), &[])?;
+        dataset = Some(d);
+        model = Some(m);
+        canon_parts.push(("dataset", dc));
+        canon_parts.push(("model", mc));
+    }
     let (optimizer, optimizer_canon) = r.component(
         catalog,
         Kind::Optimizer,
@@ -617,8 +647,9 @@ pub fn resolve(raw: &toml::Table, file: &str, catalog: &Catalog) -> Result<Spec,
     resolved.insert("name".into(), toml::Value::String(name.clone()));
     resolved.insert("seed".into(), toml::Value::Integer(seed as i64));
     resolved.insert("device".into(), toml::Value::String(device.clone()));
-    resolved.insert("dataset".into(), toml::Value::Table(dataset_canon));
-    resolved.insert("model".into(), toml::Value::Table(model_canon));
+    for (key, table) in canon_parts {
+        resolved.insert(key.into(), toml::Value::Table(table));
+    }
     resolved.insert("optimizer".into(), toml::Value::Table(optimizer_canon));
     if !probes_canon.is_empty() {
         resolved.insert("probe".into(), toml::Value::Array(probes_canon));
@@ -631,6 +662,7 @@ pub fn resolve(raw: &toml::Table, file: &str, catalog: &Catalog) -> Result<Spec,
         device,
         dataset,
         model,
+        environment,
         optimizer,
         probes,
         train,
@@ -641,11 +673,17 @@ pub fn resolve(raw: &toml::Table, file: &str, catalog: &Catalog) -> Result<Spec,
 impl Spec {
     /// `(kind, name, version)` of every component, in spec order.
     pub fn components(&self) -> Vec<(Kind, &ComponentSpec)> {
-        let mut out = vec![
-            (Kind::Dataset, &self.dataset),
-            (Kind::Model, &self.model),
-            (Kind::Optimizer, &self.optimizer),
-        ];
+        let mut out: Vec<(Kind, &ComponentSpec)> = Vec::new();
+        if let Some(e) = &self.environment {
+            out.push((Kind::Environment, e));
+        }
+        if let Some(d) = &self.dataset {
+            out.push((Kind::Dataset, d));
+        }
+        if let Some(m) = &self.model {
+            out.push((Kind::Model, m));
+        }
+        out.push((Kind::Optimizer, &self.optimizer));
         out.extend(self.probes.iter().map(|p| (Kind::Probe, &p.component)));
         out
     }

@@ -152,6 +152,8 @@ pub struct Component {
     pub params: Vec<Param>,
     /// Builds instances.
     pub factory: Factory,
+    /// For optimizers: the same rule on host vectors, if the component offers it.
+    pub host_optimizer: Option<crate::optimizer::HostOptimizerFactory>,
 }
 
 impl Component {
@@ -162,6 +164,7 @@ impl Component {
             summary: String::new(),
             params: Vec::new(),
             factory,
+            host_optimizer: None,
         }
     }
 
@@ -213,6 +216,19 @@ impl Component {
     /// Sets the one-line summary.
     pub fn summary(mut self, summary: &str) -> Self {
         self.summary = summary.to_string();
+        self
+    }
+
+    /// Offers a host-memory implementation of an optimizer's rule (see
+    /// [`HostOptimizer`](crate::optimizer::HostOptimizer)).
+    pub fn host_optimizer(
+        mut self,
+        f: impl Fn(&Params, usize) -> Result<Box<dyn crate::optimizer::HostOptimizer>>
+            + Send
+            + Sync
+            + 'static,
+    ) -> Self {
+        self.host_optimizer = Some(crate::optimizer::HostOptimizerFactory(Arc::new(f)));
         self
     }
 

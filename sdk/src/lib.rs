@@ -56,7 +56,7 @@ pub use error::{PluginError, Result};
 pub use hooks::{names as hook_names, Hooks};
 pub use metrics::{Column, Metric, Table};
 pub use model::Model;
-pub use optimizer::Optimizer;
+pub use optimizer::{HostOptimizer, Optimizer};
 pub use params::{Param, ParamType, Params, Value};
 pub use probe::{Observation, Probe, ProbeContext};
 
@@ -66,8 +66,8 @@ pub mod prelude {
     pub use crate::candle::{DType, Device, Module, Tensor, Var, D};
     pub use crate::{
         hook_names, init, Action, Batch, BuildContext, Column, Component, DataInfo, Dataset,
-        Environment, Factory, Hooks, InputKind, Kind, Metric, Model, ModelContext, Objective,
-        Observation, Optimizer, Param, ParamType, Params, PluginError, Probe, ProbeContext,
-        Registrar, Result, Split, Table, TimeStep, Value,
+        Environment, Factory, Hooks, HostOptimizer, InputKind, Kind, Metric, Model, ModelContext,
+        Objective, Observation, Optimizer, Param, ParamType, Params, PluginError, Probe,
+        ProbeContext, Registrar, Result, Split, Table, TimeStep, Value,
     };
 }

@@ -81,9 +81,20 @@ impl Manifest {
             crate::spec::apply_overrides(&mut t, &overrides)?;
             let spec: Spec = crate::spec::resolve(&t, file, catalog)
                 .with_context(|| format!("sweep point {i} ({})", overrides.join(", ")))?;
-            for (k, _) in point {
-                if !swept.contains(k) {
-                    swept.push(k.clone());
+            for (k, v) in point {
+                // A whole table swept at once (`"optimizer" = [{ plugin = "adam" }, ...]`) varies
+                // the keys inside it.
+                let keys: Vec<String> = match v {
+                    toml::Value::Table(t) => Spec::flatten(t)
+                        .into_keys()
+                        .map(|sub| format!("{k}.{sub}"))
+                        .collect(),
+                    _ => vec![k.clone()],
+                };
+                for key in keys {
+                    if !swept.contains(&key) {
+                        swept.push(key);
+                    }
                 }
             }
             let id = spec.run_id();

@@ -81,6 +81,53 @@ impl Optimizer for Adam {
     }
 }
 
+/// The same rule on host vectors, in the order of `tests/reference/optimizers.py`.
+struct HostAdam {
+    m: Vec<f32>,
+    v: Vec<f32>,
+    vmax: Option<Vec<f32>>,
+    t: i32,
+    lr: f64,
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+    weight_decay: f64,
+    decoupled: bool,
+}
+
+impl HostOptimizer for HostAdam {
+    fn step(&mut self, theta: &mut [f32], grad: &[f32], lr_scale: f64) -> Result<()> {
+        self.t += 1;
+        let lr = self.lr * lr_scale;
+        let (b1, b2) = (self.beta1 as f32, self.beta2 as f32);
+        let (c1, c2) = ((1.0 - self.beta1) as f32, (1.0 - self.beta2) as f32);
+        let bc1 = (1.0 - self.beta1.powi(self.t)) as f32;
+        let bc2 = (1.0 - self.beta2.powi(self.t)).sqrt() as f32;
+        for i in 0..theta.len() {
+            let mut g = grad[i];
+            if self.weight_decay != 0.0 {
+                if self.decoupled {
+                    theta[i] *= (1.0 - lr * self.weight_decay) as f32;
+                } else {
+                    g += theta[i] * self.weight_decay as f32;
+                }
+            }
+            self.m[i] = self.m[i] * b1 + g * c1;
+            self.v[i] = self.v[i] * b2 + (g * g) * c2;
+            let v = match &mut self.vmax {
+                Some(vmax) => {
+                    vmax[i] = vmax[i].max(self.v[i]);
+                    vmax[i]
+                }
+                None => self.v[i],
+            };
+            let denom = v.sqrt() / bc2 + self.eps as f32;
+            theta[i] -= (self.m[i] / bc1 / denom) * lr as f32;
+        }
+        Ok(())
+    }
+}
+
 fn component(
     name: &str,
     decoupled: bool,
@@ -110,6 +157,20 @@ fn component(
         }))
     })
     .summary(summary)
+    .host_optimizer(move |p, dim| {
+        Ok(Box::new(HostAdam {
+            m: vec![0.0; dim],
+            v: vec![0.0; dim],
+            vmax: amsgrad.then(|| vec![0.0; dim]),
+            t: 0,
+            lr: p.f64("lr")?,
+            beta1: p.f64("beta1")?,
+            beta2: p.f64("beta2")?,
+            eps: p.f64("eps")?,
+            weight_decay: p.f64("weight_decay")?,
+            decoupled,
+        }))
+    })
     .param(Param::float("lr", 1e-3, "learning rate").min(0.0))
     .param(Param::float("beta1", 0.9, "decay of the first moment").range(0.0, 1.0))
     .param(Param::float("beta2", 0.999, "decay of the second moment").range(0.0, 1.0))

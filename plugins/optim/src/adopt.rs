@@ -134,6 +134,89 @@ impl Optimizer for Adopt {
     }
 }
 
+/// The same rule on host vectors, in the order of `tests/reference/optimizers.py`.
+struct HostAdopt {
+    m: Vec<f32>,
+    v: Vec<f32>,
+    t: u64,
+    lr: f64,
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+    clip: bool,
+    weight_decay: f64,
+    decoupled: bool,
+    variant: Variant,
+}
+
+impl HostOptimizer for HostAdopt {
+    fn step(&mut self, theta: &mut [f32], grad: &[f32], lr_scale: f64) -> Result<()> {
+        let lr = self.lr * lr_scale;
+        let (b1, b2) = (self.beta1 as f32, self.beta2 as f32);
+        let (c1, c2) = ((1.0 - self.beta1) as f32, (1.0 - self.beta2) as f32);
+        let (eps, c) = (self.eps as f32, (self.t as f64).powf(0.25) as f32);
+        let normalise = |x: f32, v: f32| {
+            let y = x / v.sqrt().max(eps);
+            if self.clip {
+                y.clamp(-c, c)
+            } else {
+                y
+            }
+        };
+        let start_momentum = self.t == 1 && !self.clip;
+        for i in 0..theta.len() {
+            let mut g = grad[i];
+            if self.weight_decay != 0.0 && !self.decoupled {
+                g += theta[i] * self.weight_decay as f32;
+            }
+            let g2 = g * g;
+            if self.t == 0 {
+                self.v[i] = g2;
+                continue;
+            }
+            if self.variant == Variant::NoDecorrelation {
+                self.v[i] = self.v[i] * b2 + g2 * c2;
+            }
+            let update = match self.variant {
+                Variant::Adopt | Variant::NoDecorrelation => {
+                    let gh = normalise(g, self.v[i]);
+                    self.m[i] = if start_momentum {
+                        gh
+                    } else {
+                        self.m[i] * b1 + gh * c1
+                    };
+                    self.m[i]
+                }
+                Variant::NoReordering => {
+                    self.m[i] = if start_momentum {
+                        g
+                    } else {
+                        self.m[i] * b1 + g * c1
+                    };
+                    normalise(self.m[i], self.v[i])
+                }
+            };
+            if self.weight_decay != 0.0 && self.decoupled {
+                theta[i] *= (1.0 - lr * self.weight_decay) as f32;
+            }
+            theta[i] -= update * lr as f32;
+            if self.variant != Variant::NoDecorrelation {
+                self.v[i] = self.v[i] * b2 + g2 * c2;
+            }
+        }
+        self.t += 1;
+        Ok(())
+    }
+}
+
+fn variant(p: &Params) -> Result<Variant> {
+    Ok(match p.str("variant")? {
+        "no_decorrelation" => Variant::NoDecorrelation,
+        "no_reordering" => Variant::NoReordering,
+        _ => Variant::Adopt,
+    })
+}
+
 pub(crate) fn register(r: &mut dyn Registrar) {
     r.add(
         Component::optimizer("adopt", "0.1.0", |p, params| {
@@ -155,11 +238,22 @@ pub(crate) fn register(r: &mut dyn Registrar) {
                 clip: p.str("clip")? != "none",
                 weight_decay: p.f64("weight_decay")?,
                 decoupled: p.bool("decouple")?,
-                variant: match p.str("variant")? {
-                    "no_decorrelation" => Variant::NoDecorrelation,
-                    "no_reordering" => Variant::NoReordering,
-                    _ => Variant::Adopt,
-                },
+                variant: variant(p)?,
+            }))
+        })
+        .host_optimizer(|p, dim| {
+            Ok(Box::new(HostAdopt {
+                m: vec![0.0; dim],
+                v: vec![0.0; dim],
+                t: 0,
+                lr: p.f64("lr")?,
+                beta1: p.f64("beta1")?,
+                beta2: p.f64("beta2")?,
+                eps: p.f64("eps")?,
+                clip: p.str("clip")? != "none",
+                weight_decay: p.f64("weight_decay")?,
+                decoupled: p.bool("decouple")?,
+                variant: variant(p)?,
             }))
         })
         .summary(
