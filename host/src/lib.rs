@@ -32,6 +32,7 @@ pub mod tables;
 /// Keeps the built-in plugin crates' registrations in the binary (the linker drops object files
 /// nothing refers to, and with them their `inventory` entries).
 pub fn link_builtins() {
+    assay_arith::link();
     assay_nets::link();
     assay_optim::link();
     assay_tabular::link();

@@ -13,6 +13,8 @@ impl Optimizer for SignMomentum {
     fn step(&mut self, grads: &GradStore, lr_scale: f64) -> Result<()> {
         for ((_, var), buf) in self.params.iter().zip(self.buf.iter_mut()) {
             let Some(g) = grads.get(var) else { continue };
+            // Detached: state computed from a tracked gradient would keep every step's graph alive.
+            let g = &g.detach();
             *buf = ((&*buf * self.beta)? + (g * (1.0 - self.beta))?)?;
             var.set(&(var.as_tensor() - (buf.sign()? * (self.lr * lr_scale))?)?)?;
         }

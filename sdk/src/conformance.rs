@@ -66,7 +66,8 @@ pub fn check_declarations(components: &[Component]) -> Result<()> {
 
 /// Builds the optimizer twice over copies of `shapes`, steps the first `steps` times on a fixed
 /// quadratic, moves its state into the second, steps both once more, and requires identical
-/// parameters: the state covers everything the optimizer remembers.
+/// parameters: the state covers everything the optimizer remembers. Also requires that no state
+/// tensor is still attached to the autograd graph (which would keep every step's graph alive).
 pub fn check_optimizer_state_roundtrip(
     component: &Component,
     given: &[(&str, crate::Value)],
@@ -112,8 +113,15 @@ pub fn check_optimizer_state_roundtrip(
     for ((_, va), (_, vb)) in a_vars.iter().zip(&b_vars) {
         vb.set(va.as_tensor())?;
     }
+    let state = a.state()?;
+    if let Some((name, _)) = state.iter().find(|(_, t)| t.track_op()) {
+        return Err(PluginError::invalid(format!(
+            "`{}`: state tensor `{name}` still belongs to the autograd graph; store detached tensors (`.detach()`), or every step's graph stays in memory",
+            component.name
+        )));
+    }
     let mut b = make(&params, b_vars.clone())?;
-    b.load_state(&a.state()?)?;
+    b.load_state(&state)?;
     a.step(&loss(&a_vars)?.backward()?, 1.0)?;
     b.step(&loss(&b_vars)?.backward()?, 1.0)?;
     for ((name, va), (_, vb)) in a_vars.iter().zip(&b_vars) {

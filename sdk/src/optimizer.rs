@@ -12,6 +12,9 @@ use crate::error::Result;
 /// schedule and passes its current factor as `lr_scale` (1.0 for a constant schedule); the
 /// optimizer multiplies its own `lr` parameter by it.
 ///
+/// Gradients are attached to the step's autograd graph: detach them (`g.detach()`) before they
+/// enter any state kept across steps, or every step's graph stays in memory.
+///
 /// Everything the optimizer remembers between steps (moments, step count, ...) must come out of
 /// [`Optimizer::state`] as named tensors and go back in through [`Optimizer::load_state`] so
 /// that a resumed run continues exactly where the checkpoint left it.

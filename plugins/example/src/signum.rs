@@ -16,8 +16,10 @@ impl Optimizer for Signum {
         let lr = self.lr * lr_scale;
         for ((_, var), m) in self.params.iter().zip(self.momentum.iter_mut()) {
             let Some(g) = grads.get(var) else { continue };
+            // Detached: state computed from a tracked gradient would keep every step's graph alive.
+            let g = &g.detach();
             *m = ((&*m * self.beta)? + (g * (1.0 - self.beta))?)?;
-            let w = (var.as_tensor() * (1.0 - lr * self.weight_decay))?;
+            let w = (var.as_tensor().detach() * (1.0 - lr * self.weight_decay))?;
             var.set(&(w - (m.sign()? * lr)?)?)?;
         }
         Ok(())

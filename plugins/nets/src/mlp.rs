@@ -24,6 +24,8 @@ struct Layer {
 
 struct Mlp {
     embed: Option<Var>,
+    /// Sum the token embeddings instead of concatenating them.
+    sum: bool,
     layers: Vec<Layer>,
     activation: Activation,
     hook_pre: Vec<String>,
@@ -47,7 +49,11 @@ impl Model for Mlp {
                 let (b, t) = input.dims2()?;
                 let emb = e.as_tensor().embedding(&input.flatten_all()?)?;
                 let emb = hooks.point(hook_names::EMBED, emb.reshape((b, t, ()))?)?;
-                emb.flatten_from(1)?
+                if self.sum {
+                    emb.sum(1)?
+                } else {
+                    emb.flatten_from(1)?
+                }
             }
             None => input.flatten_from(1)?,
         };
@@ -113,14 +119,17 @@ fn build(p: &Params, cx: &ModelContext) -> Result<Box<dyn Model>> {
         _ => Activation::Gelu,
     };
     let bias = p.bool("bias")?;
+    let combine_sum = p.str("combine")? == "sum";
     let (embed, mut width) = match &cx.data.input {
         InputKind::Tokens { vocab_size } => {
             let d = p.usize("d_embed")?;
             let e = init::normal(&mut rng, &[*vocab_size, d], 0.0, 1.0, device)?;
-            (
-                Some(Var::from_tensor(&e)?),
-                d * cx.data.input_shape.iter().product::<usize>(),
-            )
+            let positions = if combine_sum {
+                1
+            } else {
+                cx.data.input_shape.iter().product::<usize>()
+            };
+            (Some(Var::from_tensor(&e)?), d * positions)
         }
         _ => (None, cx.data.input_shape.iter().product::<usize>()),
     };
@@ -149,6 +158,7 @@ fn build(p: &Params, cx: &ModelContext) -> Result<Box<dyn Model>> {
     }
     Ok(Box::new(Mlp {
         embed,
+        sum: combine_sum,
         layers,
         activation,
         hook_pre: (0..hidden.len())
@@ -162,7 +172,7 @@ fn build(p: &Params, cx: &ModelContext) -> Result<Box<dyn Model>> {
 
 pub(crate) fn register(r: &mut dyn Registrar) {
     r.add(
-        Component::model("mlp", "0.1.0", build)
+        Component::model("mlp", "0.2.0", build)
             .summary("multi-layer perceptron over features or concatenated token embeddings")
             .param(Param::list(
                 "hidden",
@@ -175,7 +185,15 @@ pub(crate) fn register(r: &mut dyn Registrar) {
                     .choices(&["relu", "tanh", "gelu"]),
             )
             .param(Param::bool("bias", true, "biases in every layer"))
-            .param(Param::int("d_embed", 128, "embedding width for token inputs").min(1.0)),
+            .param(Param::int("d_embed", 128, "embedding width for token inputs").min(1.0))
+            .param(
+                Param::str(
+                    "combine",
+                    "concat",
+                    "token embeddings: `concat` or `sum` (the grokking-tickets MLP)",
+                )
+                .choices(&["concat", "sum"]),
+            ),
     );
 }
 

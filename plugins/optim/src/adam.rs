@@ -28,8 +28,9 @@ impl Optimizer for Adam {
         let bc2 = 1.0 - self.beta2.powi(self.t as i32);
         for (i, (_, var)) in self.params.iter().enumerate() {
             let Some(g) = grads.get(var) else { continue };
-            let mut g = g.clone();
-            let mut theta = var.as_tensor().clone();
+            // Detached: state computed from a tracked gradient would keep every step's graph alive.
+            let mut g = g.detach();
+            let mut theta = var.as_tensor().detach();
             if self.weight_decay != 0.0 {
                 if self.decoupled {
                     theta = (&theta * (1.0 - lr * self.weight_decay))?;

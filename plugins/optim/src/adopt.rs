@@ -67,9 +67,10 @@ impl Optimizer for Adopt {
         for i in 0..self.params.len() {
             let var = self.params[i].1.clone();
             let Some(g) = grads.get(&var) else { continue };
-            let mut g = g.clone();
+            // Detached: state computed from a tracked gradient would keep every step's graph alive.
+            let mut g = g.detach();
             if self.weight_decay != 0.0 && !self.decoupled {
-                g = (g + (var.as_tensor() * self.weight_decay)?)?;
+                g = (g + (var.as_tensor().detach() * self.weight_decay)?)?;
             }
             let g2 = g.sqr()?;
             if first {
@@ -99,7 +100,7 @@ impl Optimizer for Adopt {
                     self.normalise(&self.m[i], &self.v[i])?
                 }
             };
-            let mut theta = var.as_tensor().clone();
+            let mut theta = var.as_tensor().detach();
             if self.weight_decay != 0.0 && self.decoupled {
                 theta = (&theta * (1.0 - lr * self.weight_decay))?;
             }

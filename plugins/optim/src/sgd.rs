@@ -19,9 +19,10 @@ impl Optimizer for Sgd {
         let lr = self.lr * lr_scale;
         for ((_, var), vel) in self.params.iter().zip(self.velocity.iter_mut()) {
             let Some(g) = grads.get(var) else { continue };
-            let mut g = g.clone();
+            // Detached: state computed from a tracked gradient would keep every step's graph alive.
+            let mut g = g.detach();
             if self.weight_decay != 0.0 {
-                g = (g + (var.as_tensor() * self.weight_decay)?)?;
+                g = (g + (var.as_tensor().detach() * self.weight_decay)?)?;
             }
             if self.momentum != 0.0 {
                 let v = match vel.take() {
