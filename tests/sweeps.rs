@@ -271,22 +271,25 @@ fn a_run_with_a_stale_heartbeat_from_another_host_is_lost_and_taken_over() {
     rec["status"] = "running".into();
     rec["host"] = "gpu-node-17".into();
     rec["pid"] = 4242.into();
-    std::fs::write(
-        run_dir.join("run.json"),
-        serde_json::to_string(&rec).unwrap(),
-    )
-    .unwrap();
-    std::fs::write(
-        run_dir.join("lock"),
-        r#"{"user":"alice","host":"gpu-node-17","pid":4242,"since":"2026-01-01T00:00:00Z"}"#,
-    )
-    .unwrap();
     let old = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs_f64()
         - 600.0;
-    std::fs::write(run_dir.join("heartbeat"), format!("{old:.3}\n")).unwrap();
+    let fake_dead_owner = || {
+        std::fs::write(
+            run_dir.join("run.json"),
+            serde_json::to_string(&rec).unwrap(),
+        )
+        .unwrap();
+        std::fs::write(
+            run_dir.join("lock"),
+            r#"{"user":"alice","host":"gpu-node-17","pid":4242,"since":"2026-01-01T00:00:00Z"}"#,
+        )
+        .unwrap();
+        std::fs::write(run_dir.join("heartbeat"), format!("{old:.3}\n")).unwrap();
+    };
+    fake_dead_owner();
 
     let list = assay_store(dir.path(), &store, &["runs", "list", "--json"]);
     let runs: Vec<serde_json::Value> = serde_json::from_str(&stdout(&list)).unwrap();
@@ -304,17 +307,7 @@ fn a_run_with_a_stale_heartbeat_from_another_host_is_lost_and_taken_over() {
         &["run", "-q", spec.to_str().unwrap(), "--pause-at", "20"],
     );
     assert_eq!(out.status.code(), Some(130));
-    std::fs::write(
-        run_dir.join("run.json"),
-        serde_json::to_string(&rec).unwrap(),
-    )
-    .unwrap();
-    std::fs::write(
-        run_dir.join("lock"),
-        r#"{"user":"alice","host":"gpu-node-17","pid":4242,"since":"2026-01-01T00:00:00Z"}"#,
-    )
-    .unwrap();
-    std::fs::write(run_dir.join("heartbeat"), format!("{old:.3}\n")).unwrap();
+    fake_dead_owner();
     let resumed = assay_store(dir.path(), &store, &["run", "-q", "--resume", &id]);
     assert!(resumed.status.success(), "{}", stderr(&resumed));
     let rec: serde_json::Value =
