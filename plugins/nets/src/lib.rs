@@ -1,14 +1,17 @@
 //! # assay-nets
 //!
 //! Neural network models as assay components. `mlp`: a multi-layer perceptron over features, or
-//! over token embeddings concatenated position by position.
+//! over token embeddings (concatenated or summed). `transformer`: a decoder with TransformerLens
+//! hook points, logits at the last position (modular arithmetic).
 
 mod mlp;
+mod transformer;
 
 use assay_sdk::Registrar;
 
 fn register(r: &mut dyn Registrar) {
     mlp::register(r);
+    transformer::register(r);
 }
 
 assay_sdk::export_plugin!(register);

@@ -1,0 +1,515 @@
+//! A decoder-only transformer, as in the grokking studies (Nanda et al.; Furuta et al.): token
+//! and optional learned position embeddings, `n_layers` blocks of causal multi-head attention and
+//! an MLP, optional LayerNorm and biases, and an unembedding read at the **last position** (the
+//! classification setup of modular arithmetic; every position is computed).
+//!
+//! Initialisation (the grokking code's): `W_E ~ N(0, 1/√vocab)`, `W_pos`, attention and MLP
+//! weights `~ N(0, 1/√d_model)`, `W_U ~ N(0, 1/√d_model)`, biases 0, LayerNorm weights 1.
+//!
+//! Parameters (TransformerLens names; matrices stored input-major): `embed.W_E [vocab, d]`,
+//! `pos_embed.W_pos [n_ctx, d]`, `blocks.{i}.attn.W_Q|W_K|W_V [d, heads·d_head]`,
+//! `blocks.{i}.attn.W_O [heads·d_head, d]`, `blocks.{i}.mlp.W_in [d, d_mlp]`,
+//! `blocks.{i}.mlp.W_out [d_mlp, d]`, `unembed.W_U [d, classes]`, with `b_*` biases and
+//! `ln1`, `ln2`, `ln_final` `w`/`b` when enabled.
+//!
+//! Hook points: `hook_embed`, `hook_pos_embed`, and per block `blocks.{i}.hook_resid_pre`,
+//! `attn.hook_q`, `attn.hook_k`, `attn.hook_v` (`[batch, heads, pos, d_head]`),
+//! `attn.hook_attn_scores`, `attn.hook_pattern` (`[batch, heads, query, key]`), `attn.hook_z`,
+//! `hook_attn_out`, `hook_resid_mid`, `mlp.hook_pre`, `mlp.hook_post`, `hook_mlp_out`,
+//! `hook_resid_post`; then `ln_final.hook_normalized` and `hook_logits`.
+
+use assay_sdk::prelude::*;
+
+struct Linear {
+    w: Var,
+    b: Option<Var>,
+}
+
+impl Linear {
+    fn new(
+        rng: &mut init::Rng,
+        shape: (usize, usize),
+        std: f32,
+        bias: bool,
+        dev: &Device,
+    ) -> Result<Linear> {
+        let w = Var::from_tensor(&init::normal(rng, &[shape.0, shape.1], 0.0, std, dev)?)?;
+        let b = if bias {
+            Some(Var::from_tensor(&Tensor::zeros(shape.1, DType::F32, dev)?)?)
+        } else {
+            None
+        };
+        Ok(Linear { w, b })
+    }
+
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let y = x.broadcast_matmul(self.w.as_tensor())?;
+        Ok(match &self.b {
+            Some(b) => y.broadcast_add(b.as_tensor())?,
+            None => y,
+        })
+    }
+
+    fn push(&self, prefix: &str, w: &str, b: &str, out: &mut Vec<(String, Var)>) {
+        out.push((format!("{prefix}.{w}"), self.w.clone()));
+        if let Some(bias) = &self.b {
+            out.push((format!("{prefix}.{b}"), bias.clone()));
+        }
+    }
+}
+
+struct Norm {
+    w: Var,
+    b: Var,
+}
+
+impl Norm {
+    fn new(d: usize, dev: &Device) -> Result<Norm> {
+        Ok(Norm {
+            w: Var::from_tensor(&Tensor::ones(d, DType::F32, dev)?)?,
+            b: Var::from_tensor(&Tensor::zeros(d, DType::F32, dev)?)?,
+        })
+    }
+
+    /// LayerNorm over the last dimension, from basic ops (candle's fused kernel has no backward).
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let mean = x.mean_keepdim(D::Minus1)?;
+        let centred = x.broadcast_sub(&mean)?;
+        let var = centred.sqr()?.mean_keepdim(D::Minus1)?;
+        let normed = centred.broadcast_div(&(var + 1e-5)?.sqrt()?)?;
+        Ok(normed
+            .broadcast_mul(self.w.as_tensor())?
+            .broadcast_add(self.b.as_tensor())?)
+    }
+}
+
+struct Names {
+    resid_pre: String,
+    q: String,
+    k: String,
+    v: String,
+    scores: String,
+    pattern: String,
+    z: String,
+    attn_out: String,
+    resid_mid: String,
+    mlp_pre: String,
+    mlp_post: String,
+    mlp_out: String,
+    resid_post: String,
+}
+
+impl Names {
+    fn new(i: usize) -> Names {
+        let b = |s: &str| hook_names::block(i, s);
+        Names {
+            resid_pre: b("hook_resid_pre"),
+            q: b("attn.hook_q"),
+            k: b("attn.hook_k"),
+            v: b("attn.hook_v"),
+            scores: b("attn.hook_attn_scores"),
+            pattern: b("attn.hook_pattern"),
+            z: b("attn.hook_z"),
+            attn_out: b("hook_attn_out"),
+            resid_mid: b("hook_resid_mid"),
+            mlp_pre: b("mlp.hook_pre"),
+            mlp_post: b("mlp.hook_post"),
+            mlp_out: b("hook_mlp_out"),
+            resid_post: b("hook_resid_post"),
+        }
+    }
+
+    fn all(&self) -> Vec<String> {
+        [
+            &self.resid_pre,
+            &self.q,
+            &self.k,
+            &self.v,
+            &self.scores,
+            &self.pattern,
+            &self.z,
+            &self.attn_out,
+            &self.resid_mid,
+            &self.mlp_pre,
+            &self.mlp_post,
+            &self.mlp_out,
+            &self.resid_post,
+        ]
+        .into_iter()
+        .cloned()
+        .collect()
+    }
+}
+
+struct Block {
+    q: Linear,
+    k: Linear,
+    v: Linear,
+    o: Linear,
+    w_in: Linear,
+    w_out: Linear,
+    ln1: Option<Norm>,
+    ln2: Option<Norm>,
+    names: Names,
+}
+
+struct Transformer {
+    embed: Var,
+    pos: Option<Var>,
+    blocks: Vec<Block>,
+    ln_final: Option<Norm>,
+    unembed: Linear,
+    heads: usize,
+    d_head: usize,
+    gelu: bool,
+}
+
+impl Transformer {
+    fn attention(&self, b: &Block, x: &Tensor, hooks: &mut Hooks) -> Result<Tensor> {
+        let (batch, t, _) = x.dims3()?;
+        let split = |y: Tensor| -> Result<Tensor> {
+            Ok(y.reshape((batch, t, self.heads, self.d_head))?
+                .transpose(1, 2)?
+                .contiguous()?)
+        };
+        let q = hooks.point(&b.names.q, split(b.q.forward(x)?)?)?;
+        let k = hooks.point(&b.names.k, split(b.k.forward(x)?)?)?;
+        let v = hooks.point(&b.names.v, split(b.v.forward(x)?)?)?;
+        let scale = 1.0 / (self.d_head as f64).sqrt();
+        let mut scores = (q.matmul(&k.t()?)? * scale)?;
+        if t > 1 {
+            let mask: Vec<f32> = (0..t * t)
+                .map(|i| {
+                    if i % t > i / t {
+                        f32::NEG_INFINITY
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            scores = scores.broadcast_add(&Tensor::from_vec(mask, (t, t), x.device())?)?;
+        }
+        let scores = hooks.point(&b.names.scores, scores)?;
+        // candle's fused softmax_last_dim has no backward; this one is built from basic ops.
+        let pattern = hooks.point(
+            &b.names.pattern,
+            assay_sdk::nn::ops::softmax(&scores, D::Minus1)?,
+        )?;
+        let z = hooks.point(&b.names.z, pattern.matmul(&v)?)?;
+        let z = z
+            .transpose(1, 2)?
+            .reshape((batch, t, self.heads * self.d_head))?;
+        b.o.forward(&z)
+    }
+}
+
+impl Model for Transformer {
+    fn forward(&self, input: &Tensor, hooks: &mut Hooks) -> Result<Tensor> {
+        let (batch, t) = input.dims2()?;
+        let d = self.embed.dims()[1];
+        let mut x = hooks.point(
+            hook_names::EMBED,
+            self.embed
+                .as_tensor()
+                .embedding(&input.flatten_all()?)?
+                .reshape((batch, t, d))?,
+        )?;
+        if let Some(pos) = &self.pos {
+            if t > pos.dims()[0] {
+                return Err(PluginError::invalid(format!(
+                    "sequence of {t} tokens, but n_ctx is {}",
+                    pos.dims()[0]
+                )));
+            }
+            let p = hooks.point(hook_names::POS_EMBED, pos.as_tensor().narrow(0, 0, t)?)?;
+            x = x.broadcast_add(&p)?;
+        }
+        for b in &self.blocks {
+            x = hooks.point(&b.names.resid_pre, x)?;
+            let a_in = match &b.ln1 {
+                Some(n) => n.forward(&x)?,
+                None => x.clone(),
+            };
+            let attn = self.attention(b, &a_in, hooks)?;
+            let attn = hooks.point(&b.names.attn_out, attn)?;
+            x = hooks.point(&b.names.resid_mid, (x + attn)?)?;
+            let m_in = match &b.ln2 {
+                Some(n) => n.forward(&x)?,
+                None => x.clone(),
+            };
+            let pre = hooks.point(&b.names.mlp_pre, b.w_in.forward(&m_in)?)?;
+            let post = hooks.point(
+                &b.names.mlp_post,
+                if self.gelu {
+                    pre.gelu_erf()?
+                } else {
+                    pre.relu()?
+                },
+            )?;
+            let out = hooks.point(&b.names.mlp_out, b.w_out.forward(&post)?)?;
+            x = hooks.point(&b.names.resid_post, (x + out)?)?;
+        }
+        if let Some(n) = &self.ln_final {
+            x = hooks.point("ln_final.hook_normalized", n.forward(&x)?)?;
+        }
+        let last = x.narrow(1, t - 1, 1)?.squeeze(1)?;
+        hooks.point(hook_names::LOGITS, self.unembed.forward(&last)?)
+    }
+
+    fn parameters(&self) -> Vec<(String, Var)> {
+        let mut out = vec![("embed.W_E".to_string(), self.embed.clone())];
+        if let Some(p) = &self.pos {
+            out.push(("pos_embed.W_pos".to_string(), p.clone()));
+        }
+        for (i, b) in self.blocks.iter().enumerate() {
+            let pre = format!("blocks.{i}");
+            if let Some(n) = &b.ln1 {
+                out.push((format!("{pre}.ln1.w"), n.w.clone()));
+                out.push((format!("{pre}.ln1.b"), n.b.clone()));
+            }
+            b.q.push(&format!("{pre}.attn"), "W_Q", "b_Q", &mut out);
+            b.k.push(&format!("{pre}.attn"), "W_K", "b_K", &mut out);
+            b.v.push(&format!("{pre}.attn"), "W_V", "b_V", &mut out);
+            b.o.push(&format!("{pre}.attn"), "W_O", "b_O", &mut out);
+            if let Some(n) = &b.ln2 {
+                out.push((format!("{pre}.ln2.w"), n.w.clone()));
+                out.push((format!("{pre}.ln2.b"), n.b.clone()));
+            }
+            b.w_in.push(&format!("{pre}.mlp"), "W_in", "b_in", &mut out);
+            b.w_out
+                .push(&format!("{pre}.mlp"), "W_out", "b_out", &mut out);
+        }
+        if let Some(n) = &self.ln_final {
+            out.push(("ln_final.w".to_string(), n.w.clone()));
+            out.push(("ln_final.b".to_string(), n.b.clone()));
+        }
+        self.unembed.push("unembed", "W_U", "b_U", &mut out);
+        out
+    }
+
+    fn hook_points(&self) -> Vec<String> {
+        let mut out = vec![hook_names::EMBED.to_string()];
+        if self.pos.is_some() {
+            out.push(hook_names::POS_EMBED.to_string());
+        }
+        for b in &self.blocks {
+            out.extend(b.names.all());
+        }
+        if self.ln_final.is_some() {
+            out.push("ln_final.hook_normalized".to_string());
+        }
+        out.push(hook_names::LOGITS.to_string());
+        out
+    }
+}
+
+fn build(p: &Params, cx: &ModelContext) -> Result<Box<dyn Model>> {
+    let InputKind::Tokens { vocab_size } = cx.data.input else {
+        return Err(PluginError::invalid(
+            "the transformer needs a dataset of tokens",
+        ));
+    };
+    let dev = &cx.build.device;
+    let mut rng = cx.build.rng("transformer");
+    let (d, heads, layers, d_mlp) = (
+        p.usize("d_model")?,
+        p.usize("n_heads")?,
+        p.usize("n_layers")?,
+        p.usize("d_mlp")?,
+    );
+    let d_head = match p.usize("d_head")? {
+        0 if d % heads == 0 => d / heads,
+        0 => {
+            return Err(PluginError::param(
+                "d_head",
+                format!("d_model {d} is not a multiple of n_heads {heads}; set d_head"),
+            ))
+        }
+        h => h,
+    };
+    let (bias, ln) = (p.bool("bias")?, p.bool("layer_norm")?);
+    let std_d = 1.0 / (d as f32).sqrt();
+    let embed = Var::from_tensor(&init::normal(
+        &mut rng,
+        &[vocab_size, d],
+        0.0,
+        1.0 / (vocab_size as f32).sqrt(),
+        dev,
+    )?)?;
+    let n_ctx = cx.data.input_shape.first().copied().unwrap_or(1);
+    let pos = if p.bool("pos_embed")? {
+        Some(Var::from_tensor(&init::normal(
+            &mut rng,
+            &[n_ctx, d],
+            0.0,
+            std_d,
+            dev,
+        )?)?)
+    } else {
+        None
+    };
+    let mut blocks = Vec::new();
+    for i in 0..layers {
+        let hd = heads * d_head;
+        blocks.push(Block {
+            q: Linear::new(&mut rng, (d, hd), std_d, bias, dev)?,
+            k: Linear::new(&mut rng, (d, hd), std_d, bias, dev)?,
+            v: Linear::new(&mut rng, (d, hd), std_d, bias, dev)?,
+            o: Linear::new(&mut rng, (hd, d), std_d, bias, dev)?,
+            w_in: Linear::new(&mut rng, (d, d_mlp), std_d, bias, dev)?,
+            w_out: Linear::new(&mut rng, (d_mlp, d), std_d, bias, dev)?,
+            ln1: if ln { Some(Norm::new(d, dev)?) } else { None },
+            ln2: if ln { Some(Norm::new(d, dev)?) } else { None },
+            names: Names::new(i),
+        });
+    }
+    Ok(Box::new(Transformer {
+        embed,
+        pos,
+        blocks,
+        ln_final: if ln { Some(Norm::new(d, dev)?) } else { None },
+        unembed: Linear::new(&mut rng, (d, cx.data.objective.outputs()), std_d, bias, dev)?,
+        heads,
+        d_head,
+        gelu: p.str("activation")? == "gelu",
+    }))
+}
+
+pub(crate) fn register(r: &mut dyn Registrar) {
+    r.add(
+        Component::model("transformer", "0.1.0", build)
+            .summary(
+                "decoder transformer (causal attention + MLP blocks), logits at the last position",
+            )
+            .param(Param::int("n_layers", 1, "blocks").min(1.0))
+            .param(Param::int("n_heads", 4, "attention heads").min(1.0))
+            .param(Param::int("d_model", 128, "residual width").min(1.0))
+            .param(Param::int("d_head", 0, "width per head; 0 = d_model / n_heads").min(0.0))
+            .param(Param::int("d_mlp", 512, "MLP width").min(1.0))
+            .param(Param::str("activation", "relu", "MLP activation").choices(&["relu", "gelu"]))
+            .param(Param::bool(
+                "layer_norm",
+                false,
+                "LayerNorm before attention, MLP and unembedding",
+            ))
+            .param(Param::bool("bias", false, "biases in every linear map"))
+            .param(Param::bool(
+                "pos_embed",
+                true,
+                "learned position embeddings",
+            )),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn make(given: &[(&str, Value)]) -> Box<dyn Model> {
+        let mut found = Vec::new();
+        register(&mut found);
+        let Factory::Model(f) = &found[0].factory else {
+            unreachable!()
+        };
+        let cx = ModelContext {
+            build: BuildContext {
+                seed: 5,
+                device: Device::Cpu,
+            },
+            data: DataInfo::tokens(3, 118, Objective::Classification { classes: 113 }),
+        };
+        f(&found[0].resolve(given).unwrap(), &cx).unwrap()
+    }
+
+    #[test]
+    fn the_grokking_configuration_has_the_expected_parameters() {
+        let m = make(&[]);
+        let count: usize = m.parameters().iter().map(|(_, v)| v.elem_count()).sum();
+        // W_E 118x128, W_pos 3x128, Q/K/V/O 4 x 128x128, W_in and W_out 128x512, W_U 128x113.
+        assert_eq!(
+            count,
+            118 * 128 + 3 * 128 + 4 * 128 * 128 + 2 * 128 * 512 + 128 * 113
+        );
+        let with_ln = make(&[
+            ("layer_norm", Value::Bool(true)),
+            ("bias", Value::Bool(true)),
+            ("n_layers", Value::Int(2)),
+        ]);
+        assert!(with_ln
+            .parameters()
+            .iter()
+            .any(|(n, _)| n == "blocks.1.ln2.b"));
+        assert!(with_ln.parameters().iter().any(|(n, _)| n == "unembed.b_U"));
+    }
+
+    #[test]
+    fn attention_is_causal_and_hooks_have_transformerlens_shapes() {
+        let m = make(&[("d_model", Value::Int(16)), ("d_mlp", Value::Int(32))]);
+        let a = Tensor::new(&[[1u32, 113, 2], [3, 113, 4]], &Device::Cpu).unwrap();
+        let b = Tensor::new(&[[1u32, 113, 9], [3, 113, 7]], &Device::Cpu).unwrap();
+        let mut ha = Hooks::capture_all();
+        let logits = m.forward(&a, &mut ha).unwrap();
+        assert_eq!(logits.dims(), &[2, 113]);
+        let pattern = ha.cached("blocks.0.attn.hook_pattern").unwrap();
+        assert_eq!(pattern.dims(), &[2, 4, 3, 3]);
+        let p4 = pattern.flatten_to(1).unwrap().to_vec3::<f32>().unwrap();
+        for head in &p4 {
+            // head: [query, key]; keys after the query get no attention.
+            for (q, keys) in head.iter().enumerate() {
+                let total: f32 = keys.iter().sum();
+                assert!((total - 1.0).abs() < 1e-5);
+                for (k, w) in keys.iter().enumerate() {
+                    if k > q {
+                        assert_eq!(*w, 0.0);
+                    }
+                }
+            }
+        }
+        assert_eq!(
+            ha.cached("blocks.0.attn.hook_z").unwrap().dims(),
+            &[2, 4, 3, 4]
+        );
+        assert_eq!(m.hook_points().len(), 2 + 13 + 1);
+        // Changing the last token leaves the first two positions' residual stream alone.
+        let mut hb = Hooks::capture_all();
+        m.forward(&b, &mut hb).unwrap();
+        let ra = ha
+            .cached("blocks.0.hook_resid_post")
+            .unwrap()
+            .narrow(1, 0, 2)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        let rb = hb
+            .cached("blocks.0.hook_resid_post")
+            .unwrap()
+            .narrow(1, 0, 2)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        assert_eq!(ra, rb);
+    }
+
+    #[test]
+    fn every_parameter_gets_a_gradient() {
+        let m = make(&[
+            ("d_model", Value::Int(16)),
+            ("d_mlp", Value::Int(32)),
+            ("layer_norm", Value::Bool(true)),
+            ("bias", Value::Bool(true)),
+        ]);
+        let x = Tensor::new(&[[1u32, 113, 2], [5, 113, 6]], &Device::Cpu).unwrap();
+        let y = Tensor::new(&[3u32, 11], &Device::Cpu).unwrap();
+        let loss =
+            assay_sdk::nn::loss::cross_entropy(&m.forward(&x, &mut Hooks::none()).unwrap(), &y)
+                .unwrap();
+        let grads = loss.backward().unwrap();
+        for (name, v) in m.parameters() {
+            assert!(grads.get(&v).is_some(), "{name} has no gradient");
+        }
+    }
+}
