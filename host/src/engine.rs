@@ -665,6 +665,16 @@ fn train(
     if start == 0 {
         observe(&mut parts, &mut log, 0, total == 0)?;
     }
+    // Full-batch training sees the same batch every step: build it once.
+    let full_batch = if sampler.full_batch() {
+        Some(
+            parts
+                .dataset
+                .batch(Split::Train, &sampler.indices(1), &parts.device)?,
+        )
+    } else {
+        None
+    };
     let mut last_flush = Instant::now();
     parts.model.set_training(true);
     for step in start + 1..=total {
@@ -681,8 +691,16 @@ fn train(
             bar.abandon();
             return Ok(Outcome::Interrupted);
         }
-        let idx = sampler.indices(step);
-        let batch = parts.dataset.batch(Split::Train, &idx, &parts.device)?;
+        let fresh;
+        let batch = match &full_batch {
+            Some(b) => b,
+            None => {
+                fresh = parts
+                    .dataset
+                    .batch(Split::Train, &sampler.indices(step), &parts.device)?;
+                &fresh
+            }
+        };
         let out = parts.model.forward(&batch.input, &mut Hooks::none())?;
         let (loss, _) = loss_and_accuracy(&objective, &out, &batch.target)?;
         let value = f64::from(loss.to_dtype(DType::F32)?.to_scalar::<f32>()?);

@@ -12,7 +12,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use crate::store::{host_name, now_rfc3339, user_name, StoreError, STALE_AFTER};
+use crate::store::{host_name, now_rfc3339, user_name, StoreError};
 
 /// Who holds a lock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,12 +40,7 @@ impl Owner {
 
     /// Whether the owner still runs, judged from this host (pid) or from the heartbeat.
     pub fn alive(&self, heartbeat: Option<SystemTime>) -> bool {
-        if self.host == host_name() {
-            return Path::new(&format!("/proc/{}", self.pid)).exists();
-        }
-        heartbeat
-            .and_then(|t| SystemTime::now().duration_since(t).ok())
-            .is_some_and(|age| age <= STALE_AFTER)
+        crate::store::process_alive(&self.host, self.pid, heartbeat)
     }
 }
 

@@ -117,22 +117,24 @@ impl RunRecord {
         if self.status != Status::Running {
             return self.status;
         }
-        if self.host == host_name() {
-            return if pid_alive(self.pid) {
-                Status::Running
-            } else {
-                Status::Lost
-            };
-        }
-        match heartbeat.and_then(|t| SystemTime::now().duration_since(t).ok()) {
-            Some(age) if age <= STALE_AFTER => Status::Running,
-            _ => Status::Lost,
+        if process_alive(&self.host, self.pid, heartbeat) {
+            Status::Running
+        } else {
+            Status::Lost
         }
     }
 }
 
-fn pid_alive(pid: u32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
+/// Whether the process `pid` on `host` still runs: on this host, whether the pid exists; on
+/// another, whether `heartbeat` is at most [`STALE_AFTER`] old. Run records and lock owners are
+/// judged by this one rule.
+pub fn process_alive(host: &str, pid: u32, heartbeat: Option<SystemTime>) -> bool {
+    if host == host_name() {
+        return Path::new(&format!("/proc/{pid}")).exists();
+    }
+    heartbeat
+        .and_then(|t| SystemTime::now().duration_since(t).ok())
+        .is_some_and(|age| age <= STALE_AFTER)
 }
 
 /// This machine's name.

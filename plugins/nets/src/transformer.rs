@@ -473,24 +473,16 @@ mod tests {
         // Changing the last token leaves the first two positions' residual stream alone.
         let mut hb = Hooks::capture_all();
         m.forward(&b, &mut hb).unwrap();
-        let ra = ha
-            .cached("blocks.0.hook_resid_post")
-            .unwrap()
-            .narrow(1, 0, 2)
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .to_vec1::<f32>()
-            .unwrap();
-        let rb = hb
-            .cached("blocks.0.hook_resid_post")
-            .unwrap()
-            .narrow(1, 0, 2)
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .to_vec1::<f32>()
-            .unwrap();
+        let first_two = |h: &Hooks| -> Vec<f32> {
+            let r = h.cached("blocks.0.hook_resid_post").unwrap();
+            r.narrow(1, 0, 2)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap()
+        };
+        let (ra, rb) = (first_two(&ha), first_two(&hb));
         assert_eq!(ra, rb);
     }
 

@@ -5,17 +5,36 @@
 use assay_sdk::optimizer::find_state;
 use assay_sdk::prelude::*;
 
-struct Adam {
-    params: Vec<(String, Var)>,
-    m: Vec<Tensor>,
-    v: Vec<Tensor>,
-    t: u64,
+/// The hyperparameters, shared by the tensor and the host-memory paths.
+#[derive(Clone, Copy)]
+struct Hyper {
     lr: f64,
     beta1: f64,
     beta2: f64,
     eps: f64,
     weight_decay: f64,
     decoupled: bool,
+}
+
+impl Hyper {
+    fn new(p: &Params, decoupled: bool) -> Result<Hyper> {
+        Ok(Hyper {
+            lr: p.f64("lr")?,
+            beta1: p.f64("beta1")?,
+            beta2: p.f64("beta2")?,
+            eps: p.f64("eps")?,
+            weight_decay: p.f64("weight_decay")?,
+            decoupled,
+        })
+    }
+}
+
+struct Adam {
+    params: Vec<(String, Var)>,
+    m: Vec<Tensor>,
+    v: Vec<Tensor>,
+    t: u64,
+    h: Hyper,
     /// AMSGrad's running maximum of `v`, when enabled.
     vmax: Option<Vec<Tensor>>,
 }
@@ -23,23 +42,23 @@ struct Adam {
 impl Optimizer for Adam {
     fn step(&mut self, grads: &GradStore, lr_scale: f64) -> Result<()> {
         self.t += 1;
-        let lr = self.lr * lr_scale;
-        let bc1 = 1.0 - self.beta1.powi(self.t as i32);
-        let bc2 = 1.0 - self.beta2.powi(self.t as i32);
+        let lr = self.h.lr * lr_scale;
+        let bc1 = 1.0 - self.h.beta1.powi(self.t as i32);
+        let bc2 = 1.0 - self.h.beta2.powi(self.t as i32);
         for (i, (_, var)) in self.params.iter().enumerate() {
             let Some(g) = grads.get(var) else { continue };
             // Detached: state computed from a tracked gradient would keep every step's graph alive.
             let mut g = g.detach();
             let mut theta = var.as_tensor().detach();
-            if self.weight_decay != 0.0 {
-                if self.decoupled {
-                    theta = (&theta * (1.0 - lr * self.weight_decay))?;
+            if self.h.weight_decay != 0.0 {
+                if self.h.decoupled {
+                    theta = (&theta * (1.0 - lr * self.h.weight_decay))?;
                 } else {
-                    g = (g + (&theta * self.weight_decay)?)?;
+                    g = (g + (&theta * self.h.weight_decay)?)?;
                 }
             }
-            self.m[i] = ((&self.m[i] * self.beta1)? + (&g * (1.0 - self.beta1))?)?;
-            self.v[i] = ((&self.v[i] * self.beta2)? + (g.sqr()? * (1.0 - self.beta2))?)?;
+            self.m[i] = ((&self.m[i] * self.h.beta1)? + (&g * (1.0 - self.h.beta1))?)?;
+            self.v[i] = ((&self.v[i] * self.h.beta2)? + (g.sqr()? * (1.0 - self.h.beta2))?)?;
             let v = match &mut self.vmax {
                 Some(vmax) => {
                     vmax[i] = vmax[i].maximum(&self.v[i])?;
@@ -48,7 +67,7 @@ impl Optimizer for Adam {
                 None => &self.v[i],
             };
             let m_hat = (&self.m[i] / bc1)?;
-            let denom = ((v.sqrt()? / bc2.sqrt())? + self.eps)?;
+            let denom = ((v.sqrt()? / bc2.sqrt())? + self.h.eps)?;
             var.set(&(theta - ((m_hat / denom)? * lr)?)?)?;
         }
         Ok(())
@@ -88,29 +107,24 @@ struct HostAdam {
     v: Vec<f32>,
     vmax: Option<Vec<f32>>,
     t: i32,
-    lr: f64,
-    beta1: f64,
-    beta2: f64,
-    eps: f64,
-    weight_decay: f64,
-    decoupled: bool,
+    h: Hyper,
 }
 
 impl HostOptimizer for HostAdam {
     fn step(&mut self, theta: &mut [f32], grad: &[f32], lr_scale: f64) -> Result<()> {
         self.t += 1;
-        let lr = self.lr * lr_scale;
-        let (b1, b2) = (self.beta1 as f32, self.beta2 as f32);
-        let (c1, c2) = ((1.0 - self.beta1) as f32, (1.0 - self.beta2) as f32);
-        let bc1 = (1.0 - self.beta1.powi(self.t)) as f32;
-        let bc2 = (1.0 - self.beta2.powi(self.t)).sqrt() as f32;
+        let lr = self.h.lr * lr_scale;
+        let (b1, b2) = (self.h.beta1 as f32, self.h.beta2 as f32);
+        let (c1, c2) = ((1.0 - self.h.beta1) as f32, (1.0 - self.h.beta2) as f32);
+        let bc1 = (1.0 - self.h.beta1.powi(self.t)) as f32;
+        let bc2 = (1.0 - self.h.beta2.powi(self.t)).sqrt() as f32;
         for i in 0..theta.len() {
             let mut g = grad[i];
-            if self.weight_decay != 0.0 {
-                if self.decoupled {
-                    theta[i] *= (1.0 - lr * self.weight_decay) as f32;
+            if self.h.weight_decay != 0.0 {
+                if self.h.decoupled {
+                    theta[i] *= (1.0 - lr * self.h.weight_decay) as f32;
                 } else {
-                    g += theta[i] * self.weight_decay as f32;
+                    g += theta[i] * self.h.weight_decay as f32;
                 }
             }
             self.m[i] = self.m[i] * b1 + g * c1;
@@ -122,7 +136,7 @@ impl HostOptimizer for HostAdam {
                 }
                 None => self.v[i],
             };
-            let denom = v.sqrt() / bc2 + self.eps as f32;
+            let denom = v.sqrt() / bc2 + self.h.eps as f32;
             theta[i] -= (self.m[i] / bc1 / denom) * lr as f32;
         }
         Ok(())
@@ -149,12 +163,7 @@ fn component(
             vmax: if amsgrad { Some(zeros()?) } else { None },
             params,
             t: 0,
-            lr: p.f64("lr")?,
-            beta1: p.f64("beta1")?,
-            beta2: p.f64("beta2")?,
-            eps: p.f64("eps")?,
-            weight_decay: p.f64("weight_decay")?,
-            decoupled,
+            h: Hyper::new(p, decoupled)?,
         }))
     })
     .summary(summary)
@@ -164,12 +173,7 @@ fn component(
             v: vec![0.0; dim],
             vmax: amsgrad.then(|| vec![0.0; dim]),
             t: 0,
-            lr: p.f64("lr")?,
-            beta1: p.f64("beta1")?,
-            beta2: p.f64("beta2")?,
-            eps: p.f64("eps")?,
-            weight_decay: p.f64("weight_decay")?,
-            decoupled,
+            h: Hyper::new(p, decoupled)?,
         }))
     })
     .param(Param::float("lr", 1e-3, "learning rate").min(0.0))

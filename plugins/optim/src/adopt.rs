@@ -28,12 +28,9 @@ enum Variant {
     NoReordering,
 }
 
-struct Adopt {
-    params: Vec<(String, Var)>,
-    m: Vec<Tensor>,
-    v: Vec<Tensor>,
-    /// Calls so far (the first only initialises `v`).
-    t: u64,
+/// The hyperparameters, shared by the tensor and the host-memory paths.
+#[derive(Clone, Copy)]
+struct Hyper {
     lr: f64,
     beta1: f64,
     beta2: f64,
@@ -44,11 +41,39 @@ struct Adopt {
     variant: Variant,
 }
 
+impl Hyper {
+    fn new(p: &Params) -> Result<Hyper> {
+        Ok(Hyper {
+            lr: p.f64("lr")?,
+            beta1: p.f64("beta1")?,
+            beta2: p.f64("beta2")?,
+            eps: p.f64("eps")?,
+            clip: p.str("clip")? != "none",
+            weight_decay: p.f64("weight_decay")?,
+            decoupled: p.bool("decouple")?,
+            variant: match p.str("variant")? {
+                "no_decorrelation" => Variant::NoDecorrelation,
+                "no_reordering" => Variant::NoReordering,
+                _ => Variant::Adopt,
+            },
+        })
+    }
+}
+
+struct Adopt {
+    params: Vec<(String, Var)>,
+    m: Vec<Tensor>,
+    v: Vec<Tensor>,
+    /// Calls so far (the first only initialises `v`).
+    t: u64,
+    h: Hyper,
+}
+
 impl Adopt {
     fn normalise(&self, x: &Tensor, v: &Tensor) -> Result<Tensor> {
-        let denom = v.sqrt()?.maximum(self.eps)?;
+        let denom = v.sqrt()?.maximum(self.h.eps)?;
         let mut y = (x / denom)?;
-        if self.clip {
+        if self.h.clip {
             let c = (self.t as f64).powf(0.25);
             y = y.clamp(-c, c)?;
         }
@@ -63,50 +88,50 @@ impl Adopt {
 impl Optimizer for Adopt {
     fn step(&mut self, grads: &GradStore, lr_scale: f64) -> Result<()> {
         let first = self.t == 0;
-        let lr = self.lr * lr_scale;
+        let lr = self.h.lr * lr_scale;
         for i in 0..self.params.len() {
             let var = self.params[i].1.clone();
             let Some(g) = grads.get(&var) else { continue };
             // Detached: state computed from a tracked gradient would keep every step's graph alive.
             let mut g = g.detach();
-            if self.weight_decay != 0.0 && !self.decoupled {
-                g = (g + (var.as_tensor().detach() * self.weight_decay)?)?;
+            if self.h.weight_decay != 0.0 && !self.h.decoupled {
+                g = (g + (var.as_tensor().detach() * self.h.weight_decay)?)?;
             }
             let g2 = g.sqr()?;
             if first {
                 self.v[i] = g2;
                 continue;
             }
-            if self.variant == Variant::NoDecorrelation {
-                self.v[i] = self.ema(&self.v[i], &g2, self.beta2)?;
+            if self.h.variant == Variant::NoDecorrelation {
+                self.v[i] = self.ema(&self.v[i], &g2, self.h.beta2)?;
             }
-            let update = match self.variant {
+            let update = match self.h.variant {
                 Variant::Adopt | Variant::NoDecorrelation => {
                     let gh = self.normalise(&g, &self.v[i])?;
                     // The original (unclipped) algorithm starts the momentum at the first update.
-                    self.m[i] = if self.t == 1 && !self.clip {
+                    self.m[i] = if self.t == 1 && !self.h.clip {
                         gh
                     } else {
-                        self.ema(&self.m[i], &gh, self.beta1)?
+                        self.ema(&self.m[i], &gh, self.h.beta1)?
                     };
                     self.m[i].clone()
                 }
                 Variant::NoReordering => {
-                    self.m[i] = if self.t == 1 && !self.clip {
+                    self.m[i] = if self.t == 1 && !self.h.clip {
                         g.clone()
                     } else {
-                        self.ema(&self.m[i], &g, self.beta1)?
+                        self.ema(&self.m[i], &g, self.h.beta1)?
                     };
                     self.normalise(&self.m[i], &self.v[i])?
                 }
             };
             let mut theta = var.as_tensor().detach();
-            if self.weight_decay != 0.0 && self.decoupled {
-                theta = (&theta * (1.0 - lr * self.weight_decay))?;
+            if self.h.weight_decay != 0.0 && self.h.decoupled {
+                theta = (&theta * (1.0 - lr * self.h.weight_decay))?;
             }
             var.set(&(theta - (update * lr)?)?)?;
-            if self.variant != Variant::NoDecorrelation {
-                self.v[i] = self.ema(&self.v[i], &g2, self.beta2)?;
+            if self.h.variant != Variant::NoDecorrelation {
+                self.v[i] = self.ema(&self.v[i], &g2, self.h.beta2)?;
             }
         }
         self.t += 1;
@@ -140,45 +165,38 @@ struct HostAdopt {
     m: Vec<f32>,
     v: Vec<f32>,
     t: u64,
-    lr: f64,
-    beta1: f64,
-    beta2: f64,
-    eps: f64,
-    clip: bool,
-    weight_decay: f64,
-    decoupled: bool,
-    variant: Variant,
+    h: Hyper,
 }
 
 impl HostOptimizer for HostAdopt {
     fn step(&mut self, theta: &mut [f32], grad: &[f32], lr_scale: f64) -> Result<()> {
-        let lr = self.lr * lr_scale;
-        let (b1, b2) = (self.beta1 as f32, self.beta2 as f32);
-        let (c1, c2) = ((1.0 - self.beta1) as f32, (1.0 - self.beta2) as f32);
-        let (eps, c) = (self.eps as f32, (self.t as f64).powf(0.25) as f32);
+        let lr = self.h.lr * lr_scale;
+        let (b1, b2) = (self.h.beta1 as f32, self.h.beta2 as f32);
+        let (c1, c2) = ((1.0 - self.h.beta1) as f32, (1.0 - self.h.beta2) as f32);
+        let (eps, c) = (self.h.eps as f32, (self.t as f64).powf(0.25) as f32);
         let normalise = |x: f32, v: f32| {
             let y = x / v.sqrt().max(eps);
-            if self.clip {
+            if self.h.clip {
                 y.clamp(-c, c)
             } else {
                 y
             }
         };
-        let start_momentum = self.t == 1 && !self.clip;
+        let start_momentum = self.t == 1 && !self.h.clip;
         for i in 0..theta.len() {
             let mut g = grad[i];
-            if self.weight_decay != 0.0 && !self.decoupled {
-                g += theta[i] * self.weight_decay as f32;
+            if self.h.weight_decay != 0.0 && !self.h.decoupled {
+                g += theta[i] * self.h.weight_decay as f32;
             }
             let g2 = g * g;
             if self.t == 0 {
                 self.v[i] = g2;
                 continue;
             }
-            if self.variant == Variant::NoDecorrelation {
+            if self.h.variant == Variant::NoDecorrelation {
                 self.v[i] = self.v[i] * b2 + g2 * c2;
             }
-            let update = match self.variant {
+            let update = match self.h.variant {
                 Variant::Adopt | Variant::NoDecorrelation => {
                     let gh = normalise(g, self.v[i]);
                     self.m[i] = if start_momentum {
@@ -197,25 +215,17 @@ impl HostOptimizer for HostAdopt {
                     normalise(self.m[i], self.v[i])
                 }
             };
-            if self.weight_decay != 0.0 && self.decoupled {
-                theta[i] *= (1.0 - lr * self.weight_decay) as f32;
+            if self.h.weight_decay != 0.0 && self.h.decoupled {
+                theta[i] *= (1.0 - lr * self.h.weight_decay) as f32;
             }
             theta[i] -= update * lr as f32;
-            if self.variant != Variant::NoDecorrelation {
+            if self.h.variant != Variant::NoDecorrelation {
                 self.v[i] = self.v[i] * b2 + g2 * c2;
             }
         }
         self.t += 1;
         Ok(())
     }
-}
-
-fn variant(p: &Params) -> Result<Variant> {
-    Ok(match p.str("variant")? {
-        "no_decorrelation" => Variant::NoDecorrelation,
-        "no_reordering" => Variant::NoReordering,
-        _ => Variant::Adopt,
-    })
 }
 
 pub(crate) fn register(r: &mut dyn Registrar) {
@@ -232,14 +242,7 @@ pub(crate) fn register(r: &mut dyn Registrar) {
                 v: zeros()?,
                 params,
                 t: 0,
-                lr: p.f64("lr")?,
-                beta1: p.f64("beta1")?,
-                beta2: p.f64("beta2")?,
-                eps: p.f64("eps")?,
-                clip: p.str("clip")? != "none",
-                weight_decay: p.f64("weight_decay")?,
-                decoupled: p.bool("decouple")?,
-                variant: variant(p)?,
+                h: Hyper::new(p)?,
             }))
         })
         .host_optimizer(|p, dim| {
@@ -247,14 +250,7 @@ pub(crate) fn register(r: &mut dyn Registrar) {
                 m: vec![0.0; dim],
                 v: vec![0.0; dim],
                 t: 0,
-                lr: p.f64("lr")?,
-                beta1: p.f64("beta1")?,
-                beta2: p.f64("beta2")?,
-                eps: p.f64("eps")?,
-                clip: p.str("clip")? != "none",
-                weight_decay: p.f64("weight_decay")?,
-                decoupled: p.bool("decouple")?,
-                variant: variant(p)?,
+                h: Hyper::new(p)?,
             }))
         })
         .summary(
