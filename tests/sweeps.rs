@@ -360,14 +360,20 @@ fn a_setgid_store_is_group_writable_and_gc_keeps_the_last_checkpoint() {
 
     std::fs::write(run_dir.join(".tmp-999-run.json"), b"half written").unwrap();
     let ckpts = |d: &Path| std::fs::read_dir(d.join("checkpoints")).unwrap().count();
-    assert_eq!(ckpts(&run_dir), 3);
+    assert_eq!(ckpts(&run_dir), 4);
     let gc = assay_store(dir.path(), &store, &["runs", "gc"]);
     assert!(gc.status.success(), "{}", stderr(&gc));
     assert!(stdout(&gc).contains("removed 3 files"), "{}", stdout(&gc));
-    assert_eq!(ckpts(&run_dir), 1);
-    assert!(run_dir
-        .join("checkpoints/step-000000030.safetensors")
-        .exists());
+    assert_eq!(
+        ckpts(&run_dir),
+        2,
+        "the initial and the last checkpoint stay"
+    );
+    for step in ["000000000", "000000030"] {
+        assert!(run_dir
+            .join(format!("checkpoints/step-{step}.safetensors"))
+            .exists());
+    }
     assert!(!run_dir.join(".tmp-999-run.json").exists());
 }
 

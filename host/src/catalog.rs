@@ -13,6 +13,7 @@ use assay_sdk::Factory;
 
 use crate::guard::{
     guard, GuardedDataset, GuardedEnvironment, GuardedModel, GuardedOptimizer, GuardedProbe,
+    GuardedPruner,
 };
 
 /// Where a component came from.
@@ -303,5 +304,18 @@ impl Entry {
         let who = self.who();
         let inner = guard(&who, "build", || f(params, cx))?;
         Ok(Box::new(GuardedEnvironment { who, inner }))
+    }
+
+    /// Builds a pruner.
+    pub fn build_pruner(&self, params: &Params, cx: &BuildContext) -> Result<GuardedPruner> {
+        let Factory::Pruner(f) = &self.component.factory else {
+            return Err(PluginError::invalid(format!(
+                "{} is not a pruner",
+                self.label()
+            )));
+        };
+        let who = self.who();
+        let inner = guard(&who, "build", || f(params, cx))?;
+        Ok(GuardedPruner { who, inner })
     }
 }

@@ -393,6 +393,7 @@ pub fn run(
     opts: &RunOptions,
 ) -> anyhow::Result<(String, Outcome)> {
     let id = spec.run_id();
+    run_dependencies(catalog, spec, store, opts)?;
     let dir = store.run_dir(&id)?;
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("creating run directory {}", dir.display()))?;
@@ -455,6 +456,39 @@ pub fn run(
     let outcome = execute(catalog, spec, store, record, None, opts)?;
     drop(lock);
     Ok((id, outcome))
+}
+
+/// Computes (or reuses) the runs that `spec`'s `[init]` and `[prune]` name by spec file.
+fn run_dependencies(
+    catalog: &Catalog,
+    spec: &Spec,
+    store: &Store,
+    opts: &RunOptions,
+) -> anyhow::Result<()> {
+    for dep in &spec.dependencies {
+        let dep_id = dep.run_id();
+        let finished = store
+            .record(&dep_id)
+            .is_ok_and(|r| r.status == Status::Completed);
+        if !finished {
+            eprintln!(
+                "run {} starts from run {dep_id}, which is not finished; computing it first",
+                spec.run_id()
+            );
+        }
+        let dep_opts = RunOptions {
+            quiet: opts.quiet,
+            force: false,
+            pause_at: None,
+        };
+        let (_, outcome) = run_or_resume(catalog, dep, store, &dep_opts)
+            .with_context(|| format!("computing run {dep_id}, which this run starts from"))?;
+        match outcome {
+            Outcome::Completed | Outcome::Reused(Status::Completed) => {}
+            other => bail!("run {dep_id}, which this run starts from, did not complete: {other:?}"),
+        }
+    }
+    Ok(())
 }
 
 /// Continues run `id` from its last checkpoint, taking over its lock if the process that held it
@@ -599,6 +633,35 @@ fn train(
         parts.dataset.len(Split::Train),
         spec.train.batch_size,
     );
+    let holds_mask = spec
+        .prune
+        .as_ref()
+        .is_some_and(|p| p.apply == crate::spec::PruneApply::Mask);
+    let mask = if checkpoint.is_none() {
+        let held = crate::pruning::prepare(
+            catalog,
+            spec,
+            store,
+            dir,
+            &crate::pruning::Start {
+                model: &parts.model,
+                dataset: &parts.dataset,
+                device: &parts.device,
+                batch: sampler.indices(1),
+            },
+            &mut log,
+        )?;
+        // The weights the run starts from: what `checkpoint = "init"` of another run rewinds to.
+        save_checkpoint(&parts, dir, 0)?;
+        held
+    } else if holds_mask {
+        Some(crate::pruning::load_mask(dir, &parts.device)?)
+    } else {
+        None
+    };
+    let masked = mask
+        .as_ref()
+        .map(|_| crate::pruning::weight_matrices(&parts.model));
     let bar = if opts.quiet || !std::io::stderr().is_terminal() {
         indicatif::ProgressBar::hidden()
     } else {
@@ -613,57 +676,65 @@ fn train(
     };
     bar.set_position(start);
 
-    let observe =
-        |parts: &mut Parts, log: &mut RunLog, step: u64, is_final: bool| -> anyhow::Result<()> {
-            let eval_due = is_final
-                || (spec.train.eval_every > 0 && step.is_multiple_of(spec.train.eval_every));
-            if eval_due {
-                for split in [Split::Train, Split::Test] {
-                    if parts.dataset.len(split) == 0 {
-                        continue;
-                    }
-                    let (loss, acc) = evaluate(parts, split)?;
-                    log.metric(step, &format!("{}/loss", split.as_str()), loss);
-                    if let Some(a) = acc {
-                        log.metric(step, &format!("{}/acc", split.as_str()), a);
-                    }
-                }
-            }
-            let Parts {
-                model,
-                dataset,
-                device,
-                probes,
-                ..
-            } = parts;
-            for (schedule, probe) in probes.iter_mut() {
-                let due = match schedule {
-                    ProbeSchedule::Every(n) => is_final || step.is_multiple_of(*n),
-                    ProbeSchedule::End => is_final,
-                };
-                if !due {
+    let observe = |parts: &mut Parts,
+                   log: &mut RunLog,
+                   step: u64,
+                   is_final: bool,
+                   extras_only: bool|
+     -> anyhow::Result<()> {
+        // `extras_only`: the step was observed as an ordinary one and has just become the
+        // last (an early stop); run only what is due at the end and did not run yet.
+        let eval_due = !extras_only
+            && (is_final
+                || (spec.train.eval_every > 0 && step.is_multiple_of(spec.train.eval_every)));
+        if eval_due {
+            for split in [Split::Train, Split::Test] {
+                if parts.dataset.len(split) == 0 {
                     continue;
                 }
-                let cx = ProbeContext {
-                    step,
-                    is_final,
-                    model: &*model,
-                    dataset: &*dataset,
-                    device,
-                };
-                let obs = probe.observe(&cx)?;
-                for m in &obs.metrics {
-                    log.metric(step, &m.name, m.value);
-                }
-                for t in &obs.tables {
-                    log.table(step, t)?;
+                let (loss, acc) = evaluate(parts, split)?;
+                log.metric(step, &format!("{}/loss", split.as_str()), loss);
+                if let Some(a) = acc {
+                    log.metric(step, &format!("{}/acc", split.as_str()), a);
                 }
             }
-            Ok(())
-        };
+        }
+        let Parts {
+            model,
+            dataset,
+            device,
+            probes,
+            ..
+        } = parts;
+        for (schedule, probe) in probes.iter_mut() {
+            let due = match schedule {
+                ProbeSchedule::Every(n) if extras_only => !step.is_multiple_of(*n),
+                ProbeSchedule::Every(n) => is_final || step.is_multiple_of(*n),
+                ProbeSchedule::End => is_final,
+            };
+            if !due {
+                continue;
+            }
+            let cx = ProbeContext {
+                step,
+                is_final,
+                model: &*model,
+                dataset: &*dataset,
+                device,
+            };
+            let obs = probe.observe(&cx)?;
+            for m in &obs.metrics {
+                log.metric(step, &m.name, m.value);
+            }
+            for t in &obs.tables {
+                log.table(step, t)?;
+            }
+        }
+        Ok(())
+    };
 
     if start == 0 {
-        observe(&mut parts, &mut log, 0, total == 0)?;
+        observe(&mut parts, &mut log, 0, total == 0, false)?;
     }
     // Full-batch training sees the same batch every step: build it once.
     let full_batch = if sampler.full_batch() {
@@ -717,8 +788,22 @@ fn train(
         }
         let grads = loss.backward()?;
         parts.optimizer.step(&grads, spec.train.lr_factor(step))?;
-        let is_final = step == total;
-        observe(&mut parts, &mut log, step, is_final)?;
+        if let (Some(m), Some(vars)) = (&mask, &masked) {
+            m.apply(vars)?;
+        }
+        let mut is_final = step == total;
+        observe(&mut parts, &mut log, step, is_final, false)?;
+        let stop = spec
+            .train
+            .stop_when
+            .as_ref()
+            .is_some_and(|c| log.value_at(&c.metric, step).is_some_and(|v| c.holds(v)));
+        if stop && !is_final {
+            // Stopped early: this step becomes the run's last, with its end-of-run probes.
+            is_final = true;
+            observe(&mut parts, &mut log, step, true, true)?;
+            log.metric(step, "train/stopped_early", 1.0);
+        }
         record.steps_done = step;
         let ckpt_due = is_final
             || (spec.train.checkpoint_every > 0
@@ -735,11 +820,11 @@ fn train(
         }
         bar.set_message(format!("{value:.4}"));
         bar.inc(1);
+        if is_final {
+            break;
+        }
     }
     log.flush(dir)?;
-    if total == 0 {
-        save_checkpoint(&parts, dir, 0)?;
-    }
     bar.finish_and_clear();
     Ok(Outcome::Completed)
 }

@@ -162,3 +162,36 @@ impl Environment for GuardedEnvironment {
         guard(&self.who, "Environment::step", || inner.step(action))
     }
 }
+
+/// A pruner whose every call is guarded.
+pub struct GuardedPruner {
+    pub(crate) who: String,
+    pub(crate) inner: Box<dyn Pruner>,
+}
+
+impl Pruner for GuardedPruner {
+    fn scores(&mut self, cx: &mut PruneContext<'_>) -> Result<Vec<(String, Tensor)>> {
+        let inner = &mut self.inner;
+        let scores = guard(&self.who, "Pruner::scores", || inner.scores(cx))?;
+        for (name, var) in &cx.parameters {
+            match scores.iter().find(|(n, _)| n == name) {
+                Some((_, s)) if s.dims() == var.dims() => {}
+                Some((_, s)) => {
+                    return Err(PluginError::invalid(format!(
+                        "{} scored `{name}` with shape {:?}, but the parameter has {:?}",
+                        self.who,
+                        s.dims(),
+                        var.dims()
+                    )))
+                }
+                None => {
+                    return Err(PluginError::invalid(format!(
+                        "{} returned no scores for `{name}`",
+                        self.who
+                    )))
+                }
+            }
+        }
+        Ok(scores)
+    }
+}

@@ -20,7 +20,9 @@ pub mod loader;
 pub mod lock;
 pub mod online;
 pub mod plot;
+pub mod pruning;
 pub mod record;
+pub mod reference;
 pub mod registry;
 pub mod report;
 pub mod scaffold;
@@ -35,5 +37,6 @@ pub fn link_builtins() {
     assay_arith::link();
     assay_nets::link();
     assay_optim::link();
+    assay_prune::link();
     assay_tabular::link();
 }

@@ -64,6 +64,16 @@ impl RunLog {
         self.dirty = true;
     }
 
+    /// The value of metric `name` logged at `step`, if any (searching the rows not yet flushed
+    /// and the loaded ones from the newest).
+    pub fn value_at(&self, name: &str, step: u64) -> Option<f64> {
+        (0..self.steps.len())
+            .rev()
+            .take_while(|&i| self.steps[i] >= step)
+            .find(|&i| self.steps[i] == step && self.names[i] == name)
+            .map(|i| self.values[i])
+    }
+
     /// Logs a probe table observed at `step`.
     pub fn table(&mut self, step: u64, table: &Table) -> anyhow::Result<()> {
         let df = sdk_table_frame(step, table)?;

@@ -211,6 +211,27 @@ fn register(r: &mut dyn Registrar) {
 }
 "#
         }
+        Kind::Pruner => {
+            r#"/// Keeps the entries that moved least from zero: scores are -|theta|.
+struct Smallest;
+
+impl Pruner for Smallest {
+    fn scores(&mut self, cx: &mut PruneContext<'_>) -> Result<Vec<(String, Tensor)>> {
+        cx.parameters
+            .iter()
+            .map(|(name, v)| Ok((name.clone(), v.as_tensor().detach().abs()?.neg()?)))
+            .collect()
+    }
+}
+
+fn register(r: &mut dyn Registrar) {
+    r.add(
+        Component::pruner("NAME", "0.1.0", |_p, _cx| Ok(Box::new(Smallest)))
+            .summary("keeps the smallest weights (an anti-magnitude control)"),
+    );
+}
+"#
+        }
     };
     let test = match kind {
         Kind::Optimizer => "assay_sdk::conformance::check_optimizer_state_roundtrip(&found[0], &[], &[&[3], &[2, 2]], 3).unwrap();",

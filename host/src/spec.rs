@@ -37,6 +37,7 @@ use assay_sdk::{Kind, Param, Params, Value};
 use sha2::{Digest, Sha256};
 
 use crate::catalog::Catalog;
+use crate::reference::{Checkpoint, RunRef};
 
 /// A spec that cannot be used; every message names the file and, where there is one, the key.
 #[derive(Debug, thiserror::Error)]
@@ -154,6 +155,8 @@ pub struct Train {
     pub min_lr_factor: f64,
     /// Log `train/batch_loss` every this many steps; 0 = never.
     pub log_every: u64,
+    /// Stop after the first evaluation where this holds.
+    pub stop_when: Option<crate::reference::Condition>,
 }
 
 impl Train {
@@ -179,6 +182,51 @@ impl Train {
     }
 }
 
+/// `[init]`: the run starts from another run's weights instead of a fresh initialisation.
+#[derive(Debug, Clone)]
+pub struct InitSpec {
+    /// Whose weights, at which checkpoint.
+    pub source: RunRef,
+}
+
+/// What a `[prune]` mask is used for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PruneApply {
+    /// Zero the pruned weights and keep them zero while training.
+    Mask,
+    /// Train densely, with the weight matrices scaled so that their L1 norm equals the masked
+    /// one (the norm-matched dense control).
+    NormL1,
+    /// The same with the L2 norm.
+    NormL2,
+}
+
+impl PruneApply {
+    /// The spec spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PruneApply::Mask => "mask",
+            PruneApply::NormL1 => "norm_l1",
+            PruneApply::NormL2 => "norm_l2",
+        }
+    }
+}
+
+/// `[prune]`: a pruner, the fraction of weight-matrix entries kept, whose weights are scored,
+/// and what the mask is used for.
+#[derive(Debug, Clone)]
+pub struct PruneSpec {
+    /// The pruner component.
+    pub pruner: ComponentSpec,
+    /// Fraction `s` of the entries of the weight matrices that is kept.
+    pub keep: f64,
+    /// Score another run's weights (a ticket); `None` scores the weights this run starts with
+    /// (pruning at initialisation).
+    pub source: Option<RunRef>,
+    /// Hold the mask, or use it for norm matching.
+    pub apply: PruneApply,
+}
+
 /// A resolved spec: every value known, checked, and hashed into the run id.
 #[derive(Debug, Clone)]
 pub struct Spec {
@@ -201,6 +249,13 @@ pub struct Spec {
     pub probes: Vec<ProbeSpec>,
     /// Training settings.
     pub train: Train,
+    /// Start from another run's weights.
+    pub init: Option<InitSpec>,
+    /// Prune before training.
+    pub prune: Option<PruneSpec>,
+    /// The specs of runs that `init` and `prune` name by spec file: computed first when they are
+    /// not finished in the store. Not part of the run id (their run ids are).
+    pub dependencies: Vec<Spec>,
     /// The resolved spec as TOML, in canonical (sorted) order: what `spec.toml` holds.
     pub resolved: toml::Table,
 }
@@ -228,6 +283,11 @@ fn train_params() -> Vec<Param> {
         ]),
         Param::int("warmup_steps", 0, "linear warm-up steps").min(0.0),
         Param::float("min_lr_factor", 0.0, "final factor of the cosine schedule").range(0.0, 1.0),
+        Param::str(
+            "stop_when",
+            "",
+            "stop after the first evaluation where METRIC>=VALUE (or <=) holds, e.g. \"test/acc>=0.99\"; empty = never",
+        ),
         Param::int(
             "log_every",
             1,
@@ -469,10 +529,110 @@ fn int_of(params: &Params, key: &str) -> u64 {
     params.i64(key).map(|v| v.max(0) as u64).unwrap_or(0)
 }
 
+/// How deep `from = "FILE"` references may nest (a cycle stops here).
+const MAX_REFERENCE_DEPTH: usize = 8;
+
 /// Checks a raw spec against the catalog and fills every default.
 pub fn resolve(raw: &toml::Table, file: &str, catalog: &Catalog) -> Result<Spec, SpecError> {
+    resolve_at(raw, file, catalog, 0)
+}
+
+impl Resolver<'_> {
+    /// `from` (and `set`) of `[init]` or `[prune]`: a run id, or a spec file resolved with
+    /// `seed` and the overrides, which becomes a dependency.
+    fn source(
+        &self,
+        table: &str,
+        t: &toml::Table,
+        seed: u64,
+        catalog: &Catalog,
+        depth: usize,
+    ) -> Result<(String, Option<Spec>), SpecError> {
+        let from = match t.get("from") {
+            Some(toml::Value::String(s)) if !s.is_empty() => s.clone(),
+            Some(other) => {
+                return Err(self.key_error(
+                    format!("{table}.from"),
+                    format!("expected \"run:ID\" or a spec file name, found `{other}`"),
+                ))
+            }
+            None => {
+                return Err(self.key_error(
+                    format!("{table}.from"),
+                    "missing: name the run, as \"run:ID\" or by its spec file",
+                ))
+            }
+        };
+        let set = match t.get("set") {
+            None => toml::Table::new(),
+            Some(toml::Value::Table(s)) => s.clone(),
+            Some(_) => {
+                return Err(self.key_error(
+                    format!("{table}.set"),
+                    "expected a table of overrides, e.g. { \"train.steps\" = 2000 }",
+                ))
+            }
+        };
+        if let Some(id) = from.strip_prefix("run:") {
+            if !set.is_empty() {
+                return Err(self.key_error(
+                    format!("{table}.set"),
+                    "overrides apply to a spec file, not to a run id",
+                ));
+            }
+            crate::store::Store::check_id(id)
+                .map_err(|e| self.key_error(format!("{table}.from"), e.to_string()))?;
+            return Ok((id.to_string(), None));
+        }
+        if depth >= MAX_REFERENCE_DEPTH {
+            return Err(self.key_error(
+                format!("{table}.from"),
+                format!(
+                    "runs refer to runs more than {MAX_REFERENCE_DEPTH} deep; is there a cycle?"
+                ),
+            ));
+        }
+        let base = Path::new(self.file).parent().unwrap_or(Path::new("."));
+        let path = base.join(&from);
+        let mut raw = read_raw(&path, &[])
+            .map_err(|e| self.key_error(format!("{table}.from"), e.to_string()))?;
+        if raw.contains_key("sweep") {
+            return Err(self.key_error(
+                format!("{table}.from"),
+                format!("{} is a sweep; name a plain spec", path.display()),
+            ));
+        }
+        raw.insert("seed".into(), toml::Value::Integer(seed as i64));
+        let overrides: Vec<String> = set.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        apply_overrides(&mut raw, &overrides)
+            .map_err(|e| self.key_error(format!("{table}.set"), e.to_string()))?;
+        let dep = resolve_at(&raw, &path.display().to_string(), catalog, depth + 1)?;
+        Ok((dep.run_id(), Some(dep)))
+    }
+
+    fn checkpoint(
+        &self,
+        table: &str,
+        t: &toml::Table,
+        default: Checkpoint,
+    ) -> Result<Checkpoint, SpecError> {
+        match t.get("checkpoint") {
+            None => Ok(default),
+            Some(v) => {
+                Checkpoint::parse(v).map_err(|m| self.key_error(format!("{table}.checkpoint"), m))
+            }
+        }
+    }
+}
+
+fn resolve_at(
+    raw: &toml::Table,
+    file: &str,
+    catalog: &Catalog,
+    depth: usize,
+) -> Result<Spec, SpecError> {
     let r = Resolver { file };
-    const TOP: [&str; 9] = [
+    const TOP: [&str; 11] = [
         "name",
         "seed",
         "device",
@@ -482,6 +642,8 @@ pub fn resolve(raw: &toml::Table, file: &str, catalog: &Catalog) -> Result<Spec,
         "optimizer",
         "probe",
         "train",
+        "init",
+        "prune",
     ];
     for key in raw.keys() {
         if key == "sweep" {
@@ -632,6 +794,13 @@ pub fn resolve(raw: &toml::Table, file: &str, catalog: &Catalog) -> Result<Spec,
         warmup_steps: int_of(&tp, "warmup_steps"),
         min_lr_factor: tp.f64("min_lr_factor").unwrap_or(0.0),
         log_every: int_of(&tp, "log_every"),
+        stop_when: match tp.str("stop_when").unwrap_or("") {
+            "" => None,
+            c => Some(
+                crate::reference::Condition::parse(c)
+                    .map_err(|m| r.key_error("train.stop_when", m))?,
+            ),
+        },
     };
     if train.warmup_steps > train.steps {
         return Err(r.key_error(
@@ -643,7 +812,117 @@ pub fn resolve(raw: &toml::Table, file: &str, catalog: &Catalog) -> Result<Spec,
         ));
     }
 
+    // [init] and [prune]; an empty table (handy in sweeps) means none.
+    let section = |key: &str| -> Result<Option<&toml::Table>, SpecError> {
+        match raw.get(key) {
+            None => Ok(None),
+            Some(toml::Value::Table(t)) if t.is_empty() => Ok(None),
+            Some(toml::Value::Table(t)) if online => Err(r.key_error(
+                key,
+                format!("an online problem has no model to {key}; remove [{key}]: {t:?}"),
+            )),
+            Some(toml::Value::Table(t)) => Ok(Some(t)),
+            Some(_) => Err(r.key_error(key, "must be a table")),
+        }
+    };
+    let mut dependencies = Vec::new();
+    let mut init = None;
+    let mut init_canon = None;
+    if let Some(t) = section("init")? {
+        for key in t.keys() {
+            if !["from", "set", "checkpoint"].contains(&key.as_str()) {
+                return Err(r.key_error(
+                    format!("init.{key}"),
+                    "unknown key; [init] has from, set and checkpoint",
+                ));
+            }
+        }
+        let (id, dep) = r.source("init", t, seed, catalog, depth)?;
+        let checkpoint = r.checkpoint("init", t, Checkpoint::Init)?;
+        let mut canon = toml::Table::new();
+        canon.insert("from".into(), toml::Value::String(format!("run:{id}")));
+        canon.insert("checkpoint".into(), checkpoint.to_toml());
+        init_canon = Some(canon);
+        dependencies.extend(dep);
+        init = Some(InitSpec {
+            source: RunRef { id, checkpoint },
+        });
+    }
+    let mut prune = None;
+    let mut prune_canon = None;
+    if let Some(t) = section("prune")? {
+        const HOST_KEYS: [&str; 5] = ["keep", "from", "set", "checkpoint", "apply"];
+        let (pruner, mut canon) = r.component(
+            catalog,
+            Kind::Pruner,
+            "prune",
+            Some(&toml::Value::Table(t.clone())),
+            &HOST_KEYS,
+        )?;
+        let keep = match t.get("keep") {
+            Some(v) => match v.as_float().or_else(|| v.as_integer().map(|i| i as f64)) {
+                Some(k) if k > 0.0 && k <= 1.0 => k,
+                _ => {
+                    return Err(r.key_error(
+                        "prune.keep",
+                        format!("expected the kept fraction in (0, 1], found `{v}`"),
+                    ))
+                }
+            },
+            None => {
+                return Err(r.key_error(
+                    "prune.keep",
+                    "missing: the fraction of weight-matrix entries to keep, e.g. 0.4",
+                ))
+            }
+        };
+        let apply = match t.get("apply").map(|v| v.as_str()) {
+            None | Some(Some("mask")) => PruneApply::Mask,
+            Some(Some("norm_l1")) => PruneApply::NormL1,
+            Some(Some("norm_l2")) => PruneApply::NormL2,
+            Some(_) => {
+                return Err(r.key_error(
+                    "prune.apply",
+                    "expected \"mask\", \"norm_l1\" or \"norm_l2\"",
+                ))
+            }
+        };
+        canon.insert("keep".into(), toml::Value::Float(keep));
+        canon.insert("apply".into(), toml::Value::String(apply.as_str().into()));
+        let source = if t.contains_key("from") {
+            let (id, dep) = r.source("prune", t, seed, catalog, depth)?;
+            let checkpoint = r.checkpoint("prune", t, Checkpoint::Final)?;
+            canon.insert("from".into(), toml::Value::String(format!("run:{id}")));
+            canon.insert("checkpoint".into(), checkpoint.to_toml());
+            dependencies.extend(dep);
+            Some(RunRef { id, checkpoint })
+        } else {
+            for key in ["set", "checkpoint"] {
+                if t.contains_key(key) {
+                    return Err(r.key_error(
+                        format!("prune.{key}"),
+                        "only with `from` (the run whose weights are scored)",
+                    ));
+                }
+            }
+            None
+        };
+        prune_canon = Some(canon);
+        prune = Some(PruneSpec {
+            pruner,
+            keep,
+            source,
+            apply,
+        });
+    }
+
     let mut resolved = toml::Table::new();
+    if let Some(c) = init_canon {
+        resolved.insert("init".into(), toml::Value::Table(c));
+    }
+    if let Some(c) = prune_canon {
+        resolved.insert("prune".into(), toml::Value::Table(c));
+    }
     resolved.insert("name".into(), toml::Value::String(name.clone()));
     resolved.insert("seed".into(), toml::Value::Integer(seed as i64));
     resolved.insert("device".into(), toml::Value::String(device.clone()));
@@ -666,6 +945,9 @@ pub fn resolve(raw: &toml::Table, file: &str, catalog: &Catalog) -> Result<Spec,
         optimizer,
         probes,
         train,
+        init,
+        prune,
+        dependencies,
         resolved,
     })
 }
@@ -685,6 +967,9 @@ impl Spec {
         }
         out.push((Kind::Optimizer, &self.optimizer));
         out.extend(self.probes.iter().map(|p| (Kind::Probe, &p.component)));
+        if let Some(p) = &self.prune {
+            out.push((Kind::Pruner, &p.pruner));
+        }
         out
     }
 

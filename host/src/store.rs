@@ -390,7 +390,8 @@ impl Store {
         fs::remove_dir_all(&dir).map_err(io(&dir))
     }
 
-    /// Removes every checkpoint of finished runs but the last, and stray temporary files of runs
+    /// Removes every checkpoint of finished runs but the first (step 0) and the last, and stray
+    /// temporary files of runs
     /// that are not running. Returns `(files removed, bytes freed)`; with `dry_run`, only counts.
     pub fn gc(&self, dry_run: bool) -> Result<(usize, u64), StoreError> {
         let mut files = 0;
@@ -412,6 +413,8 @@ impl Store {
             if matches!(status, Status::Completed | Status::Diverged) {
                 let mut ckpts = self.checkpoints(&rec.id)?;
                 ckpts.pop();
+                // Step 0 stays: other runs rewind to it (`checkpoint = "init"`).
+                ckpts.retain(|(step, _)| *step != 0);
                 for (_, p) in ckpts {
                     drop_file(&p)?;
                 }

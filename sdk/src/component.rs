@@ -12,8 +12,9 @@ use crate::model::Model;
 use crate::optimizer::Optimizer;
 use crate::params::{Param, Params};
 use crate::probe::Probe;
+use crate::prune::Pruner;
 
-/// The five kinds of component a plugin can provide.
+/// The six kinds of component a plugin can provide.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Kind {
     /// Updates parameters from gradients ([`Optimizer`]).
@@ -26,16 +27,19 @@ pub enum Kind {
     Probe,
     /// An interactive task: a game or a simulator ([`Environment`]).
     Environment,
+    /// Scores weights for pruning ([`Pruner`](crate::Pruner)).
+    Pruner,
 }
 
 impl Kind {
     /// Every kind, in a fixed order.
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 6] = [
         Kind::Optimizer,
         Kind::Model,
         Kind::Dataset,
         Kind::Probe,
         Kind::Environment,
+        Kind::Pruner,
     ];
 
     /// The lower-case name used in specs and on the command line.
@@ -46,6 +50,7 @@ impl Kind {
             Kind::Dataset => "dataset",
             Kind::Probe => "probe",
             Kind::Environment => "environment",
+            Kind::Pruner => "pruner",
         }
     }
 
@@ -101,7 +106,11 @@ pub type ProbeFactory = Arc<dyn Fn(&Params, &BuildContext) -> Result<Box<dyn Pro
 pub type EnvironmentFactory =
     Arc<dyn Fn(&Params, &BuildContext) -> Result<Box<dyn Environment>> + Send + Sync>;
 
-/// A factory of one of the five kinds.
+/// Builds a pruner.
+pub type PrunerFactory =
+    Arc<dyn Fn(&Params, &BuildContext) -> Result<Box<dyn Pruner>> + Send + Sync>;
+
+/// A factory of one of the six kinds.
 #[derive(Clone)]
 pub enum Factory {
     /// See [`OptimizerFactory`].
@@ -114,6 +123,8 @@ pub enum Factory {
     Probe(ProbeFactory),
     /// See [`EnvironmentFactory`].
     Environment(EnvironmentFactory),
+    /// See [`PrunerFactory`].
+    Pruner(PrunerFactory),
 }
 
 impl Factory {
@@ -125,6 +136,7 @@ impl Factory {
             Factory::Dataset(_) => Kind::Dataset,
             Factory::Probe(_) => Kind::Probe,
             Factory::Environment(_) => Kind::Environment,
+            Factory::Pruner(_) => Kind::Pruner,
         }
     }
 }
@@ -211,6 +223,15 @@ impl Component {
         f: impl Fn(&Params, &BuildContext) -> Result<Box<dyn Environment>> + Send + Sync + 'static,
     ) -> Self {
         Self::new(name, version, Factory::Environment(Arc::new(f)))
+    }
+
+    /// A pruner component.
+    pub fn pruner(
+        name: &str,
+        version: &str,
+        f: impl Fn(&Params, &BuildContext) -> Result<Box<dyn Pruner>> + Send + Sync + 'static,
+    ) -> Self {
+        Self::new(name, version, Factory::Pruner(Arc::new(f)))
     }
 
     /// Sets the one-line summary.

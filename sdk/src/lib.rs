@@ -1,8 +1,8 @@
 //! # assay-sdk
 //!
 //! The contract between the `assay` host and its plugins. A plugin library provides named,
-//! versioned **components** of five kinds — [`Optimizer`], [`Model`], [`Dataset`], [`Probe`] and
-//! [`Environment`] — each declaring its parameters ([`Param`]) so that the host can check a spec
+//! versioned **components** of six kinds — [`Optimizer`], [`Model`], [`Dataset`], [`Probe`],
+//! [`Environment`] and [`Pruner`] — each declaring its parameters ([`Param`]) so that the host can check a spec
 //! before anything runs. Probes hand back [`Metric`]s and small [`Table`]s; models expose
 //! TransformerLens-style hook points ([`Hooks`]).
 //!
@@ -39,6 +39,7 @@ pub mod model;
 pub mod optimizer;
 pub mod params;
 pub mod probe;
+pub mod prune;
 
 pub use candle_core as candle;
 pub use candle_nn as nn;
@@ -48,7 +49,7 @@ pub use rand;
 
 pub use component::{
     BuildContext, Component, DatasetFactory, EnvironmentFactory, Factory, Kind, ModelContext,
-    ModelFactory, OptimizerFactory, ProbeFactory, Registrar,
+    ModelFactory, OptimizerFactory, ProbeFactory, PrunerFactory, Registrar,
 };
 pub use dataset::{Batch, DataInfo, Dataset, InputKind, Objective, Split};
 pub use environment::{Action, Environment, TimeStep};
@@ -59,6 +60,7 @@ pub use model::Model;
 pub use optimizer::{HostOptimizer, Optimizer};
 pub use params::{Param, ParamType, Params, Value};
 pub use probe::{Observation, Probe, ProbeContext};
+pub use prune::{Mask, PruneContext, Pruner};
 
 /// Everything a plugin usually needs, in one import.
 pub mod prelude {
@@ -66,8 +68,9 @@ pub mod prelude {
     pub use crate::candle::{DType, Device, Module, Tensor, Var, D};
     pub use crate::{
         hook_names, init, Action, Batch, BuildContext, Column, Component, DataInfo, Dataset,
-        Environment, Factory, Hooks, HostOptimizer, InputKind, Kind, Metric, Model, ModelContext,
-        Objective, Observation, Optimizer, Param, ParamType, Params, PluginError, Probe,
-        ProbeContext, Registrar, Result, Split, Table, TimeStep, Value,
+        Environment, Factory, Hooks, HostOptimizer, InputKind, Kind, Mask, Metric, Model,
+        ModelContext, Objective, Observation, Optimizer, Param, ParamType, Params, PluginError,
+        Probe, ProbeContext, PruneContext, Pruner, Registrar, Result, Split, Table, TimeStep,
+        Value,
     };
 }
