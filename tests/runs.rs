@@ -517,3 +517,33 @@ fn ctrl_c_checkpoints_marks_interrupted_and_resumes() {
         .collect();
     assert_eq!(steps, (1..=4000).collect::<Vec<_>>());
 }
+
+#[test]
+fn stop_when_ends_the_run_at_the_first_evaluation_where_it_holds() {
+    let env = Env::new();
+    // Test loss starts above 0 and the condition holds at once: the first evaluation after step
+    // 0 ends the run, with a checkpoint and the end-of-run probes.
+    let text = spec(
+        "steps = 200\neval_every = 10\nstop_when = \"test/loss>=0\"",
+        "plugin = \"adam\"",
+    ) + "\n[[probe]]\nplugin = \"weight_norms\"\nat = \"end\"\n";
+    let out = env.run(&text, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let id = last_line(&out);
+    let record = env.record(&id);
+    assert_eq!(record["status"], "completed");
+    assert_eq!(record["steps_done"], 10);
+    let dir = env.store().join(&id);
+    assert!(dir.join("checkpoints/step-000000010.safetensors").exists());
+    assert_eq!(metric(&dir, "train/stopped_early"), vec![(10, 1.0)]);
+    assert_eq!(metric(&dir, "weights/l2_total").len(), 1);
+    // Only evaluated metrics can stop a run.
+    let bad = env.run(
+        &spec(
+            "steps = 20\nstop_when = \"weights/l2_total>=1\"",
+            "plugin = \"adam\"",
+        ),
+        &[],
+    );
+    assert_error(&bad, &["train.stop_when", "weights/l2_total"]);
+}

@@ -676,17 +676,15 @@ fn train(
     };
     bar.set_position(start);
 
+    // Evaluates and probes at `step`; returns whether the step is the run's last, which it
+    // becomes early when `train.stop_when` holds after the evaluation.
     let observe = |parts: &mut Parts,
                    log: &mut RunLog,
                    step: u64,
-                   is_final: bool,
-                   extras_only: bool|
-     -> anyhow::Result<()> {
-        // `extras_only`: the step was observed as an ordinary one and has just become the
-        // last (an early stop); run only what is due at the end and did not run yet.
-        let eval_due = !extras_only
-            && (is_final
-                || (spec.train.eval_every > 0 && step.is_multiple_of(spec.train.eval_every)));
+                   mut is_final: bool|
+     -> anyhow::Result<bool> {
+        let eval_due =
+            is_final || (spec.train.eval_every > 0 && step.is_multiple_of(spec.train.eval_every));
         if eval_due {
             for split in [Split::Train, Split::Test] {
                 if parts.dataset.len(split) == 0 {
@@ -698,6 +696,15 @@ fn train(
                     log.metric(step, &format!("{}/acc", split.as_str()), a);
                 }
             }
+            let stop = spec
+                .train
+                .stop_when
+                .as_ref()
+                .is_some_and(|c| log.value_at(&c.metric, step).is_some_and(|v| c.holds(v)));
+            if stop && !is_final && step > 0 {
+                is_final = true;
+                log.metric(step, "train/stopped_early", 1.0);
+            }
         }
         let Parts {
             model,
@@ -708,7 +715,6 @@ fn train(
         } = parts;
         for (schedule, probe) in probes.iter_mut() {
             let due = match schedule {
-                ProbeSchedule::Every(n) if extras_only => !step.is_multiple_of(*n),
                 ProbeSchedule::Every(n) => is_final || step.is_multiple_of(*n),
                 ProbeSchedule::End => is_final,
             };
@@ -730,11 +736,11 @@ fn train(
                 log.table(step, t)?;
             }
         }
-        Ok(())
+        Ok(is_final)
     };
 
     if start == 0 {
-        observe(&mut parts, &mut log, 0, total == 0, false)?;
+        observe(&mut parts, &mut log, 0, total == 0)?;
     }
     // Full-batch training sees the same batch every step: build it once.
     let full_batch = if sampler.full_batch() {
@@ -791,19 +797,7 @@ fn train(
         if let (Some(m), Some(vars)) = (&mask, &masked) {
             m.apply(vars)?;
         }
-        let mut is_final = step == total;
-        observe(&mut parts, &mut log, step, is_final, false)?;
-        let stop = spec
-            .train
-            .stop_when
-            .as_ref()
-            .is_some_and(|c| log.value_at(&c.metric, step).is_some_and(|v| c.holds(v)));
-        if stop && !is_final {
-            // Stopped early: this step becomes the run's last, with its end-of-run probes.
-            is_final = true;
-            observe(&mut parts, &mut log, step, true, true)?;
-            log.metric(step, "train/stopped_early", 1.0);
-        }
+        let is_final = observe(&mut parts, &mut log, step, step == total)?;
         record.steps_done = step;
         let ckpt_due = is_final
             || (spec.train.checkpoint_every > 0

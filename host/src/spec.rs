@@ -796,10 +796,22 @@ fn resolve_at(
         log_every: int_of(&tp, "log_every"),
         stop_when: match tp.str("stop_when").unwrap_or("") {
             "" => None,
-            c => Some(
-                crate::reference::Condition::parse(c)
-                    .map_err(|m| r.key_error("train.stop_when", m))?,
-            ),
+            c => {
+                let cond = crate::reference::Condition::parse(c)
+                    .map_err(|m| r.key_error("train.stop_when", m))?;
+                const EVALUATED: [&str; 4] = ["train/loss", "train/acc", "test/loss", "test/acc"];
+                if !EVALUATED.contains(&cond.metric.as_str()) {
+                    return Err(r.key_error(
+                        "train.stop_when",
+                        format!(
+                            "`{}` is not evaluated by the run loop; use one of {}",
+                            cond.metric,
+                            EVALUATED.join(", ")
+                        ),
+                    ));
+                }
+                Some(cond)
+            }
         },
     };
     if train.warmup_steps > train.steps {

@@ -1,9 +1,16 @@
 //! A multi-layer perceptron.
 //!
 //! Features are flattened; token inputs are embedded (one table shared by all positions) and the
-//! embeddings concatenated. Hidden layers apply the activation; the output layer is linear.
-//! Weights are initialised as PyTorch's `nn.Linear` and `nn.Embedding` do (uniform ±1/sqrt(fan_in)
-//! and standard normal), from the run seed.
+//! embeddings concatenated or summed. Hidden layers apply the activation; `d_unembed > 0` adds a
+//! linear layer of that width before the output (no activation between them), and the output
+//! layer is linear. With `hidden = [48]`, `d_embed = 500`, `d_unembed = 500`, `combine = "sum"`,
+//! `bias = false` and `init = "normal_fan_in"` this is the grokking-tickets MLP (embed, inproj,
+//! sum, ReLU, outproj, unembed).
+//!
+//! `init = "pytorch"` initialises as PyTorch's `nn.Linear` and `nn.Embedding` do (uniform
+//! ±1/sqrt(fan_in) and standard normal); `init = "normal_fan_in"` draws every matrix from
+//! N(0, init_scale / sqrt(fan_in)), the embedding's fan-in being the vocabulary size. Both use
+//! the run seed.
 //!
 //! Hook points: `hook_embed` (token inputs), `blocks.{i}.mlp.hook_pre` and
 //! `blocks.{i}.mlp.hook_post` for hidden layer `i`, and `hook_logits`.
@@ -57,10 +64,9 @@ impl Model for Mlp {
             }
             None => input.flatten_from(1)?,
         };
-        let last = self.layers.len() - 1;
         for (i, layer) in self.layers.iter().enumerate() {
             x = layer.forward(&x)?;
-            if i < last {
+            if i < self.hook_pre.len() {
                 x = hooks.point(&self.hook_pre[i], x)?;
                 x = match self.activation {
                     Activation::Relu => x.relu()?,
@@ -120,10 +126,18 @@ fn build(p: &Params, cx: &ModelContext) -> Result<Box<dyn Model>> {
     };
     let bias = p.bool("bias")?;
     let combine_sum = p.str("combine")? == "sum";
+    let fan_in_normal = p.str("init")? == "normal_fan_in";
+    let scale = p.f64("init_scale")? as f32;
+    let d_unembed = p.usize("d_unembed")?;
     let (embed, mut width) = match &cx.data.input {
         InputKind::Tokens { vocab_size } => {
             let d = p.usize("d_embed")?;
-            let e = init::normal(&mut rng, &[*vocab_size, d], 0.0, 1.0, device)?;
+            let std = if fan_in_normal {
+                scale / (*vocab_size as f32).sqrt()
+            } else {
+                scale
+            };
+            let e = init::normal(&mut rng, &[*vocab_size, d], 0.0, std, device)?;
             let positions = if combine_sum {
                 1
             } else {
@@ -134,12 +148,24 @@ fn build(p: &Params, cx: &ModelContext) -> Result<Box<dyn Model>> {
         _ => (None, cx.data.input_shape.iter().product::<usize>()),
     };
     let mut layers = Vec::new();
+    let linear_head = (d_unembed > 0).then_some(d_unembed);
     for out in hidden
         .iter()
         .copied()
+        .chain(linear_head)
         .chain(std::iter::once(cx.data.objective.outputs()))
     {
-        let w = init::kaiming_uniform(&mut rng, width, &[width, out], device)?;
+        let w = if fan_in_normal {
+            init::normal(
+                &mut rng,
+                &[width, out],
+                0.0,
+                scale / (width as f32).sqrt(),
+                device,
+            )?
+        } else {
+            init::kaiming_uniform(&mut rng, width, &[width, out], device)?
+        };
         let b = if bias {
             Some(Var::from_tensor(&init::kaiming_uniform(
                 &mut rng,
@@ -172,7 +198,7 @@ fn build(p: &Params, cx: &ModelContext) -> Result<Box<dyn Model>> {
 
 pub(crate) fn register(r: &mut dyn Registrar) {
     r.add(
-        Component::model("mlp", "0.2.0", build)
+        Component::model("mlp", "0.3.0", build)
             .summary("multi-layer perceptron over features or concatenated token embeddings")
             .param(Param::list(
                 "hidden",
@@ -193,6 +219,26 @@ pub(crate) fn register(r: &mut dyn Registrar) {
                     "token embeddings: `concat` or `sum` (the grokking-tickets MLP)",
                 )
                 .choices(&["concat", "sum"]),
+            )
+            .param(
+                Param::int(
+                    "d_unembed",
+                    0,
+                    "width of a linear layer (no activation) before the output; 0 = none",
+                )
+                .min(0.0),
+            )
+            .param(
+                Param::str(
+                    "init",
+                    "pytorch",
+                    "`pytorch` (nn.Linear / nn.Embedding defaults) or `normal_fan_in` (N(0, scale/sqrt(fan_in)))",
+                )
+                .choices(&["pytorch", "normal_fan_in"]),
+            )
+            .param(
+                Param::float("init_scale", 1.0, "scale of the `normal_fan_in` initialisation")
+                    .min(0.0),
             ),
     );
 }
@@ -243,6 +289,50 @@ mod tests {
         let x = Tensor::new(&[[1u32, 2, 3], [4, 5, 6]], &Device::Cpu).unwrap();
         assert_eq!(m.forward(&x, &mut Hooks::none()).unwrap().dims(), &[2, 11]);
         assert_eq!(m.parameters()[1].1.dims(), &[18, 64]);
+    }
+
+    #[test]
+    fn the_grokking_tickets_mlp_has_its_shapes_and_fan_in_init() {
+        // p = 67: W_E 67x500, inproj 500x48, ReLU after the sum, outproj 48x500, W_U 500x67.
+        let m = make(
+            DataInfo::tokens(2, 67, Objective::Classification { classes: 67 }),
+            &[
+                ("hidden", Value::List(vec![Value::Int(48)])),
+                ("d_embed", Value::Int(500)),
+                ("d_unembed", Value::Int(500)),
+                ("combine", Value::Str("sum".into())),
+                ("bias", Value::Bool(false)),
+                ("init", Value::Str("normal_fan_in".into())),
+            ],
+        );
+        let shapes: Vec<Vec<usize>> = m
+            .parameters()
+            .iter()
+            .map(|(_, v)| v.dims().to_vec())
+            .collect();
+        assert_eq!(
+            shapes,
+            vec![vec![67, 500], vec![500, 48], vec![48, 500], vec![500, 67]]
+        );
+        let n: usize = m.parameters().iter().map(|(_, v)| v.elem_count()).sum();
+        assert_eq!(n, 114_500);
+        // One activation: only the 48-wide layer has hook points.
+        assert_eq!(m.hook_points().len(), 4);
+        let std = |i: usize| {
+            let v = m.parameters()[i]
+                .1
+                .as_tensor()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap();
+            (v.iter().map(|x| x * x).sum::<f32>() / v.len() as f32).sqrt()
+        };
+        assert!((std(0) - 1.0 / 67f32.sqrt()).abs() < 0.01);
+        assert!((std(1) - 1.0 / 500f32.sqrt()).abs() < 0.005);
+        assert!((std(2) - 1.0 / 48f32.sqrt()).abs() < 0.01);
+        let x = Tensor::new(&[[1u32, 2], [4, 5]], &Device::Cpu).unwrap();
+        assert_eq!(m.forward(&x, &mut Hooks::none()).unwrap().dims(), &[2, 67]);
     }
 
     #[test]
