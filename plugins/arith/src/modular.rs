@@ -2,7 +2,8 @@
 //!
 //! Vocabulary `p + 5`: the numbers, then `=` (p), `+` (p+1), `-` (p+2), `*` (p+3), `/` (p+4).
 //! Each example is three tokens, `[x, op, y]` (`format = "op"`) or `[x, =, y]`
-//! (`format = "short"`, the polynomials' format); the label is `f(x, y) mod p`. Division is
+//! (`format = "short"`, the polynomials' format), or two tokens `[x, y]` over a vocabulary of
+//! just the p numbers (`format = "pair"`, the grokking-tickets input); the label is `f(x, y) mod p`. Division is
 //! `x · y⁻¹` and leaves out `y = 0` (p must be prime). Polynomials have no operator token of
 //! their own: they use `=`. The pairs are shuffled with the run seed and the first
 //! `⌊train_fraction · N⌋` are the training split.
@@ -96,11 +97,18 @@ struct Modular {
     examples: Vec<([u32; 3], u32)>,
     train: usize,
     p: usize,
+    /// `format = "pair"`: only `[x, y]`, over a vocabulary of the p numbers.
+    pair: bool,
 }
 
 impl Dataset for Modular {
     fn info(&self) -> DataInfo {
-        DataInfo::tokens(3, self.p + 5, Objective::Classification { classes: self.p })
+        let classes = Objective::Classification { classes: self.p };
+        if self.pair {
+            DataInfo::tokens(2, self.p, classes)
+        } else {
+            DataInfo::tokens(3, self.p + 5, classes)
+        }
     }
 
     fn len(&self, split: Split) -> usize {
@@ -122,11 +130,16 @@ impl Dataset for Modular {
                 .ok_or_else(|| {
                     PluginError::invalid(format!("index {i} beyond the {} split", split.as_str()))
                 })?;
-            xs.extend_from_slice(x);
+            if self.pair {
+                xs.extend_from_slice(&[x[0], x[2]]);
+            } else {
+                xs.extend_from_slice(x);
+            }
             ys.push(*y);
         }
+        let width = if self.pair { 2 } else { 3 };
         Ok(Batch {
-            input: Tensor::from_vec(xs, (indices.len(), 3), device)?,
+            input: Tensor::from_vec(xs, (indices.len(), width), device)?,
             target: Tensor::from_vec(ys, indices.len(), device)?,
         })
     }
@@ -167,7 +180,8 @@ fn build(params: &Params, cx: &BuildContext) -> Result<Box<dyn Dataset>> {
             ));
         }
     }
-    let short = params.str("format")? == "short";
+    let pair = params.str("format")? == "pair";
+    let short = params.str("format")? == "short" || pair;
     if ops.len() > 1 && (short || ops.iter().filter(|o| token(o) == 0).count() > 1) {
         return Err(PluginError::param("operations", "a mixture needs format = \"op\" and at most one operation without its own operator token"));
     }
@@ -198,12 +212,13 @@ fn build(params: &Params, cx: &BuildContext) -> Result<Box<dyn Dataset>> {
         examples,
         train,
         p: p as usize,
+        pair,
     }))
 }
 
 pub(crate) fn register(r: &mut dyn Registrar) {
     r.add(
-        Component::dataset("modular", "0.1.0", build)
+        Component::dataset("modular", "0.2.0", build)
             .summary("f(x, y) mod p for +, -, *, / and modular polynomials, as 3-token sequences")
             .param(Param::int("p", 97, "modulus; operands run over [0, p)").range(2.0, 10_000.0))
             .param(Param::list(
@@ -213,8 +228,12 @@ pub(crate) fn register(r: &mut dyn Registrar) {
                 "operations (several make a mixture): add, sub, mul, div, x^2+y^2, ...",
             ))
             .param(
-                Param::str("format", "op", "`op`: [x, op, y]; `short`: [x, =, y]")
-                    .choices(&["op", "short"]),
+                Param::str(
+                    "format",
+                    "op",
+                    "`op`: [x, op, y]; `short`: [x, =, y]; `pair`: [x, y] over a vocabulary of p (the tickets MLP)",
+                )
+                .choices(&["op", "short", "pair"]),
             )
             .param(
                 Param::float("train_fraction", 0.3, "share of pairs used for training")
@@ -321,6 +340,27 @@ mod tests {
             mix.info(),
             DataInfo::tokens(3, 10, Objective::Classification { classes: 5 })
         );
+    }
+
+    #[test]
+    fn pair_format_is_the_tickets_input() {
+        // p = 67, symmetric pairs: 67·68/2 = 2,278 pairs, 40 % of them for training.
+        let d = make(&[
+            ("p", Value::Int(67)),
+            ("format", Value::Str("pair".into())),
+            ("symmetric", Value::Bool(true)),
+            ("train_fraction", Value::Float(0.4)),
+        ]);
+        assert_eq!(
+            d.info(),
+            DataInfo::tokens(2, 67, Objective::Classification { classes: 67 })
+        );
+        assert_eq!(d.len(Split::Train), 911);
+        let rows = all_rows(&*d);
+        assert_eq!(rows.len(), 2278);
+        assert!(rows
+            .iter()
+            .all(|(x, y)| x.len() == 2 && x[0] <= x[1] && *y == (x[0] + x[1]) % 67));
     }
 
     #[test]

@@ -315,7 +315,7 @@ mod tests {
             vec![vec![67, 500], vec![500, 48], vec![48, 500], vec![500, 67]]
         );
         let n: usize = m.parameters().iter().map(|(_, v)| v.elem_count()).sum();
-        assert_eq!(n, 114_500);
+        assert_eq!(n, 115_000);
         // One activation: only the 48-wide layer has hook points.
         assert_eq!(m.hook_points().len(), 4);
         let std = |i: usize| {
