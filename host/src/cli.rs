@@ -68,6 +68,8 @@ enum BenchCommand {
     Query(crate::bench::QueryBenchArgs),
     /// Time per step of an optimizer on a scalar: tensors versus its host-memory path.
     Optimizer(crate::bench::OptimizerBenchArgs),
+    /// The grokking models' full-batch training step, beside PyTorch (`bench/grokking.sh`).
+    Grokking(crate::bench::GrokkingBenchArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -255,6 +257,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Bench(BenchCommand::Optimizer(args)) => {
             crate::bench::optimizer(&load_catalog(cli.registry.as_deref())?, &args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(BenchCommand::Grokking(args)) => {
+            crate::bench::grokking(&load_catalog(cli.registry.as_deref())?, &args)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench(BenchCommand::Query(args)) => {

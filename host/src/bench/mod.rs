@@ -5,6 +5,10 @@
 //! alternating so that both see the same machine load, and reports steps per second and their
 //! ratio. Both runs include the same start-up, final evaluation and checkpoint.
 
+mod grokking;
+
+pub use grokking::{grokking, GrokkingBenchArgs};
+
 use std::time::Instant;
 
 use anyhow::Context;
