@@ -1,3 +1,4 @@
 fn main() -> std::process::ExitCode {
+    assay::tune_allocator();
     assay::cli::main()
 }

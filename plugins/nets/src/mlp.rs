@@ -57,7 +57,13 @@ impl Model for Mlp {
                 let emb = e.as_tensor().embedding(&input.flatten_all()?)?;
                 let emb = hooks.point(hook_names::EMBED, emb.reshape((b, t, ()))?)?;
                 if self.sum {
-                    emb.sum(1)?
+                    // Position by position: candle's reduction over a middle axis is strided
+                    // and was a fifth of the tickets MLP's step.
+                    let mut acc = emb.narrow(1, 0, 1)?.squeeze(1)?;
+                    for i in 1..t {
+                        acc = (acc + emb.narrow(1, i, 1)?.squeeze(1)?)?;
+                    }
+                    acc
                 } else {
                     emb.flatten_from(1)?
                 }
