@@ -27,10 +27,10 @@ import torch.nn.functional as F
 
 
 class Transformer(nn.Module):
-    def __init__(self, cfg, vocab, ctx, classes, last_only):
+    def __init__(self, cfg, vocab, ctx, classes, restructured):
         super().__init__()
         d, h, dm = cfg["d_model"], cfg["n_heads"], cfg["d_mlp"]
-        self.h, self.dh, self.last_only = h, d // h, last_only
+        self.h, self.dh, self.restructured = h, d // h, restructured
         std = 1.0 / math.sqrt(d)
         p = lambda *shape, s=std: nn.Parameter(torch.randn(*shape) * s)
         self.W_E = p(vocab, d, s=1.0 / math.sqrt(vocab))
@@ -42,30 +42,43 @@ class Transformer(nn.Module):
         mask = torch.triu(torch.ones(ctx, ctx, dtype=torch.bool), diagonal=1)
         self.register_buffer("mask", mask)
 
+    def project(self, tokens, W, start):
+        # (E[tok] + P[pos]) W = (E W)[tok] + (P W)[pos]
+        t = tokens.shape[1]
+        y = (self.W_E @ W)[tokens[:, start:]]
+        if self.W_pos is not None:
+            y = y + (self.W_pos[start:t] @ W)
+        return y
+
     def forward(self, tokens):
         b, t = tokens.shape
-        x = self.W_E[tokens]
-        if self.W_pos is not None:
-            x = x + self.W_pos[:t]
         split = lambda y: y.view(b, -1, self.h, self.dh).transpose(1, 2)
-        k, v = split(x @ self.W_K), split(x @ self.W_V)
-        if self.last_only:
-            # Only the last position reaches the logits in a 1-layer model.
-            q = split(x[:, -1:] @ self.W_Q)
+        if self.restructured:
+            # What assay's transformer does when no hook watches: Q/K/V from the projected
+            # vocabulary table, and only the last position beyond the keys and values.
+            q = split(self.project(tokens, self.W_Q, t - 1))
+            k = split(self.project(tokens, self.W_K, 0))
+            v = split(self.project(tokens, self.W_V, 0))
+            x = self.W_E[tokens[:, -1:]]
+            if self.W_pos is not None:
+                x = x + self.W_pos[t - 1:t]
             scores = q @ k.transpose(-1, -2) / math.sqrt(self.dh)
         else:
-            q = split(x @ self.W_Q)
+            x = self.W_E[tokens]
+            if self.W_pos is not None:
+                x = x + self.W_pos[:t]
+            q, k, v = split(x @ self.W_Q), split(x @ self.W_K), split(x @ self.W_V)
             scores = q @ k.transpose(-1, -2) / math.sqrt(self.dh)
             scores = scores.masked_fill(self.mask[:t, :t], float("-inf"))
         z = scores.softmax(-1) @ v
         z = z.transpose(1, 2).reshape(b, -1, self.h * self.dh)
-        resid = (x[:, -1:] if self.last_only else x) + z @ self.W_O
+        resid = x + z @ self.W_O
         resid = resid + F.relu(resid @ self.W_in) @ self.W_out
         return resid[:, -1] @ self.W_U
 
 
 class TicketsMlp(nn.Module):
-    def __init__(self, cfg, vocab, classes):
+    def __init__(self, cfg, vocab, classes, restructured):
         super().__init__()
         de, dh, du = cfg["d_embed"], cfg["hidden"], cfg["d_unembed"]
         p = lambda fan_in, *shape: nn.Parameter(torch.randn(*shape) / math.sqrt(fan_in))
@@ -73,17 +86,21 @@ class TicketsMlp(nn.Module):
         self.W_in = p(de, de, dh)
         self.W_out = p(dh, dh, du)
         self.W_U = p(du, du, classes)
+        self.restructured = restructured
 
     def forward(self, tokens):
+        if self.restructured:
+            # (sum_i E[tok_i]) W_in = sum_i (E W_in)[tok_i]; (h W_out) W_U = h (W_out W_U)
+            return F.relu((self.W_E @ self.W_in)[tokens].sum(1)) @ (self.W_out @ self.W_U)
         x = self.W_E[tokens].sum(1)
         return F.relu(x @ self.W_in) @ self.W_out @ self.W_U
 
 
-def build(data, last_only):
+def build(data, restructured):
     cfg = data["model"]
     if cfg["kind"] == "transformer":
-        return Transformer(cfg, data["vocab"], data["ctx"], data["classes"], last_only)
-    return TicketsMlp(cfg, data["vocab"], data["classes"])
+        return Transformer(cfg, data["vocab"], data["ctx"], data["classes"], restructured)
+    return TicketsMlp(cfg, data["vocab"], data["classes"], restructured)
 
 
 def accuracy(model, x, y):
@@ -98,8 +115,9 @@ def main():
     ap.add_argument("--warmup", type=int, default=5, help="untimed steps first")
     ap.add_argument("--threads", type=int, default=0, help="torch threads; 0 = torch's default")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--last-only", action="store_true",
-                    help="transformer: compute only what the last position needs")
+    ap.add_argument("--restructured", action="store_true",
+                    help="the same function computed as assay does when no hook watches: "
+                         "vocabulary-table projections, last position only, fused linear head")
     ap.add_argument("--f64-loss", action="store_true",
                     help="cross-entropy in float64, as the original grokking code")
     ap.add_argument("--curve", action="store_true",
@@ -113,7 +131,7 @@ def main():
         data = json.load(f)
     xs = {s: torch.tensor(data[f"{s}_x"], dtype=torch.long) for s in ("train", "test")}
     ys = {s: torch.tensor(data[f"{s}_y"], dtype=torch.long) for s in ("train", "test")}
-    model = build(data, args.last_only)
+    model = build(data, args.restructured)
     o = data["optimizer"]
     opt = torch.optim.AdamW(model.parameters(), lr=o["lr"], betas=(o["beta1"], o["beta2"]),
                             eps=o["eps"], weight_decay=o["weight_decay"])

@@ -135,6 +135,16 @@ fn build(catalog: &Catalog, spec: &Spec) -> anyhow::Result<Parts> {
     })
 }
 
+/// The loss of `output` against `target` for `objective`, without the accuracy (the training
+/// step does not need it).
+pub fn loss(objective: &Objective, output: &Tensor, target: &Tensor) -> anyhow::Result<Tensor> {
+    match objective {
+        Objective::Classification { .. } => Ok(assay_sdk::nn::loss::cross_entropy(output, target)?),
+        Objective::Regression { .. } => Ok(assay_sdk::nn::loss::mse(output, target)?),
+        other => bail!("objective {other:?} is not supported by this host"),
+    }
+}
+
 /// The loss of `output` against `target` for `objective`, and the accuracy where it has one.
 pub fn loss_and_accuracy(
     objective: &Objective,
@@ -779,7 +789,7 @@ fn train(
             }
         };
         let out = parts.model.forward(&batch.input, &mut Hooks::none())?;
-        let (loss, _) = loss_and_accuracy(&objective, &out, &batch.target)?;
+        let loss = loss(&objective, &out, &batch.target)?;
         let value = f64::from(loss.to_dtype(DType::F32)?.to_scalar::<f32>()?);
         let log_due = spec.train.log_every > 0 && step.is_multiple_of(spec.train.log_every);
         if log_due || !value.is_finite() {

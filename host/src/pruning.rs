@@ -110,8 +110,7 @@ pub fn prepare(
     let mut output = || -> Result<Tensor> { model.forward(&batch.input, &mut Hooks::none()) };
     let target = batch.target.clone();
     let loss = move |out: &Tensor| -> Result<Tensor> {
-        crate::engine::loss_and_accuracy(&objective, out, &target)
-            .map(|(l, _)| l)
+        crate::engine::loss(&objective, out, &target)
             .map_err(|e| PluginError::invalid(format!("{e:#}")))
     };
     let mut pcx = PruneContext {

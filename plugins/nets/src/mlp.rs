@@ -34,6 +34,8 @@ struct Mlp {
     /// Sum the token embeddings instead of concatenating them.
     sum: bool,
     layers: Vec<Layer>,
+    /// The last hidden-to-output step is two linear layers without an activation between.
+    linear_head: bool,
     activation: Activation,
     hook_pre: Vec<String>,
     hook_post: Vec<String>,
@@ -49,21 +51,98 @@ impl Layer {
     }
 }
 
+impl Mlp {
+    /// Sums `rows` (`[batch, t, d]`) over positions, one add per position: candle's reduction
+    /// over a middle axis is strided and was a fifth of the tickets MLP's step.
+    fn sum_positions(rows: &Tensor) -> Result<Tensor> {
+        let t = rows.dim(1)?;
+        let mut acc = rows.narrow(1, 0, 1)?.squeeze(1)?;
+        for i in 1..t {
+            acc = (acc + rows.narrow(1, i, 1)?.squeeze(1)?)?;
+        }
+        Ok(acc)
+    }
+
+    fn activate(&self, i: usize, x: Tensor, hooks: &mut Hooks) -> Result<Tensor> {
+        if i >= self.hook_pre.len() {
+            return Ok(x);
+        }
+        let x = hooks.point(&self.hook_pre[i], x)?;
+        let x = match self.activation {
+            Activation::Relu => x.relu()?,
+            Activation::Tanh => x.tanh()?,
+            Activation::Gelu => x.gelu_erf()?,
+        };
+        hooks.point(&self.hook_post[i], x)
+    }
+
+    /// Same logits as the layer-by-layer computation, with less work, for when no hook point
+    /// is watched: summed embeddings meet the first layer as the projected vocabulary table,
+    /// Σ_i E[tok_i] W = Σ_i (E W)[tok_i]; and a linear layer followed by the output layer
+    /// (no activation between) is one product, h (W_a W_b) + (b_a W_b + b_b).
+    fn forward_fused(&self, e: &Var, input: &Tensor, hooks: &mut Hooks) -> Result<Tensor> {
+        let (batch, t) = input.dims2()?;
+        let first = &self.layers[0];
+        let table = e.as_tensor().matmul(first.w.as_tensor())?;
+        let rows = table
+            .embedding(&input.flatten_all()?)?
+            .reshape((batch, t, ()))?;
+        let mut x = Self::sum_positions(&rows)?;
+        if let Some(b) = &first.b {
+            x = x.broadcast_add(b.as_tensor())?;
+        }
+        x = self.activate(0, x, hooks)?;
+        let n = self.layers.len();
+        let mut i = 1;
+        while i < n {
+            if self.linear_head && i == n - 2 {
+                let (a, b) = (&self.layers[i], &self.layers[i + 1]);
+                let w = a.w.as_tensor().matmul(b.w.as_tensor())?;
+                x = x.matmul(&w)?;
+                let bias = match (&a.b, &b.b) {
+                    (Some(ba), Some(bb)) => Some(
+                        (ba.as_tensor()
+                            .unsqueeze(0)?
+                            .matmul(b.w.as_tensor())?
+                            .squeeze(0)?
+                            + bb.as_tensor())?,
+                    ),
+                    (Some(ba), None) => Some(
+                        ba.as_tensor()
+                            .unsqueeze(0)?
+                            .matmul(b.w.as_tensor())?
+                            .squeeze(0)?,
+                    ),
+                    (None, Some(bb)) => Some(bb.as_tensor().clone()),
+                    (None, None) => None,
+                };
+                if let Some(bias) = bias {
+                    x = x.broadcast_add(&bias)?;
+                }
+                break;
+            }
+            x = self.layers[i].forward(&x)?;
+            x = self.activate(i, x, hooks)?;
+            i += 1;
+        }
+        Ok(x)
+    }
+}
+
 impl Model for Mlp {
     fn forward(&self, input: &Tensor, hooks: &mut Hooks) -> Result<Tensor> {
+        if let Some(e) = &self.embed {
+            if self.sum && !hooks.is_active() {
+                return self.forward_fused(e, input, hooks);
+            }
+        }
         let mut x = match &self.embed {
             Some(e) => {
                 let (b, t) = input.dims2()?;
                 let emb = e.as_tensor().embedding(&input.flatten_all()?)?;
                 let emb = hooks.point(hook_names::EMBED, emb.reshape((b, t, ()))?)?;
                 if self.sum {
-                    // Position by position: candle's reduction over a middle axis is strided
-                    // and was a fifth of the tickets MLP's step.
-                    let mut acc = emb.narrow(1, 0, 1)?.squeeze(1)?;
-                    for i in 1..t {
-                        acc = (acc + emb.narrow(1, i, 1)?.squeeze(1)?)?;
-                    }
-                    acc
+                    Self::sum_positions(&emb)?
                 } else {
                     emb.flatten_from(1)?
                 }
@@ -72,15 +151,7 @@ impl Model for Mlp {
         };
         for (i, layer) in self.layers.iter().enumerate() {
             x = layer.forward(&x)?;
-            if i < self.hook_pre.len() {
-                x = hooks.point(&self.hook_pre[i], x)?;
-                x = match self.activation {
-                    Activation::Relu => x.relu()?,
-                    Activation::Tanh => x.tanh()?,
-                    Activation::Gelu => x.gelu_erf()?,
-                };
-                x = hooks.point(&self.hook_post[i], x)?;
-            }
+            x = self.activate(i, x, hooks)?;
         }
         hooks.point(hook_names::LOGITS, x)
     }
@@ -192,6 +263,7 @@ fn build(p: &Params, cx: &ModelContext) -> Result<Box<dyn Model>> {
         embed,
         sum: combine_sum,
         layers,
+        linear_head: d_unembed > 0,
         activation,
         hook_pre: (0..hidden.len())
             .map(|i| hook_names::block(i, "mlp.hook_pre"))
@@ -339,6 +411,36 @@ mod tests {
         assert!((std(2) - 1.0 / 48f32.sqrt()).abs() < 0.01);
         let x = Tensor::new(&[[1u32, 2], [4, 5]], &Device::Cpu).unwrap();
         assert_eq!(m.forward(&x, &mut Hooks::none()).unwrap().dims(), &[2, 67]);
+    }
+
+    #[test]
+    fn the_fused_computation_gives_the_layer_by_layer_logits() {
+        for bias in [false, true] {
+            let m = make(
+                DataInfo::tokens(2, 13, Objective::Classification { classes: 13 }),
+                &[
+                    ("hidden", Value::List(vec![Value::Int(8), Value::Int(6)])),
+                    ("d_embed", Value::Int(10)),
+                    ("d_unembed", Value::Int(9)),
+                    ("combine", Value::Str("sum".into())),
+                    ("bias", Value::Bool(bias)),
+                ],
+            );
+            let x = Tensor::new(&[[1u32, 2], [12, 5], [0, 0]], &Device::Cpu).unwrap();
+            let fused = m.forward(&x, &mut Hooks::none()).unwrap();
+            let plain = m
+                .forward(&x, &mut Hooks::capture([hook_names::LOGITS]))
+                .unwrap();
+            let diff = (fused - plain)
+                .unwrap()
+                .abs()
+                .unwrap()
+                .max_all()
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap();
+            assert!(diff < 1e-5, "bias {bias}: {diff}");
+        }
     }
 
     #[test]

@@ -164,6 +164,24 @@ struct Block {
     names: Names,
 }
 
+/// `table` (`[n, d]`, one row per position) repeated for each of `batch` examples, as
+/// `[batch, n, d]`. A gather rather than a broadcast: the backward pass of a broadcast over the
+/// batch sums along the leading axis, which candle does with a slow strided loop.
+fn rows_per_example(table: &Tensor, batch: usize) -> Result<Tensor> {
+    let (n, d) = table.dims2()?;
+    let ids: Vec<u32> = (0..batch).flat_map(|_| 0..n as u32).collect();
+    let ids = Tensor::from_vec(ids, batch * n, table.device())?;
+    Ok(table.embedding(&ids)?.reshape((batch, n, d))?)
+}
+
+/// Where a block's queries, keys and values are projected from.
+enum Source<'a> {
+    /// The block's (normalised) input, `[batch, pos, d]`.
+    Resid(&'a Tensor),
+    /// The token ids `[batch, pos]` of a first block that reads the embeddings unnormalised.
+    Tokens(&'a Tensor),
+}
+
 struct Transformer {
     embed: Var,
     pos: Option<Var>,
@@ -179,29 +197,58 @@ impl Transformer {
     /// Causal self-attention of `x` (`[batch, pos, d]`). With `last_only`, only the last
     /// position's query is computed (it attends to every position, so no mask is needed) and the
     /// result is `[batch, 1, d]`.
+    /// `lin` applied to the block's input at positions `from..t` of `src`: `[batch, n, out]`.
+    fn project(&self, lin: &Linear, src: &Source<'_>, from: usize) -> Result<Tensor> {
+        match src {
+            Source::Resid(x) => {
+                let t = x.dim(1)?;
+                lin.forward(&x.narrow(1, from, t - from)?)
+            }
+            Source::Tokens(ids) => {
+                // (E[tok] + P[pos]) W = (E W)[tok] + (P W)[pos]: project the vocabulary table
+                // once instead of every token of the batch.
+                let (batch, t) = ids.dims2()?;
+                let n = t - from;
+                let table = self.embed.as_tensor().matmul(lin.w.as_tensor())?;
+                let ids = ids.narrow(1, from, n)?.contiguous()?.flatten_all()?;
+                let mut y = table.embedding(&ids)?.reshape((batch, n, ()))?;
+                if let Some(pos) = &self.pos {
+                    let p = pos
+                        .as_tensor()
+                        .narrow(0, from, n)?
+                        .matmul(lin.w.as_tensor())?;
+                    y = (y + rows_per_example(&p, batch)?)?;
+                }
+                Ok(match &lin.b {
+                    Some(b) => y.broadcast_add(b.as_tensor())?,
+                    None => y,
+                })
+            }
+        }
+    }
+
     fn attention(
         &self,
         b: &Block,
-        x: &Tensor,
+        src: &Source<'_>,
         hooks: &mut Hooks,
         last_only: bool,
     ) -> Result<Tensor> {
-        let (batch, t, _) = x.dims3()?;
+        let (batch, t) = match src {
+            Source::Resid(x) => (x.dim(0)?, x.dim(1)?),
+            Source::Tokens(ids) => ids.dims2()?,
+        };
         let split = |y: Tensor| -> Result<Tensor> {
             let n = y.dim(1)?;
             Ok(y.reshape((batch, n, self.heads, self.d_head))?
                 .transpose(1, 2)?
                 .contiguous()?)
         };
-        let q_in = if last_only {
-            x.narrow(1, t - 1, 1)?
-        } else {
-            x.clone()
-        };
-        let tq = q_in.dim(1)?;
-        let q = hooks.point(&b.names.q, split(b.q.forward(&q_in)?)?)?;
-        let k = hooks.point(&b.names.k, split(b.k.forward(x)?)?)?;
-        let v = hooks.point(&b.names.v, split(b.v.forward(x)?)?)?;
+        let from = if last_only { t - 1 } else { 0 };
+        let tq = t - from;
+        let q = hooks.point(&b.names.q, split(self.project(&b.q, src, from)?)?)?;
+        let k = hooks.point(&b.names.k, split(self.project(&b.k, src, 0)?)?)?;
+        let v = hooks.point(&b.names.v, split(self.project(&b.v, src, 0)?)?)?;
         let scale = 1.0 / (self.d_head as f64).sqrt();
         let mut scores = (q.matmul(&k.t()?)? * scale)?;
         if t > 1 && !last_only {
@@ -214,7 +261,7 @@ impl Transformer {
                     }
                 })
                 .collect();
-            scores = scores.broadcast_add(&Tensor::from_vec(mask, (t, t), x.device())?)?;
+            scores = scores.broadcast_add(&Tensor::from_vec(mask, (t, t), scores.device())?)?;
         }
         let scores = hooks.point(&b.names.scores, scores)?;
         // candle's fused softmax_last_dim has no backward; this one is built from basic ops.
@@ -249,7 +296,7 @@ impl Model for Transformer {
                 )));
             }
             let p = hooks.point(hook_names::POS_EMBED, pos.as_tensor().narrow(0, 0, t)?)?;
-            x = x.broadcast_add(&p)?;
+            x = (x + rows_per_example(&p, batch)?)?;
         }
         // Only the last position reaches the logits, so when nothing watches the activations
         // the last block computes its query, MLP and residual at that position alone: the same
@@ -262,7 +309,14 @@ impl Model for Transformer {
                 Some(n) => n.forward(&x)?,
                 None => x.clone(),
             };
-            let attn = self.attention(b, &a_in, hooks, last_only)?;
+            // Block 0 without LayerNorm reads the embeddings directly: when nothing watches,
+            // its projections come from the projected vocabulary table.
+            let src = if i == 0 && b.ln1.is_none() && !hooks.is_active() {
+                Source::Tokens(input)
+            } else {
+                Source::Resid(&a_in)
+            };
+            let attn = self.attention(b, &src, hooks, last_only)?;
             let attn = hooks.point(&b.names.attn_out, attn)?;
             if last_only {
                 x = x.narrow(1, t - 1, 1)?;
