@@ -92,3 +92,73 @@ eval_every = 20
     let w = q("SELECT value FROM metrics WHERE name = 'weights/l2_total' AND step = 200");
     assert!(w[0]["value"].as_f64().unwrap() > 0.0);
 }
+
+#[test]
+fn a_small_transformer_groks_modular_addition_well_after_memorising() {
+    // The notes' miniature of study 6 (p = 31, half the pairs, d_model 64): it memorises within
+    // a few hundred steps and generalises more than three times later.
+    let dir = scratch();
+    let store = dir.path().join("store");
+    let spec = write_spec(
+        dir.path(),
+        "grok.toml",
+        r#"
+name = "grok-small"
+seed = 0
+[dataset]
+plugin = "modular"
+p = 31
+operations = ["add"]
+train_fraction = 0.5
+[model]
+plugin = "transformer"
+d_model = 64
+n_heads = 4
+d_mlp = 256
+pos_embed = false
+[optimizer]
+plugin = "adamw"
+lr = 1e-3
+beta2 = 0.98
+weight_decay = 1.0
+[[probe]]
+plugin = "grokking"
+every = 50
+[train]
+steps = 4000
+eval_every = 50
+log_every = 0
+stop_when = "test/acc>=0.95"
+"#,
+    );
+    let out = assay_in(
+        dir.path(),
+        &[
+            "--store",
+            store.to_str().unwrap(),
+            "run",
+            "-q",
+            spec.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let run = store.join(last_line(&out));
+    let first = |name: &str, at_least: f64| {
+        metric(&run, name)
+            .into_iter()
+            .find(|(_, v)| *v >= at_least)
+            .map(|(s, _)| s)
+    };
+    let memorised = first("train/acc", 1.0).expect("memorises");
+    let generalised = first("test/acc", 0.95).expect("generalises within 4,000 steps");
+    assert!(
+        generalised >= 3 * memorised,
+        "train acc 1.0 at {memorised}, test acc 0.95 at {generalised}"
+    );
+    // The run-level table says the same.
+    let df = assay::record::read_parquet(&run.join("tables/grokking.parquet")).unwrap();
+    let last = df.height() - 1;
+    let col = |c: &str| df.column(c).unwrap().i64().unwrap().get(last);
+    assert_eq!(col("train_acc_1_step"), Some(memorised as i64));
+    assert_eq!(col("test_acc_095_step"), Some(generalised as i64));
+}

@@ -315,3 +315,36 @@ fn bad_references_name_the_key() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("prune.keep"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_sweep_entry_computes_or_waits_for_the_run_it_starts_from() {
+    // The ticket entries come first and the dense runs they rewind to are entries of the same
+    // sweep, started later: each ticket task computes its dense run or waits for the task that
+    // does, and every dense run is computed once.
+    let s = Store::new();
+    let sweep = format!(
+        "{}\n[sweep]\nseeds = 2\n[sweep.zip]\nname = [\"ticket\", \"dense\"]\ninit = [{{ from = \"dense.toml\" }}, {{}}]\nprune = [{{ plugin = \"magnitude\", keep = 0.5, from = \"dense.toml\" }}, {{}}]\n",
+        DENSE
+    );
+    let spec = write_spec(s.dir.path(), "tickets.toml", &sweep);
+    let out = assay_in(
+        s.dir.path(),
+        &[
+            "--store",
+            s.root.to_str().unwrap(),
+            "sweep",
+            spec.to_str().unwrap(),
+            "--jobs",
+            "2",
+        ],
+    );
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let text = stdout(&out) + &stderr(&out);
+    assert!(text.contains("0 failed"), "{text}");
+    let dense: Vec<_> = std::fs::read_dir(&s.root)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("dense-"))
+        .collect();
+    assert_eq!(dense.len(), 2, "one dense run per seed");
+}

@@ -475,8 +475,12 @@ fn run_dependencies(
     store: &Store,
     opts: &RunOptions,
 ) -> anyhow::Result<()> {
+    let mut seen = std::collections::HashSet::new();
     for dep in &spec.dependencies {
         let dep_id = dep.run_id();
+        if !seen.insert(dep_id.clone()) {
+            continue;
+        }
         let finished = store
             .record(&dep_id)
             .is_ok_and(|r| r.status == Status::Completed);
@@ -496,6 +500,20 @@ fn run_dependencies(
         match outcome {
             Outcome::Completed | Outcome::Reused(Status::Completed) => {}
             other => bail!("run {dep_id}, which this run starts from, did not complete: {other:?}"),
+        }
+    }
+    // Runs named by id only: if one is being computed right now, wait for it.
+    let referenced = spec.init.iter().map(|i| &i.source.id).chain(
+        spec.prune
+            .iter()
+            .filter_map(|p| p.source.as_ref().map(|s| &s.id)),
+    );
+    for id in referenced {
+        let running = store
+            .record(id)
+            .is_ok_and(|r| r.effective_status(store.heartbeat(id)) == Status::Running);
+        if running {
+            drop(lock_run(store, id, &store.run_dir(id)?, true)?);
         }
     }
     Ok(())

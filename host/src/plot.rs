@@ -17,9 +17,9 @@ use crate::store::Store;
 /// Arguments of `assay plot`.
 #[derive(clap::Args, Debug)]
 pub struct PlotArgs {
-    /// Metric to draw (e.g. `test/acc`).
-    #[arg(long)]
-    pub metric: String,
+    /// Metric to draw (e.g. `test/acc`); repeat for one panel per metric, stacked.
+    #[arg(long = "metric", required = true)]
+    pub metrics: Vec<String>,
     /// Output file, `.png` or `.svg`.
     #[arg(long)]
     pub out: PathBuf,
@@ -56,8 +56,8 @@ fn quote(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))
 }
 
-/// The curves that `args` asks for.
-pub fn curves(store: &Store, args: &PlotArgs) -> anyhow::Result<Vec<Curve>> {
+/// The curves of `metric` for the runs and groups `args` asks for.
+pub fn curves(store: &Store, args: &PlotArgs, metric: &str) -> anyhow::Result<Vec<Curve>> {
     let group = match args.group_by.as_deref() {
         Some(g) => {
             let keys: Vec<String> = g
@@ -88,11 +88,11 @@ pub fn curves(store: &Store, args: &PlotArgs) -> anyhow::Result<Vec<Curve>> {
     let sql = format!(
         "SELECT m.run_id AS run_id, {group} AS grp, CAST(m.step AS DOUBLE) AS step, m.value AS value \
          FROM metrics m JOIN runs r ON m.run_id = r.id WHERE m.name = '{}'{filter} ORDER BY grp, run_id, step",
-        args.metric.replace('\'', "''")
+        metric.replace('\'', "''")
     );
     let df = crate::tables::query(store, &sql)?;
     if df.height() == 0 {
-        bail!("no values of metric `{}` in {} (see `assay query \"SELECT DISTINCT name FROM metrics\"`)", args.metric, store.root().display());
+        bail!("no values of metric `{metric}` in {} (see `assay query \"SELECT DISTINCT name FROM metrics\"`)", store.root().display());
     }
     let grp = df.column("grp")?.str()?.clone();
     let run = df.column("run_id")?.str()?.clone();
@@ -178,9 +178,11 @@ fn register_font() -> anyhow::Result<()> {
 }
 
 fn draw<DB: DrawingBackend>(
-    root: DrawingArea<DB, Shift>,
+    root: &DrawingArea<DB, Shift>,
     curves: &[Curve],
     args: &PlotArgs,
+    metric: &str,
+    title: &str,
 ) -> anyhow::Result<()>
 where
     DB::ErrorType: 'static,
@@ -214,9 +216,7 @@ where
         y1 = y0 + 1.0;
     }
     let pad = (y1 - y0) * 0.05;
-    root.fill(&WHITE).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let title = args.title.clone().unwrap_or_else(|| args.metric.clone());
-    let mut chart = ChartBuilder::on(&root)
+    let mut chart = ChartBuilder::on(root)
         .caption(title, ("sans-serif", 22))
         .margin(12)
         .x_label_area_size(40)
@@ -228,9 +228,9 @@ where
         .configure_mesh()
         .x_desc(if args.logx { "step (log)" } else { "step" })
         .y_desc(if args.logy {
-            format!("{} (log)", args.metric)
+            format!("{metric} (log)")
         } else {
-            args.metric.clone()
+            metric.to_string()
         })
         .x_label_formatter(&fmt_axis(args.logx))
         .y_label_formatter(&fmt_axis(args.logy))
@@ -275,6 +275,28 @@ where
         .border_style(BLACK)
         .draw()
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(())
+}
+
+/// Fills `root` with one panel per `(metric, curves)`, stacked, and writes it.
+fn draw_panels<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    panels: &[(String, Vec<Curve>)],
+    args: &PlotArgs,
+) -> anyhow::Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let areas = root.split_evenly((panels.len().max(1), 1));
+    for (i, ((metric, curves), area)) in panels.iter().zip(&areas).enumerate() {
+        let title = match (&args.title, i) {
+            (Some(t), 0) if panels.len() == 1 => t.clone(),
+            (Some(t), 0) => format!("{t}: {metric}"),
+            _ => metric.clone(),
+        };
+        draw(area, curves, args, metric, &title)?;
+    }
     root.present().map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(())
 }
@@ -296,25 +318,29 @@ fn compact(x: f64) -> String {
     }
 }
 
-/// Draws `curves` into `out` (PNG or SVG by extension).
-pub fn render(curves: &[Curve], args: &PlotArgs, out: &Path) -> anyhow::Result<()> {
+/// Draws one panel per `(metric, curves)` into `out` (PNG or SVG by extension).
+pub fn render(panels: &[(String, Vec<Curve>)], args: &PlotArgs, out: &Path) -> anyhow::Result<()> {
     register_font()?;
-    let size = (960, 600);
+    let size = (960, 600 + 360 * (panels.len().max(1) as u32 - 1));
     match out.extension().and_then(|e| e.to_str()) {
-        Some("png") => draw(
+        Some("png") => draw_panels(
             BitMapBackend::new(out, size).into_drawing_area(),
-            curves,
+            panels,
             args,
         ),
-        Some("svg") => draw(SVGBackend::new(out, size).into_drawing_area(), curves, args),
+        Some("svg") => draw_panels(SVGBackend::new(out, size).into_drawing_area(), panels, args),
         _ => bail!("--out {}: use a .png or .svg file name", out.display()),
     }
 }
 
 /// `assay plot`.
 pub fn plot_command(args: &PlotArgs, store: &Store) -> anyhow::Result<ExitCode> {
-    let curves = curves(store, args)?;
-    render(&curves, args, &args.out)?;
-    eprintln!("wrote {} ({} curves)", args.out.display(), curves.len());
+    let mut panels = Vec::new();
+    for metric in &args.metrics {
+        panels.push((metric.clone(), curves(store, args, metric)?));
+    }
+    render(&panels, args, &args.out)?;
+    let n: usize = panels.iter().map(|(_, c)| c.len()).sum();
+    eprintln!("wrote {} ({n} curves)", args.out.display());
     Ok(ExitCode::SUCCESS)
 }

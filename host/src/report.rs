@@ -127,7 +127,7 @@ pub fn report_command(args: &ReportArgs, store: &Store) -> anyhow::Result<ExitCo
     for metric in &metrics {
         let file = format!("{}.png", metric.replace(['/', ' '], "_"));
         let plot = PlotArgs {
-            metric: metric.clone(),
+            metrics: vec![metric.clone()],
             out: args.out.join(&file),
             group_by: Some(keys.join(",")),
             filter: Some(filter.clone()),
@@ -135,8 +135,8 @@ pub fn report_command(args: &ReportArgs, store: &Store) -> anyhow::Result<ExitCo
             logy: false,
             title: None,
         };
-        let curves = crate::plot::curves(store, &plot)?;
-        crate::plot::render(&curves, &plot, &plot.out)?;
+        let curves = crate::plot::curves(store, &plot, metric)?;
+        crate::plot::render(&[(metric.clone(), curves)], &plot, &plot.out)?;
         md.push_str(&format!("## {metric}\n\n![{metric}]({file})\n\n"));
     }
     let path = args.out.join("report.md");

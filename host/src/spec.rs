@@ -1016,6 +1016,24 @@ impl Spec {
         format!("{safe}-{hex}")
     }
 
+    /// Every run this one depends on, transitively, each listed after the runs it depends on
+    /// and once.
+    pub fn dependency_chain(&self) -> Vec<&Spec> {
+        fn walk<'a>(s: &'a Spec, out: &mut Vec<&'a Spec>, seen: &mut Vec<String>) {
+            for d in &s.dependencies {
+                walk(d, out, seen);
+                let id = d.run_id();
+                if !seen.contains(&id) {
+                    seen.push(id);
+                    out.push(d);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self, &mut out, &mut Vec::new());
+        out
+    }
+
     /// The resolved spec as TOML text.
     pub fn to_toml(&self) -> String {
         toml::to_string(&self.resolved).unwrap_or_default()

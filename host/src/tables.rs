@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::bail;
+use anyhow::{bail, Context};
 use polars::prelude::*;
 use polars::sql::SQLContext;
 
@@ -37,7 +37,11 @@ pub enum Format {
 pub struct QueryArgs {
     /// SQL over `runs`, `metrics` and probe tables, e.g.
     /// "SELECT name, max(value) FROM metrics GROUP BY name".
-    pub sql: String,
+    #[arg(required_unless_present = "file", conflicts_with = "file")]
+    pub sql: Option<String>,
+    /// Read the SQL from this file (`--` comments allowed) instead of the argument.
+    #[arg(long)]
+    pub file: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -373,7 +377,13 @@ pub fn query_command(args: &QueryArgs, store: &Store) -> anyhow::Result<ExitCode
             }
         }
     }
-    let mut df = query(store, &args.sql)?;
+    let sql = match (&args.sql, &args.file) {
+        (Some(sql), _) => sql.clone(),
+        (None, Some(path)) => std::fs::read_to_string(path)
+            .with_context(|| format!("reading SQL from {}", path.display()))?,
+        (None, None) => bail!("give the SQL as an argument or with --file"),
+    };
+    let mut df = query(store, &sql)?;
     let bytes = render(&mut df, args.format)?;
     match &args.out {
         Some(path) => {

@@ -3,7 +3,8 @@
 //! Each entry runs in its own `assay sweep task` process, so a crash or a divergence fails only
 //! that run; its output goes to `STORE/sweeps/<id>/logs/<index>.log`. On a machine with GPUs
 //! (entries whose device is `cuda:*`), every process sees one GPU through `CUDA_VISIBLE_DEVICES`
-//! and each GPU runs at most its share of the N processes.
+//! and each GPU runs at most its share of the N processes. CPU threads are shared out too: each
+//! process gets `RAYON_NUM_THREADS = cores / N` unless that variable is already set.
 
 use std::collections::VecDeque;
 use std::path::Path;
@@ -14,6 +15,17 @@ use anyhow::Context;
 
 use super::manifest::Manifest;
 use crate::store::{Status, Store};
+
+/// CPU threads for each of `jobs` concurrent tasks: the cores shared out, unless the user set
+/// `RAYON_NUM_THREADS` (which the tasks then inherit). Without this every task would start a
+/// thread per core, and candle's spinning workers slow each other down several times over.
+fn threads_per_task(jobs: usize) -> Option<usize> {
+    if std::env::var_os("RAYON_NUM_THREADS").is_some() {
+        return None;
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    Some((cores / jobs.max(1)).max(1))
+}
 
 /// How the entries of a local sweep ended.
 #[derive(Debug, Default)]
@@ -97,6 +109,7 @@ pub fn run(
             jobs
         );
     }
+    let threads_per_task = threads_per_task(jobs);
     while !queue.is_empty() || !running.is_empty() {
         while running.len() < jobs && !queue.is_empty() {
             let slot = if devices.is_empty() {
@@ -134,6 +147,9 @@ pub fn run(
             if let Some(d) = slot {
                 cmd.env("CUDA_VISIBLE_DEVICES", &devices[d]);
                 busy[d] += 1;
+            }
+            if let Some(n) = threads_per_task {
+                cmd.env("RAYON_NUM_THREADS", n.to_string());
             }
             let child = cmd.spawn().context("starting a sweep task")?;
             running.push((index, slot, child));

@@ -26,6 +26,10 @@ pub struct Entry {
     pub overrides: Vec<(String, String)>,
     /// The resolved spec.
     pub spec: String,
+    /// Resolved specs of the runs this one starts from (`[init]`/`[prune]` naming spec files),
+    /// each after its own: computed first when they are not finished.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<String>,
 }
 
 /// A frozen sweep.
@@ -107,6 +111,11 @@ impl Manifest {
                         .map(|(k, v)| (k.clone(), v.to_string()))
                         .collect(),
                     spec: spec.to_toml(),
+                    dependencies: spec
+                        .dependency_chain()
+                        .iter()
+                        .map(|d| d.to_toml())
+                        .collect(),
                 });
             }
         }

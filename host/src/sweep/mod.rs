@@ -259,9 +259,17 @@ fn task(
     })?;
     let file = format!("{}#{index}", path.display());
     let raw = crate::spec::parse_raw(&entry.spec, &file)?;
-    let spec = crate::spec::resolve(&raw, &file, catalog)?;
+    let mut spec = crate::spec::resolve(&raw, &file, catalog)?;
     if spec.run_id() != entry.run_id {
         bail!("{file}: resolves to run {} instead of {}: the plugins changed since the sweep was planned", spec.run_id(), entry.run_id);
+    }
+    // The frozen spec names the runs it starts from by id; their specs travel alongside so that
+    // a task started before them computes them (or waits for the task computing them).
+    for (i, text) in entry.dependencies.iter().enumerate() {
+        let dep_file = format!("{file}/dependency-{i}");
+        let raw = crate::spec::parse_raw(text, &dep_file)?;
+        spec.dependencies
+            .push(crate::spec::resolve(&raw, &dep_file, catalog)?);
     }
     let opts = RunOptions {
         quiet,
