@@ -36,7 +36,19 @@ fn builtins_survive_the_linker() {
     assert!(out.status.success(), "{}", stderr(&out));
     let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout(&out)).unwrap();
     let got = names(&rows);
-    for expected in ["sgd", "adam", "adamw", "mlp", "csv"] {
+    for expected in [
+        "sgd",
+        "adam",
+        "adamw",
+        "mlp",
+        "csv",
+        "transformer",
+        "modular",
+        "fourier",
+        "magnitude",
+        "synflow",
+        "text_corpus",
+    ] {
         assert!(
             got.contains(&expected.to_string()),
             "{expected} missing from {got:?}"

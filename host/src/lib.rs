@@ -39,6 +39,7 @@ pub fn link_builtins() {
     assay_optim::link();
     assay_prune::link();
     assay_tabular::link();
+    assay_text::link();
 }
 
 /// Keeps large tensor buffers in the heap instead of fresh `mmap`s. With glibc's defaults every

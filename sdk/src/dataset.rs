@@ -38,6 +38,13 @@ pub enum Objective {
         /// Number of outputs.
         outputs: usize,
     },
+    /// Language modelling: targets are the next token at every position (`u32`,
+    /// `[batch, length]`); the model outputs `[batch, length, vocab]` logits; loss is the mean
+    /// cross-entropy over positions and the accuracy is per token.
+    NextToken {
+        /// Size of the vocabulary.
+        vocab: usize,
+    },
 }
 
 impl Objective {
@@ -46,6 +53,7 @@ impl Objective {
         match self {
             Objective::Classification { classes } => *classes,
             Objective::Regression { outputs } => *outputs,
+            Objective::NextToken { vocab } => *vocab,
         }
     }
 }

@@ -1,7 +1,9 @@
 //! A decoder-only transformer, as in the grokking studies (Nanda et al.; Furuta et al.): token
 //! and optional learned position embeddings, `n_layers` blocks of causal multi-head attention and
 //! an MLP, optional LayerNorm and biases, and an unembedding read at the **last position** (the
-//! classification setup of modular arithmetic; every position is computed).
+//! classification setup of modular arithmetic) or, for a next-token dataset, at every position
+//! (`[batch, pos, vocab]` logits: a GPT-2-style language model with `layer_norm = true` and
+//! `activation = "gelu"`).
 //!
 //! Initialisation (the grokking code's): `W_E ~ N(0, 1/√vocab)`, `W_pos`, attention and MLP
 //! weights `~ N(0, 1/√d_model)`, `W_U ~ N(0, 1/√d_model)`, biases 0, LayerNorm weights 1.
@@ -191,6 +193,8 @@ struct Transformer {
     heads: usize,
     d_head: usize,
     gelu: bool,
+    /// Logits at every position (next-token training) instead of the last only.
+    all_positions: bool,
 }
 
 impl Transformer {
@@ -303,7 +307,7 @@ impl Model for Transformer {
         // logits for a third of the work at three positions.
         let n_blocks = self.blocks.len();
         for (i, b) in self.blocks.iter().enumerate() {
-            let last_only = !hooks.is_active() && i + 1 == n_blocks && t > 1;
+            let last_only = !self.all_positions && !hooks.is_active() && i + 1 == n_blocks && t > 1;
             x = hooks.point(&b.names.resid_pre, x)?;
             let a_in = match &b.ln1 {
                 Some(n) => n.forward(&x)?,
@@ -340,6 +344,9 @@ impl Model for Transformer {
         }
         if let Some(n) = &self.ln_final {
             x = hooks.point("ln_final.hook_normalized", n.forward(&x)?)?;
+        }
+        if self.all_positions {
+            return hooks.point(hook_names::LOGITS, self.unembed.forward(&x)?);
         }
         let last = x.narrow(1, x.dim(1)? - 1, 1)?.squeeze(1)?;
         hooks.point(hook_names::LOGITS, self.unembed.forward(&last)?)
@@ -461,6 +468,7 @@ fn build(p: &Params, cx: &ModelContext) -> Result<Box<dyn Model>> {
         heads,
         d_head,
         gelu: p.str("activation")? == "gelu",
+        all_positions: matches!(cx.data.objective, Objective::NextToken { .. }),
     }))
 }
 

@@ -1,0 +1,26 @@
+//! # assay-text
+//!
+//! Text for the language-model studies (2, 3, 4, 5, 7):
+//!
+//! - [`tokenizer`]: byte-level, character-level over a given alphabet, word-level built from a
+//!   corpus, and any Hugging Face `tokenizer.json`; all share [`tokenizer::TextTokenizer`].
+//! - [`mo`]: GNU gettext `.mo` catalogs (either byte order, any charset the header names), the
+//!   parallel msgid/translation pairs of study 5.
+//! - [`corpus`]: documents from files by glob (source code of any language), plain text or
+//!   `.mo` translations; a document-level train/test split, a token budget so that corpora are
+//!   compared at equal size, and packing into fixed-length blocks.
+//! - dataset `text_corpus`: a packed corpus for next-token training.
+
+pub mod corpus;
+pub mod mo;
+pub mod tokenizer;
+
+mod text_corpus;
+
+use assay_sdk::Registrar;
+
+fn register(r: &mut dyn Registrar) {
+    text_corpus::register(r);
+}
+
+assay_sdk::export_plugin!(register);
