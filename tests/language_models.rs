@@ -85,6 +85,55 @@ log_every = 0
     );
     let acc = metric(&run, "test/acc");
     assert!(acc[acc.len() - 1].1 > 0.3, "{acc:?}");
+
+    // The trained run answers prompts; a seed fixes sampling, and the key/value cache changes
+    // nothing.
+    let id = last_line(&out);
+    let generate = |extra: &[&str]| -> Vec<serde_json::Value> {
+        let mut args = vec![
+            "--store",
+            store.to_str().unwrap(),
+            "generate",
+            id.as_str(),
+            "--prompt",
+            "Mary went to the",
+            "--prompt",
+            "John moved to the",
+            "--max-tokens",
+            "12",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let o = assay_in(dir.path(), &args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let greedy = generate(&[]);
+    assert_eq!(greedy.len(), 2);
+    assert_eq!(greedy[0]["prompt"], "Mary went to the");
+    assert_eq!(greedy[0]["prompt_ids"].as_array().unwrap().len(), 16);
+    assert!(greedy[0]["ids"].as_array().unwrap().len() <= 12);
+    assert_eq!(generate(&["--no-cache"]), greedy);
+    let sampled = generate(&["--temperature", "0.9", "--top-p", "0.95", "--seed", "7"]);
+    assert_eq!(
+        generate(&[
+            "--temperature",
+            "0.9",
+            "--top-p",
+            "0.95",
+            "--seed",
+            "7",
+            "--no-cache"
+        ]),
+        sampled
+    );
+    let stopped = generate(&["--stop", "."]);
+    for g in &stopped {
+        assert!(!g["text"].as_str().unwrap().contains('.'), "{g}");
+    }
 }
 
 #[test]

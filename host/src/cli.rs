@@ -49,6 +49,8 @@ enum Command {
     Runs(RunsCommand),
     /// Run Polars SQL over `runs`, `metrics` and probe tables.
     Query(crate::tables::QueryArgs),
+    /// Continue prompts with a trained language model of the store.
+    Generate(crate::generate::GenerateArgs),
     /// Plot metric curves against step.
     Plot(crate::plot::PlotArgs),
     /// A Markdown report of a sweep: grouped final metrics and curve plots.
@@ -247,6 +249,30 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run(args, cli.registry.as_deref(), &store),
         Command::Runs(cmd) => runs(cmd, &store),
         Command::Query(args) => crate::tables::query_command(&args, &store),
+        Command::Generate(args) => {
+            let out = crate::generate::generate_command(
+                &load_catalog(cli.registry.as_deref())?,
+                &store,
+                &args,
+            )?;
+            for (prompt, g) in args.prompts.iter().zip(&out) {
+                if args.json {
+                    println!(
+                        "{}",
+                        serde_json::json!({
+                            "prompt": prompt,
+                            "prompt_ids": g.prompt_ids,
+                            "ids": g.ids,
+                            "text": g.text,
+                            "stop": format!("{:?}", g.stop).to_lowercase(),
+                        })
+                    );
+                } else {
+                    println!("{}", g.text);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Plot(args) => crate::plot::plot_command(&args, &store),
         Command::Report(args) => crate::report::report_command(&args, &store),
         Command::Sweep(cmd) => {

@@ -88,6 +88,16 @@ fn entry<'a>(catalog: &'a Catalog, kind: Kind, name: &str) -> anyhow::Result<&'a
     Ok(catalog.get(kind, name)?)
 }
 
+/// The dataset and model of a training spec, built as a run builds them (fresh weights), and the
+/// device: what `assay generate` loads a finished run's checkpoint into.
+pub fn build_data_and_model(
+    catalog: &Catalog,
+    spec: &Spec,
+) -> anyhow::Result<(GuardedDataset, GuardedModel, Device)> {
+    let parts = build(catalog, spec)?;
+    Ok((parts.dataset, parts.model, parts.device))
+}
+
 fn build(catalog: &Catalog, spec: &Spec) -> anyhow::Result<Parts> {
     let device = parse_device(&spec.device).map_err(|m| anyhow!("device: {m}"))?;
     let cx = BuildContext {

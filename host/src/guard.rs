@@ -88,6 +88,22 @@ impl Model for GuardedModel {
             Ok(())
         });
     }
+    fn context_length(&self) -> Option<usize> {
+        guard(&self.who, "Model::context_length", || {
+            Ok(self.inner.context_length())
+        })
+        .ok()
+        .flatten()
+    }
+    fn forward_cached(
+        &self,
+        input: &Tensor,
+        cache: &mut assay_sdk::KvCache,
+    ) -> Result<Option<Tensor>> {
+        guard(&self.who, "Model::forward_cached", || {
+            self.inner.forward_cached(input, cache)
+        })
+    }
 }
 
 /// A dataset whose every call is guarded. Its description and sizes are read once, under the
@@ -130,6 +146,13 @@ impl Dataset for GuardedDataset {
         guard(&self.who, "Dataset::batch", || {
             self.inner.batch(split, indices, device)
         })
+    }
+    fn tokenizer(&self) -> Option<std::sync::Arc<dyn assay_sdk::Tokenizer>> {
+        guard(&self.who, "Dataset::tokenizer", || {
+            Ok(self.inner.tokenizer())
+        })
+        .ok()
+        .flatten()
     }
 }
 

@@ -15,6 +15,7 @@ pub mod bench;
 pub mod catalog;
 pub mod cli;
 pub mod engine;
+pub mod generate;
 pub mod guard;
 pub mod loader;
 pub mod lock;

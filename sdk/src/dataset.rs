@@ -135,4 +135,9 @@ pub trait Dataset: Send {
 
     /// The examples at `indices` (each below `len(split)`) as one batch on `device`.
     fn batch(&self, split: Split, indices: &[usize], device: &Device) -> Result<Batch>;
+
+    /// For datasets of text: the tokenizer their token ids come from.
+    fn tokenizer(&self) -> Option<std::sync::Arc<dyn crate::text::Tokenizer>> {
+        None
+    }
 }

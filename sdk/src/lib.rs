@@ -32,6 +32,7 @@ pub mod conformance;
 pub mod dataset;
 pub mod environment;
 pub mod error;
+pub mod generate;
 pub mod hooks;
 pub mod init;
 pub mod metrics;
@@ -40,6 +41,7 @@ pub mod optimizer;
 pub mod params;
 pub mod probe;
 pub mod prune;
+pub mod text;
 
 pub use candle_core as candle;
 pub use candle_nn as nn;
@@ -54,6 +56,7 @@ pub use component::{
 pub use dataset::{Batch, DataInfo, Dataset, InputKind, Objective, Split};
 pub use environment::{Action, Environment, TimeStep};
 pub use error::{PluginError, Result};
+pub use generate::{generate, Generated, Sampling};
 pub use hooks::{names as hook_names, Hooks};
 pub use metrics::{Column, Metric, Table};
 pub use model::Model;
@@ -61,6 +64,7 @@ pub use optimizer::{HostOptimizer, Optimizer};
 pub use params::{Param, ParamType, Params, Value};
 pub use probe::{Observation, Probe, ProbeContext};
 pub use prune::{Mask, PruneContext, Pruner};
+pub use text::{KvCache, Tokenizer};
 
 /// Everything a plugin usually needs, in one import.
 pub mod prelude {
@@ -71,6 +75,6 @@ pub mod prelude {
         Environment, Factory, Hooks, HostOptimizer, InputKind, Kind, Mask, Metric, Model,
         ModelContext, Objective, Observation, Optimizer, Param, ParamType, Params, PluginError,
         Probe, ProbeContext, PruneContext, Pruner, Registrar, Result, Split, Table, TimeStep,
-        Value,
+        Tokenizer, Value,
     };
 }

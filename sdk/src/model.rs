@@ -31,4 +31,21 @@ pub trait Model: Send {
     /// Switches between training and evaluation behaviour (dropout). The host calls it before
     /// training steps and evaluations; models without such behaviour ignore it.
     fn set_training(&mut self, _training: bool) {}
+
+    /// The longest sequence the model takes (learned positions), if it has a limit.
+    fn context_length(&self) -> Option<usize> {
+        None
+    }
+
+    /// For next-token models: the logits (`[batch, new, vocab]`) of `input`'s new positions
+    /// (`[batch, new]`), continuing the sequence whose keys and values `cache` holds, and
+    /// appending the new ones. `Ok(None)` (the default) means the model has no cache, and
+    /// generation recomputes the whole sequence instead.
+    fn forward_cached(
+        &self,
+        _input: &Tensor,
+        _cache: &mut crate::text::KvCache,
+    ) -> Result<Option<Tensor>> {
+        Ok(None)
+    }
 }

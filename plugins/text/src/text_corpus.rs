@@ -21,6 +21,7 @@ struct TextCorpus {
     test: Vec<Vec<u32>>,
     block: usize,
     vocab: usize,
+    tokenizer: std::sync::Arc<TextTokenizer>,
 }
 
 impl Dataset for TextCorpus {
@@ -58,6 +59,10 @@ impl Dataset for TextCorpus {
             input: Tensor::from_vec(xs, shape, device)?,
             target: Tensor::from_vec(ys, shape, device)?,
         })
+    }
+
+    fn tokenizer(&self) -> Option<std::sync::Arc<dyn Tokenizer>> {
+        Some(self.tokenizer.clone())
     }
 }
 
@@ -149,6 +154,7 @@ fn build(p: &Params, cx: &BuildContext) -> Result<Box<dyn Dataset>> {
         test,
         block,
         vocab: tokenizer.vocab_size(),
+        tokenizer: std::sync::Arc::new(tokenizer),
     }))
 }
 

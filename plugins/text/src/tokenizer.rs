@@ -270,6 +270,22 @@ impl TextTokenizer {
     }
 }
 
+impl assay_sdk::Tokenizer for TextTokenizer {
+    fn encode(&self, text: &str) -> assay_sdk::Result<Vec<u32>> {
+        TextTokenizer::encode(self, text)
+            .map_err(|e| assay_sdk::PluginError::invalid(e.to_string()))
+    }
+    fn decode(&self, ids: &[u32]) -> assay_sdk::Result<String> {
+        TextTokenizer::decode(self, ids).map_err(|e| assay_sdk::PluginError::invalid(e.to_string()))
+    }
+    fn vocab_size(&self) -> usize {
+        TextTokenizer::vocab_size(self)
+    }
+    fn eos(&self) -> Option<u32> {
+        Some(TextTokenizer::eos(self))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

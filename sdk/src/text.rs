@@ -1,0 +1,56 @@
+//! Text: the [`Tokenizer`] a dataset or checkpoint comes with, and the [`KvCache`] through
+//! which decoder models continue a sequence without recomputing it.
+
+use candle_core::Tensor;
+
+use crate::error::Result;
+
+/// Text to token ids and back.
+///
+/// Datasets of text hand theirs out through [`crate::Dataset::tokenizer`], so that a trained
+/// model can be prompted with text (`assay generate`) and evaluated on text tasks.
+pub trait Tokenizer: Send + Sync {
+    /// Token ids of `text`, without special tokens.
+    fn encode(&self, text: &str) -> Result<Vec<u32>>;
+    /// Text of `ids`; special tokens are dropped.
+    fn decode(&self, ids: &[u32]) -> Result<String>;
+    /// Number of ids.
+    fn vocab_size(&self) -> usize;
+    /// The end-of-text id, if the tokenizer has one: generation stops there.
+    fn eos(&self) -> Option<u32>;
+}
+
+/// Keys and values of the positions a decoder has already processed, per layer.
+///
+/// A model that supports it ([`crate::Model::forward_cached`]) appends the keys and values of
+/// the new positions and reads the old ones, so that each generated token costs one position's
+/// computation instead of the whole sequence's.
+#[derive(Debug, Clone, Default)]
+pub struct KvCache {
+    /// `(keys, values)` per layer, `[batch, heads, positions, d_head]`; `None` before the first
+    /// call.
+    pub layers: Vec<Option<(Tensor, Tensor)>>,
+    /// Positions already processed.
+    pub position: usize,
+}
+
+impl KvCache {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends `k`, `v` (`[batch, heads, new, d_head]`) to layer `layer` and returns the whole
+    /// keys and values.
+    pub fn append(&mut self, layer: usize, k: Tensor, v: Tensor) -> Result<(Tensor, Tensor)> {
+        if self.layers.len() <= layer {
+            self.layers.resize(layer + 1, None);
+        }
+        let (k, v) = match self.layers[layer].take() {
+            Some((pk, pv)) => (Tensor::cat(&[&pk, &k], 2)?, Tensor::cat(&[&pv, &v], 2)?),
+            None => (k, v),
+        };
+        self.layers[layer] = Some((k.clone(), v.clone()));
+        Ok((k, v))
+    }
+}
