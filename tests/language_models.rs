@@ -56,6 +56,18 @@ activation = "gelu"
 plugin = "adamw"
 lr = 3e-3
 weight_decay = 0.01
+[[probe]]
+plugin = "few_shot"
+task = "babi1"
+shots = 1
+examples = 6
+at = "end"
+[[probe]]
+plugin = "few_shot"
+task = "fld"
+shots = 1
+examples = 6
+at = "end"
 [train]
 steps = 150
 batch_size = 16
@@ -85,6 +97,20 @@ log_every = 0
     );
     let acc = metric(&run, "test/acc");
     assert!(acc[acc.len() - 1].1 > 0.3, "{acc:?}");
+
+    // The few-shot probe scored both tasks: rates in [0, 1], chance from the answer sets, and
+    // one table row per example.
+    for (task, chance) in [("babi1", 1.0 / 6.0), ("fld", 1.0 / 3.0)] {
+        for m in ["exact_match", "format_rate", "mc_accuracy"] {
+            let v = metric(&run, &format!("few_shot/{task}/{m}"));
+            assert_eq!(v.len(), 1, "{task} {m}");
+            assert!((0.0..=1.0).contains(&v[0].1));
+        }
+        let c = metric(&run, &format!("few_shot/{task}/chance"))[0].1;
+        assert!((c - chance).abs() < 1e-9);
+    }
+    let table = assay::record::read_parquet(&run.join("tables/few_shot.parquet")).unwrap();
+    assert_eq!(table.height(), 12);
 
     // The trained run answers prompts; a seed fixes sampling, and the key/value cache changes
     // nothing.

@@ -10,17 +10,22 @@
 //!   `.mo` translations; a document-level train/test split, a token budget so that corpora are
 //!   compared at equal size, and packing into fixed-length blocks.
 //! - dataset `text_corpus`: a packed corpus for next-token training.
+//! - [`tasks`] and probe `few_shot`: generated bAbI 1/6/15 and mini-FLD examples with oracles,
+//!   scored lm-eval-harness style (exact match, format-following, multiple-choice ranking).
 
 pub mod corpus;
 pub mod mo;
+pub mod tasks;
 pub mod tokenizer;
 
+mod few_shot;
 mod text_corpus;
 
 use assay_sdk::Registrar;
 
 fn register(r: &mut dyn Registrar) {
     text_corpus::register(r);
+    few_shot::register(r);
 }
 
 assay_sdk::export_plugin!(register);
