@@ -284,9 +284,16 @@ fn checkpoint_path(dir: &Path, step: u64) -> std::path::PathBuf {
         .join(format!("step-{step:09}.safetensors"))
 }
 
+/// A model's trained parameters and its buffers (frozen weights): what a checkpoint holds.
+pub fn all_weights(model: &dyn Model) -> Vec<(String, Var)> {
+    let mut all = model.parameters();
+    all.extend(model.buffers());
+    all
+}
+
 fn save_checkpoint(parts: &Parts, dir: &Path, step: u64) -> anyhow::Result<()> {
     let mut map: HashMap<String, Tensor> = HashMap::new();
-    for (name, var) in parts.model.parameters() {
+    for (name, var) in all_weights(&parts.model) {
         map.insert(format!("model.{name}"), var.as_tensor().clone());
     }
     for (name, t) in parts.optimizer.state()? {
@@ -310,7 +317,7 @@ fn load_checkpoint(parts: &mut Parts, path: &Path) -> anyhow::Result<u64> {
         .get("meta.step")
         .ok_or_else(|| anyhow!("{}: no meta.step", path.display()))?
         .to_vec1::<i64>()?[0] as u64;
-    for (name, var) in parts.model.parameters() {
+    for (name, var) in all_weights(&parts.model) {
         let t = map.get(&format!("model.{name}")).ok_or_else(|| {
             anyhow!(
                 "{}: no weights for model parameter `{name}`",

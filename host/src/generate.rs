@@ -16,8 +16,9 @@ use crate::store::Store;
 /// Arguments of `assay generate`.
 #[derive(clap::Args, Debug)]
 pub struct GenerateArgs {
-    /// A run id of the store whose dataset has a tokenizer (`hf:ORG/NAME` checkpoints are not
-    /// supported yet).
+    /// A run id of the store (its dataset's or model's tokenizer is used), or `hf:ORG/NAME` /
+    /// `hf:ORG/NAME@REVISION`: a Hugging Face checkpoint from the local cache (downloaded into
+    /// it unless HF_HUB_OFFLINE=1).
     pub model: String,
     /// A prompt; repeat for several (prompts of equal token length run as one batch).
     #[arg(long = "prompt", required = true)]
@@ -54,14 +55,48 @@ pub fn generate_command(
     store: &Store,
     args: &GenerateArgs,
 ) -> anyhow::Result<Vec<Generated>> {
-    if args.model.starts_with("hf:") {
-        bail!(
-            "{}: loading Hugging Face checkpoints is not implemented yet; give a run id of the store",
-            args.model
-        );
-    }
     if !(args.top_p > 0.0 && args.top_p <= 1.0) {
         bail!("--top-p {}: expected a value in (0, 1]", args.top_p);
+    }
+    let sampling = Sampling {
+        max_tokens: args.max_tokens,
+        temperature: args.temperature,
+        top_k: args.top_k,
+        top_p: args.top_p,
+        stop: args.stop.clone(),
+        seed: args.seed,
+        use_cache: !args.no_cache,
+    };
+    let prompts: Vec<&str> = args.prompts.iter().map(String::as_str).collect();
+    if let Some(rest) = args.model.strip_prefix("hf:") {
+        let (repo, revision) = rest.split_once('@').unwrap_or((rest, "main"));
+        let entry = catalog.get(assay_sdk::Kind::Model, "hf")?;
+        let params = entry.component.resolve(&[
+            ("repo", assay_sdk::Value::Str(repo.to_string())),
+            ("revision", assay_sdk::Value::Str(revision.to_string())),
+        ])?;
+        let device = assay_sdk::candle::Device::Cpu;
+        let cx = assay_sdk::ModelContext {
+            build: assay_sdk::BuildContext {
+                seed: args.seed,
+                device: device.clone(),
+            },
+            data: assay_sdk::DataInfo::tokens(1, 0, assay_sdk::Objective::NextToken { vocab: 0 }),
+        };
+        let model = entry
+            .build_model(&params, &cx)
+            .with_context(|| format!("loading {}", args.model))?;
+        let Some(tokenizer) = model.tokenizer() else {
+            bail!("{}: the checkpoint has no tokenizer.json", args.model);
+        };
+        let model: &dyn Model = &model;
+        return Ok(assay_sdk::generate(
+            model,
+            tokenizer.as_ref(),
+            &prompts,
+            &sampling,
+            &device,
+        )?);
     }
     let id = &args.model;
     let dir: PathBuf = store.run_dir(id)?;
@@ -77,26 +112,17 @@ pub fn generate_command(
     };
     let (step, weights) = source.weights(store, &device)?;
     crate::reference::set_parameters(
-        &model.parameters(),
+        &crate::engine::all_weights(&model),
         &weights,
         &format!("run {id} step {step}"),
     )?;
-    let Some(tokenizer) = assay_sdk::Dataset::tokenizer(&dataset) else {
+    let Some(tokenizer) = assay_sdk::Dataset::tokenizer(&dataset).or_else(|| model.tokenizer())
+    else {
         bail!(
-            "run {id}: its dataset `{}` has no tokenizer, so it cannot be prompted with text",
+            "run {id}: neither its dataset `{}` nor its model has a tokenizer, so it cannot be prompted with text",
             spec.dataset.as_ref().map_or("?", |d| d.plugin.as_str())
         );
     };
-    let sampling = Sampling {
-        max_tokens: args.max_tokens,
-        temperature: args.temperature,
-        top_k: args.top_k,
-        top_p: args.top_p,
-        stop: args.stop.clone(),
-        seed: args.seed,
-        use_cache: !args.no_cache,
-    };
-    let prompts: Vec<&str> = args.prompts.iter().map(String::as_str).collect();
     let model: &dyn Model = &model;
     Ok(assay_sdk::generate(
         model,

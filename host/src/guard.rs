@@ -51,6 +51,7 @@ pub struct GuardedModel {
     who: String,
     inner: Box<dyn Model>,
     parameters: Vec<(String, Var)>,
+    buffers: Vec<(String, Var)>,
     hook_points: Vec<String>,
 }
 
@@ -58,11 +59,13 @@ impl GuardedModel {
     /// Wraps `inner`, reading its parameters and hook points.
     pub fn new(who: String, inner: Box<dyn Model>) -> Result<Self> {
         let parameters = guard(&who, "Model::parameters", || Ok(inner.parameters()))?;
+        let buffers = guard(&who, "Model::buffers", || Ok(inner.buffers()))?;
         let hook_points = guard(&who, "Model::hook_points", || Ok(inner.hook_points()))?;
         Ok(GuardedModel {
             who,
             inner,
             parameters,
+            buffers,
             hook_points,
         })
     }
@@ -77,6 +80,9 @@ impl Model for GuardedModel {
     fn parameters(&self) -> Vec<(String, Var)> {
         self.parameters.clone()
     }
+    fn buffers(&self) -> Vec<(String, Var)> {
+        self.buffers.clone()
+    }
     fn hook_points(&self) -> Vec<String> {
         self.hook_points.clone()
     }
@@ -87,6 +93,11 @@ impl Model for GuardedModel {
             inner.set_training(training);
             Ok(())
         });
+    }
+    fn tokenizer(&self) -> Option<std::sync::Arc<dyn assay_sdk::Tokenizer>> {
+        guard(&self.who, "Model::tokenizer", || Ok(self.inner.tokenizer()))
+            .ok()
+            .flatten()
     }
     fn context_length(&self) -> Option<usize> {
         guard(&self.who, "Model::context_length", || {

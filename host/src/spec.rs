@@ -501,6 +501,19 @@ impl Resolver<'_> {
                 ))
             }
         };
+        // `plugin = "hf:ORG/NAME[@REV]"` is the `hf` model with `repo` and `revision`.
+        let mut t = t.clone();
+        let mut plugin = plugin;
+        if kind == Kind::Model {
+            if let Some(rest) = plugin.strip_prefix("hf:") {
+                let (repo, rev) = rest.split_once('@').unwrap_or((rest, "main"));
+                t.insert("repo".into(), toml::Value::String(repo.to_string()));
+                t.entry("revision")
+                    .or_insert_with(|| toml::Value::String(rev.to_string()));
+                plugin = "hf".to_string();
+            }
+        }
+        let t = &t;
         let entry = catalog
             .get(kind, &plugin)
             .map_err(|error| SpecError::Plugin {

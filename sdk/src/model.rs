@@ -23,6 +23,12 @@ pub trait Model: Send {
     /// Trainable parameters with stable names, in a stable order.
     fn parameters(&self) -> Vec<(String, Var)>;
 
+    /// State saved with checkpoints and restored by `[init]`, but not trained: the frozen base
+    /// weights of a model fine-tuned through adapters (LoRA). Empty by default.
+    fn buffers(&self) -> Vec<(String, Var)> {
+        Vec::new()
+    }
+
     /// The hook points [`Model::forward`] passes, by name.
     fn hook_points(&self) -> Vec<String> {
         Vec::new()
@@ -31,6 +37,11 @@ pub trait Model: Send {
     /// Switches between training and evaluation behaviour (dropout). The host calls it before
     /// training steps and evaluations; models without such behaviour ignore it.
     fn set_training(&mut self, _training: bool) {}
+
+    /// A tokenizer that comes with the model (a Hugging Face checkpoint's), if any.
+    fn tokenizer(&self) -> Option<std::sync::Arc<dyn crate::text::Tokenizer>> {
+        None
+    }
 
     /// The longest sequence the model takes (learned positions), if it has a limit.
     fn context_length(&self) -> Option<usize> {

@@ -23,62 +23,15 @@
 use assay_sdk::prelude::*;
 use assay_sdk::KvCache;
 
-struct Linear {
-    w: Var,
-    b: Option<Var>,
-}
+use crate::linear::{Linear, Named};
 
-impl Linear {
-    fn new(
-        rng: &mut init::Rng,
-        shape: (usize, usize),
-        std: f32,
-        bias: bool,
-        dev: &Device,
-    ) -> Result<Linear> {
-        let w = Var::from_tensor(&init::normal(rng, &[shape.0, shape.1], 0.0, std, dev)?)?;
-        let b = if bias {
-            Some(Var::from_tensor(&Tensor::zeros(shape.1, DType::F32, dev)?)?)
-        } else {
-            None
-        };
-        Ok(Linear { w, b })
-    }
-
-    /// `x W (+ b)` over the last dimension. The leading dimensions are folded into one matrix
-    /// product: a broadcast batched matmul would make the backward pass materialise one copy of
-    /// the weight gradient per example before summing them.
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let dims = x.dims();
-        let d_in = dims[dims.len() - 1];
-        let rows = x.elem_count() / d_in.max(1);
-        let mut out_dims = dims.to_vec();
-        *out_dims.last_mut().unwrap_or(&mut 0) = self.w.dims()[1];
-        let y = x
-            .reshape((rows, d_in))?
-            .matmul(self.w.as_tensor())?
-            .reshape(out_dims)?;
-        Ok(match &self.b {
-            Some(b) => y.broadcast_add(b.as_tensor())?,
-            None => y,
-        })
-    }
-
-    fn push(&self, prefix: &str, w: &str, b: &str, out: &mut Vec<(String, Var)>) {
-        out.push((format!("{prefix}.{w}"), self.w.clone()));
-        if let Some(bias) = &self.b {
-            out.push((format!("{prefix}.{b}"), bias.clone()));
-        }
-    }
-}
-
-struct Norm {
-    w: Var,
-    b: Var,
+pub(crate) struct Norm {
+    pub w: Var,
+    pub b: Var,
 }
 
 impl Norm {
-    fn new(d: usize, dev: &Device) -> Result<Norm> {
+    pub fn new(d: usize, dev: &Device) -> Result<Norm> {
         Ok(Norm {
             w: Var::from_tensor(&Tensor::ones(d, DType::F32, dev)?)?,
             b: Var::from_tensor(&Tensor::zeros(d, DType::F32, dev)?)?,
@@ -97,24 +50,24 @@ impl Norm {
     }
 }
 
-struct Names {
-    resid_pre: String,
-    q: String,
-    k: String,
-    v: String,
-    scores: String,
-    pattern: String,
-    z: String,
-    attn_out: String,
-    resid_mid: String,
-    mlp_pre: String,
-    mlp_post: String,
-    mlp_out: String,
-    resid_post: String,
+pub(crate) struct Names {
+    pub resid_pre: String,
+    pub q: String,
+    pub k: String,
+    pub v: String,
+    pub scores: String,
+    pub pattern: String,
+    pub z: String,
+    pub attn_out: String,
+    pub resid_mid: String,
+    pub mlp_pre: String,
+    pub mlp_post: String,
+    pub mlp_out: String,
+    pub resid_post: String,
 }
 
 impl Names {
-    fn new(i: usize) -> Names {
+    pub fn new(i: usize) -> Names {
         let b = |s: &str| hook_names::block(i, s);
         Names {
             resid_pre: b("hook_resid_pre"),
@@ -133,7 +86,7 @@ impl Names {
         }
     }
 
-    fn all(&self) -> Vec<String> {
+    pub fn all(&self) -> Vec<String> {
         [
             &self.resid_pre,
             &self.q,
@@ -155,26 +108,46 @@ impl Names {
     }
 }
 
-struct Block {
-    q: Linear,
-    k: Linear,
-    v: Linear,
-    o: Linear,
-    w_in: Linear,
-    w_out: Linear,
-    ln1: Option<Norm>,
-    ln2: Option<Norm>,
-    names: Names,
+pub(crate) struct Block {
+    pub q: Linear,
+    pub k: Linear,
+    pub v: Linear,
+    pub o: Linear,
+    pub w_in: Linear,
+    pub w_out: Linear,
+    pub ln1: Option<Norm>,
+    pub ln2: Option<Norm>,
+    pub names: Names,
 }
 
 /// `table` (`[n, d]`, one row per position) repeated for each of `batch` examples, as
 /// `[batch, n, d]`. A gather rather than a broadcast: the backward pass of a broadcast over the
 /// batch sums along the leading axis, which candle does with a slow strided loop.
-fn rows_per_example(table: &Tensor, batch: usize) -> Result<Tensor> {
+pub(crate) fn rows_per_example(table: &Tensor, batch: usize) -> Result<Tensor> {
     let (n, d) = table.dims2()?;
     let ids: Vec<u32> = (0..batch).flat_map(|_| 0..n as u32).collect();
     let ids = Tensor::from_vec(ids, batch * n, table.device())?;
     Ok(table.embedding(&ids)?.reshape((batch, n, d))?)
+}
+
+/// The MLP's activation.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Act {
+    Relu,
+    /// Exact GELU (erf).
+    Gelu,
+    /// GELU's tanh approximation (GPT-2's `gelu_new`).
+    GeluTanh,
+}
+
+impl Act {
+    pub(crate) fn apply(self, x: &Tensor) -> Result<Tensor> {
+        Ok(match self {
+            Act::Relu => x.relu()?,
+            Act::Gelu => x.gelu_erf()?,
+            Act::GeluTanh => x.gelu()?,
+        })
+    }
 }
 
 /// Where a block's queries, keys and values are projected from.
@@ -185,20 +158,119 @@ enum Source<'a> {
     Tokens(&'a Tensor),
 }
 
-struct Transformer {
-    embed: Var,
-    pos: Option<Var>,
-    blocks: Vec<Block>,
-    ln_final: Option<Norm>,
-    unembed: Linear,
-    heads: usize,
-    d_head: usize,
-    gelu: bool,
+pub(crate) struct Transformer {
+    pub embed: Var,
+    pub pos: Option<Var>,
+    pub blocks: Vec<Block>,
+    pub ln_final: Option<Norm>,
+    pub unembed: Linear,
+    pub heads: usize,
+    pub d_head: usize,
+    pub act: Act,
+    /// Dropout on the embeddings and on each attention and MLP output.
+    pub dropout: f64,
+    /// Keep dropout on when not training (Monte Carlo dropout).
+    pub mc_dropout: bool,
+    pub training: bool,
+    pub dropout_rng: std::sync::Mutex<init::Rng>,
     /// Logits at every position (next-token training) instead of the last only.
-    all_positions: bool,
+    pub all_positions: bool,
 }
 
 impl Transformer {
+    /// Adds rank-`rank` LoRA adapters to the named projections (`W_Q`, `W_K`, `W_V`, `W_O`,
+    /// `W_in`, `W_out`) of every block; the base weights then stop training.
+    fn add_lora(
+        &mut self,
+        targets: &[String],
+        rank: usize,
+        alpha: f64,
+        rng: &mut init::Rng,
+    ) -> Result<()> {
+        const KNOWN: [&str; 6] = ["W_Q", "W_K", "W_V", "W_O", "W_in", "W_out"];
+        if targets.is_empty() {
+            return Err(PluginError::param(
+                "lora_targets",
+                "name at least one projection",
+            ));
+        }
+        for t in targets {
+            if !KNOWN.contains(&t.as_str()) {
+                return Err(PluginError::param(
+                    "lora_targets",
+                    format!("unknown projection `{t}`; known: {}", KNOWN.join(", ")),
+                ));
+            }
+        }
+        for b in &mut self.blocks {
+            for t in targets {
+                let lin = match t.as_str() {
+                    "W_Q" => &mut b.q,
+                    "W_K" => &mut b.k,
+                    "W_V" => &mut b.v,
+                    "W_O" => &mut b.o,
+                    "W_in" => &mut b.w_in,
+                    _ => &mut b.w_out,
+                };
+                lin.add_lora(rng, rank, alpha)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Inverted dropout with the model's own seeded generator (candle's would not be seeded),
+    /// when training or with Monte Carlo dropout on.
+    fn drop(&self, x: Tensor) -> Result<Tensor> {
+        if self.dropout <= 0.0 || !(self.training || self.mc_dropout) {
+            return Ok(x);
+        }
+        let keep = 1.0 - self.dropout;
+        let mask = {
+            let mut rng = self
+                .dropout_rng
+                .lock()
+                .map_err(|_| PluginError::invalid("dropout generator poisoned"))?;
+            init::uniform(&mut rng, x.dims(), 0.0, 1.0, x.device())?
+        };
+        let mask = (mask.ge(self.dropout)?.to_dtype(x.dtype())? / keep)?;
+        Ok(x.mul(&mask)?)
+    }
+
+    /// Every weight by name, and the LoRA adapters' (trained instead when there are any).
+    pub(crate) fn weights(&self) -> (Named, Named) {
+        let mut ad = Vec::new();
+        let mut out = vec![("embed.W_E".to_string(), self.embed.clone())];
+        if let Some(p) = &self.pos {
+            out.push(("pos_embed.W_pos".to_string(), p.clone()));
+        }
+        for (i, b) in self.blocks.iter().enumerate() {
+            let pre = format!("blocks.{i}");
+            if let Some(n) = &b.ln1 {
+                out.push((format!("{pre}.ln1.w"), n.w.clone()));
+                out.push((format!("{pre}.ln1.b"), n.b.clone()));
+            }
+            b.q.push(&format!("{pre}.attn"), "W_Q", "b_Q", &mut out, &mut ad);
+            b.k.push(&format!("{pre}.attn"), "W_K", "b_K", &mut out, &mut ad);
+            b.v.push(&format!("{pre}.attn"), "W_V", "b_V", &mut out, &mut ad);
+            b.o.push(&format!("{pre}.attn"), "W_O", "b_O", &mut out, &mut ad);
+            if let Some(n) = &b.ln2 {
+                out.push((format!("{pre}.ln2.w"), n.w.clone()));
+                out.push((format!("{pre}.ln2.b"), n.b.clone()));
+            }
+            b.w_in
+                .push(&format!("{pre}.mlp"), "W_in", "b_in", &mut out, &mut ad);
+            b.w_out
+                .push(&format!("{pre}.mlp"), "W_out", "b_out", &mut out, &mut ad);
+        }
+        if let Some(n) = &self.ln_final {
+            out.push(("ln_final.w".to_string(), n.w.clone()));
+            out.push(("ln_final.b".to_string(), n.b.clone()));
+        }
+        self.unembed
+            .push("unembed", "W_U", "b_U", &mut out, &mut ad);
+        (out, ad)
+    }
+
     /// Causal self-attention of `x` (`[batch, pos, d]`). With `last_only`, only the last
     /// position's query is computed (it attends to every position, so no mask is needed) and the
     /// result is `[batch, 1, d]`.
@@ -303,6 +375,8 @@ impl Model for Transformer {
             let p = hooks.point(hook_names::POS_EMBED, pos.as_tensor().narrow(0, 0, t)?)?;
             x = (x + rows_per_example(&p, batch)?)?;
         }
+        let dropping = self.dropout > 0.0 && (self.training || self.mc_dropout);
+        x = self.drop(x)?;
         // Only the last position reaches the logits, so when nothing watches the activations
         // the last block computes its query, MLP and residual at that position alone: the same
         // logits for a third of the work at three positions.
@@ -316,13 +390,13 @@ impl Model for Transformer {
             };
             // Block 0 without LayerNorm reads the embeddings directly: when nothing watches,
             // its projections come from the projected vocabulary table.
-            let src = if i == 0 && b.ln1.is_none() && !hooks.is_active() {
+            let src = if i == 0 && b.ln1.is_none() && !hooks.is_active() && !dropping {
                 Source::Tokens(input)
             } else {
                 Source::Resid(&a_in)
             };
             let attn = self.attention(b, &src, hooks, last_only)?;
-            let attn = hooks.point(&b.names.attn_out, attn)?;
+            let attn = hooks.point(&b.names.attn_out, self.drop(attn)?)?;
             if last_only {
                 x = x.narrow(1, t - 1, 1)?;
             }
@@ -332,15 +406,8 @@ impl Model for Transformer {
                 None => x.clone(),
             };
             let pre = hooks.point(&b.names.mlp_pre, b.w_in.forward(&m_in)?)?;
-            let post = hooks.point(
-                &b.names.mlp_post,
-                if self.gelu {
-                    pre.gelu_erf()?
-                } else {
-                    pre.relu()?
-                },
-            )?;
-            let out = hooks.point(&b.names.mlp_out, b.w_out.forward(&post)?)?;
+            let post = hooks.point(&b.names.mlp_post, self.act.apply(&pre)?)?;
+            let out = hooks.point(&b.names.mlp_out, self.drop(b.w_out.forward(&post)?)?)?;
             x = hooks.point(&b.names.resid_post, (x + out)?)?;
         }
         if let Some(n) = &self.ln_final {
@@ -354,38 +421,29 @@ impl Model for Transformer {
     }
 
     fn parameters(&self) -> Vec<(String, Var)> {
-        let mut out = vec![("embed.W_E".to_string(), self.embed.clone())];
-        if let Some(p) = &self.pos {
-            out.push(("pos_embed.W_pos".to_string(), p.clone()));
+        let (base, adapters) = self.weights();
+        if adapters.is_empty() {
+            base
+        } else {
+            adapters
         }
-        for (i, b) in self.blocks.iter().enumerate() {
-            let pre = format!("blocks.{i}");
-            if let Some(n) = &b.ln1 {
-                out.push((format!("{pre}.ln1.w"), n.w.clone()));
-                out.push((format!("{pre}.ln1.b"), n.b.clone()));
-            }
-            b.q.push(&format!("{pre}.attn"), "W_Q", "b_Q", &mut out);
-            b.k.push(&format!("{pre}.attn"), "W_K", "b_K", &mut out);
-            b.v.push(&format!("{pre}.attn"), "W_V", "b_V", &mut out);
-            b.o.push(&format!("{pre}.attn"), "W_O", "b_O", &mut out);
-            if let Some(n) = &b.ln2 {
-                out.push((format!("{pre}.ln2.w"), n.w.clone()));
-                out.push((format!("{pre}.ln2.b"), n.b.clone()));
-            }
-            b.w_in.push(&format!("{pre}.mlp"), "W_in", "b_in", &mut out);
-            b.w_out
-                .push(&format!("{pre}.mlp"), "W_out", "b_out", &mut out);
+    }
+
+    fn buffers(&self) -> Vec<(String, Var)> {
+        let (base, adapters) = self.weights();
+        if adapters.is_empty() {
+            Vec::new()
+        } else {
+            base
         }
-        if let Some(n) = &self.ln_final {
-            out.push(("ln_final.w".to_string(), n.w.clone()));
-            out.push(("ln_final.b".to_string(), n.b.clone()));
-        }
-        self.unembed.push("unembed", "W_U", "b_U", &mut out);
-        out
     }
 
     fn context_length(&self) -> Option<usize> {
         self.pos.as_ref().map(|p| p.dims()[0])
+    }
+
+    fn set_training(&mut self, training: bool) {
+        self.training = training;
     }
 
     fn forward_cached(&self, input: &Tensor, cache: &mut KvCache) -> Result<Option<Tensor>> {
@@ -407,6 +465,7 @@ impl Model for Transformer {
             }
             x = (x + rows_per_example(&pos.as_tensor().narrow(0, p0, n)?, batch)?)?;
         }
+        x = self.drop(x)?;
         let split = |y: Tensor| -> Result<Tensor> {
             Ok(y.reshape((batch, n, self.heads, self.d_head))?
                 .transpose(1, 2)?
@@ -440,18 +499,14 @@ impl Model for Transformer {
                 n,
                 self.heads * self.d_head,
             ))?;
-            x = (x + b.o.forward(&z)?)?;
+            x = (x + self.drop(b.o.forward(&z)?)?)?;
             let m_in = match &b.ln2 {
                 Some(norm) => norm.forward(&x)?,
                 None => x.clone(),
             };
             let pre = b.w_in.forward(&m_in)?;
-            let post = if self.gelu {
-                pre.gelu_erf()?
-            } else {
-                pre.relu()?
-            };
-            x = (x + b.w_out.forward(&post)?)?;
+            let post = self.act.apply(&pre)?;
+            x = (x + self.drop(b.w_out.forward(&post)?)?)?;
         }
         if let Some(norm) = &self.ln_final {
             x = norm.forward(&x)?;
@@ -536,17 +591,46 @@ fn build(p: &Params, cx: &ModelContext) -> Result<Box<dyn Model>> {
             names: Names::new(i),
         });
     }
-    Ok(Box::new(Transformer {
+    let unembed = Linear::new(&mut rng, (d, cx.data.objective.outputs()), std_d, bias, dev)?;
+    let mut model = Transformer {
         embed,
         pos,
         blocks,
         ln_final: if ln { Some(Norm::new(d, dev)?) } else { None },
-        unembed: Linear::new(&mut rng, (d, cx.data.objective.outputs()), std_d, bias, dev)?,
+        unembed,
         heads,
         d_head,
-        gelu: p.str("activation")? == "gelu",
+        act: match p.str("activation")? {
+            "gelu" => Act::Gelu,
+            "gelu_tanh" => Act::GeluTanh,
+            _ => Act::Relu,
+        },
         all_positions: matches!(cx.data.objective, Objective::NextToken { .. }),
-    }))
+        dropout: p.f64("dropout")?,
+        mc_dropout: p.bool("mc_dropout")?,
+        training: true,
+        dropout_rng: std::sync::Mutex::new(cx.build.rng("transformer/dropout")),
+    };
+    let rank = p.usize("lora_rank")?;
+    if rank > 0 {
+        let targets: Vec<String> = match p.get("lora_targets") {
+            Some(Value::List(items)) => items
+                .iter()
+                .filter_map(|v| match v {
+                    Value::Str(s) => Some(s.clone()),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        model.add_lora(
+            &targets,
+            rank,
+            p.f64("lora_alpha")?,
+            &mut cx.build.rng("transformer/lora"),
+        )?;
+    }
+    Ok(Box::new(model))
 }
 
 pub(crate) fn register(r: &mut dyn Registrar) {
@@ -560,7 +644,49 @@ pub(crate) fn register(r: &mut dyn Registrar) {
             .param(Param::int("d_model", 128, "residual width").min(1.0))
             .param(Param::int("d_head", 0, "width per head; 0 = d_model / n_heads").min(0.0))
             .param(Param::int("d_mlp", 512, "MLP width").min(1.0))
-            .param(Param::str("activation", "relu", "MLP activation").choices(&["relu", "gelu"]))
+            .param(
+                Param::str(
+                    "activation",
+                    "relu",
+                    "MLP activation (gelu_tanh: GPT-2's gelu_new)",
+                )
+                .choices(&["relu", "gelu", "gelu_tanh"]),
+            )
+            .param(
+                Param::float(
+                    "dropout",
+                    0.0,
+                    "dropout on embeddings and attention/MLP outputs",
+                )
+                .range(0.0, 0.99),
+            )
+            .param(Param::bool(
+                "mc_dropout",
+                false,
+                "keep dropout on at evaluation and generation (Monte Carlo dropout)",
+            ))
+            .param(
+                Param::int(
+                    "lora_rank",
+                    0,
+                    "rank of LoRA adapters; 0 = none (train every weight)",
+                )
+                .min(0.0),
+            )
+            .param(
+                Param::float(
+                    "lora_alpha",
+                    16.0,
+                    "LoRA scale numerator: updates are alpha / rank · x A B",
+                )
+                .min(0.0),
+            )
+            .param(Param::list(
+                "lora_targets",
+                ParamType::StrList,
+                vec![Value::Str("W_Q".into()), Value::Str("W_V".into())],
+                "projections that get adapters: W_Q, W_K, W_V, W_O, W_in, W_out",
+            ))
             .param(Param::bool(
                 "layer_norm",
                 false,
@@ -790,6 +916,109 @@ mod tests {
         )
         .unwrap();
         assert_eq!(long[0].ids.len(), 10);
+    }
+
+    #[test]
+    fn lora_with_zero_b_leaves_outputs_unchanged_and_trains_only_adapters() {
+        let base = lm(16);
+        let mut found = Vec::new();
+        register(&mut found);
+        let Factory::Model(f) = &found[0].factory else {
+            unreachable!()
+        };
+        let cx = ModelContext {
+            build: BuildContext {
+                seed: 9,
+                device: Device::Cpu,
+            },
+            data: DataInfo::tokens(16, 118, Objective::NextToken { vocab: 118 }),
+        };
+        let given = [
+            ("d_model", Value::Int(16)),
+            ("d_mlp", Value::Int(32)),
+            ("n_layers", Value::Int(2)),
+            ("layer_norm", Value::Bool(true)),
+            ("bias", Value::Bool(true)),
+            ("activation", Value::Str("gelu".into())),
+            ("lora_rank", Value::Int(4)),
+            (
+                "lora_targets",
+                Value::List(vec![Value::Str("W_Q".into()), Value::Str("W_in".into())]),
+            ),
+        ];
+        let adapted = f(&found[0].resolve(&given).unwrap(), &cx).unwrap();
+        let x = Tensor::new(&[[3u32, 1, 4, 1, 5, 9]], &Device::Cpu).unwrap();
+        let a = base.forward(&x, &mut Hooks::none()).unwrap();
+        let b = adapted.forward(&x, &mut Hooks::none()).unwrap();
+        assert_eq!(
+            a.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+            b.flatten_all().unwrap().to_vec1::<f32>().unwrap()
+        );
+        let trained: Vec<String> = adapted.parameters().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(
+            trained.len(),
+            2 * 2 * 2,
+            "A and B for 2 targets in 2 blocks: {trained:?}"
+        );
+        assert!(trained.iter().all(|n| n.contains("lora_")));
+        assert_eq!(adapted.buffers().len(), base.parameters().len());
+        let bad = f(
+            &found[0]
+                .resolve(&[
+                    ("lora_rank", Value::Int(2)),
+                    ("lora_targets", Value::List(vec![Value::Str("W_X".into())])),
+                ])
+                .unwrap(),
+            &cx,
+        );
+        assert!(bad.is_err());
+    }
+
+    #[test]
+    fn monte_carlo_dropout_stays_on_at_evaluation() {
+        let mut found = Vec::new();
+        register(&mut found);
+        let Factory::Model(f) = &found[0].factory else {
+            unreachable!()
+        };
+        let cx = ModelContext {
+            build: BuildContext {
+                seed: 2,
+                device: Device::Cpu,
+            },
+            data: DataInfo::tokens(8, 118, Objective::NextToken { vocab: 118 }),
+        };
+        let x = Tensor::new(&[[3u32, 1, 4, 1]], &Device::Cpu).unwrap();
+        let run = |mc: bool| {
+            let mut m = f(
+                &found[0]
+                    .resolve(&[
+                        ("d_model", Value::Int(16)),
+                        ("d_mlp", Value::Int(32)),
+                        ("dropout", Value::Float(0.5)),
+                        ("mc_dropout", Value::Bool(mc)),
+                    ])
+                    .unwrap(),
+                &cx,
+            )
+            .unwrap();
+            m.set_training(false);
+            let once = m.forward(&x, &mut Hooks::none()).unwrap();
+            let twice = m.forward(&x, &mut Hooks::none()).unwrap();
+            (once - twice)
+                .unwrap()
+                .abs()
+                .unwrap()
+                .max_all()
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap()
+        };
+        assert_eq!(run(false), 0.0, "plain dropout is off at evaluation");
+        assert!(
+            run(true) > 0.0,
+            "Monte Carlo dropout samples a new mask each pass"
+        );
     }
 
     #[test]
