@@ -187,3 +187,131 @@ fn corpus_errors_name_the_parameter_and_the_pattern() {
         "{err}"
     );
 }
+
+/// A one-thread HTTP server answering every chat completion with " yes" and refusing every
+/// other path; returns its base URL and the requests it saw.
+fn mock_openai() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut head = String::new();
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                head.push_str(&line);
+            }
+            let mut body = vec![0u8; length];
+            let _ = reader.read_exact(&mut body);
+            let request = format!("{head}\n{}", String::from_utf8_lossy(&body));
+            let chat = head.starts_with("POST /v1/chat/completions");
+            log.lock().unwrap().push(request);
+            let (status, reply) = if chat {
+                (
+                    "200 OK",
+                    r#"{"choices":[{"message":{"role":"assistant","content":" yes\n"}}]}"#,
+                )
+            } else {
+                ("404 Not Found", r#"{"error":"no completions here"}"#)
+            };
+            let mut s = stream;
+            let _ = write!(
+                s,
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}",
+                reply.len()
+            );
+        }
+    });
+    (url, seen)
+}
+
+#[test]
+fn an_openai_compatible_backend_is_evaluated_and_its_key_is_never_stored() {
+    let dir = scratch();
+    write_corpus(dir.path());
+    let (url, seen) = mock_openai();
+    let spec = write_spec(
+        dir.path(),
+        "api.toml",
+        r#"
+[dataset]
+plugin = "text_corpus"
+paths = ["corpus/*.txt"]
+block_size = 16
+[model]
+plugin = "transformer"
+d_model = 16
+d_mlp = 32
+[optimizer]
+plugin = "adam"
+[[probe]]
+plugin = "few_shot"
+task = "babi6"
+shots = 1
+examples = 10
+backend = "openai"
+openai_model = "test-model"
+[train]
+steps = 0
+"#,
+    );
+    let store = dir.path().join("store");
+    let secret = "sk-test-SECRET-31337";
+    let out = std::process::Command::new(bin())
+        .args([
+            "--store",
+            store.to_str().unwrap(),
+            "run",
+            spec.to_str().unwrap(),
+        ])
+        .current_dir(dir.path())
+        .env("OPENAI_BASE_URL", &url)
+        .env("OPENAI_API_KEY", secret)
+        .env("RUST_LOG", "debug")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let requests = seen.lock().unwrap().clone();
+    let chats: Vec<&String> = requests
+        .iter()
+        .filter(|r| r.starts_with("POST /v1/chat/completions"))
+        .collect();
+    assert_eq!(chats.len(), 10);
+    assert!(chats[0].contains(&format!("Bearer {secret}")));
+    assert!(chats[0].contains("\"model\":\"test-model\""));
+    // The API always says "yes": exact match is the share of yes answers, every answer is in
+    // the format, and without log-probabilities there is no multiple-choice score.
+    let run = store.join(last_line(&out));
+    assert_eq!(metric(&run, "few_shot/babi6/format_rate")[0].1, 1.0);
+    assert!(metric(&run, "few_shot/babi6/mc_accuracy").is_empty());
+    let yes = metric(&run, "few_shot/babi6/exact_match")[0].1;
+    assert!(yes > 0.0 && yes < 1.0, "{yes}");
+    // The key is nowhere in the run directory, nor in what the run printed.
+    let mut stack = vec![run.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let bytes = std::fs::read(&p).unwrap();
+                assert!(
+                    !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                    "{} holds the key",
+                    p.display()
+                );
+            }
+        }
+    }
+    assert!(!stderr(&out).contains(secret) && !stdout(&out).contains(secret));
+}

@@ -64,7 +64,7 @@ pub use optimizer::{HostOptimizer, Optimizer};
 pub use params::{Param, ParamType, Params, Value};
 pub use probe::{Observation, Probe, ProbeContext};
 pub use prune::{Mask, PruneContext, Pruner};
-pub use text::{KvCache, Tokenizer};
+pub use text::{KvCache, LocalTextModel, TextModel, Tokenizer};
 
 /// Everything a plugin usually needs, in one import.
 pub mod prelude {

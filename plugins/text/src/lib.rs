@@ -15,6 +15,7 @@
 
 pub mod corpus;
 pub mod mo;
+pub mod openai;
 pub mod tasks;
 pub mod tokenizer;
 
