@@ -250,10 +250,13 @@ impl Sampler {
     }
 }
 
-const EVAL_CHUNK: usize = 2048;
+/// Evaluation runs in chunks of about this many input positions (a chunk of 2,048 three-token
+/// examples, or of 16 blocks of 1,024 tokens), so that activations stay within memory.
+const EVAL_POSITIONS: usize = 16_384;
 
-fn evaluate(parts: &mut Parts, split: Split) -> anyhow::Result<(f64, Option<f64>)> {
+fn evaluate(parts: &mut Parts, split: Split, max: usize) -> anyhow::Result<(f64, Option<f64>)> {
     let n = parts.dataset.len(split);
+    let n = if max > 0 { n.min(max) } else { n };
     if n == 0 {
         return Ok((f64::NAN, None));
     }
@@ -261,7 +264,9 @@ fn evaluate(parts: &mut Parts, split: Split) -> anyhow::Result<(f64, Option<f64>
     let objective = parts.dataset.info().objective;
     let (mut loss_sum, mut acc_sum, mut has_acc) = (0.0f64, 0.0f64, false);
     let idx: Vec<usize> = (0..n).collect();
-    for chunk in idx.chunks(EVAL_CHUNK) {
+    let positions: usize = parts.dataset.info().input_shape.iter().product::<usize>().max(1);
+    let chunk_size = (EVAL_POSITIONS / positions).clamp(1, 2048);
+    for chunk in idx.chunks(chunk_size) {
         let batch = parts.dataset.batch(split, chunk, &parts.device)?;
         let out = parts
             .model
@@ -762,7 +767,7 @@ fn train(
                 if parts.dataset.len(split) == 0 {
                     continue;
                 }
-                let (loss, acc) = evaluate(parts, split)?;
+                let (loss, acc) = evaluate(parts, split, spec.train.eval_max_examples)?;
                 log.metric(step, &format!("{}/loss", split.as_str()), loss);
                 if let Some(a) = acc {
                     log.metric(step, &format!("{}/acc", split.as_str()), a);

@@ -53,6 +53,6 @@ pub fn tune_allocator() {
     unsafe {
         // 32 MiB is glibc's largest mmap threshold on 64-bit targets.
         libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 512 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
     }
 }

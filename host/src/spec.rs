@@ -157,6 +157,8 @@ pub struct Train {
     pub log_every: u64,
     /// Stop after the first evaluation where this holds.
     pub stop_when: Option<crate::reference::Condition>,
+    /// Evaluate on at most this many examples per split (0 = all).
+    pub eval_max_examples: usize,
 }
 
 impl Train {
@@ -268,6 +270,12 @@ fn train_params() -> Vec<Param> {
             "eval_every",
             100,
             "evaluate every N steps; 0 = only at the end",
+        )
+        .min(0.0),
+        Param::int(
+            "eval_max_examples",
+            0,
+            "evaluate on at most the first N examples of each split; 0 = all",
         )
         .min(0.0),
         Param::int(
@@ -807,6 +815,7 @@ fn resolve_at(
         warmup_steps: int_of(&tp, "warmup_steps"),
         min_lr_factor: tp.f64("min_lr_factor").unwrap_or(0.0),
         log_every: int_of(&tp, "log_every"),
+        eval_max_examples: int_of(&tp, "eval_max_examples") as usize,
         stop_when: match tp.str("stop_when").unwrap_or("") {
             "" => None,
             c => {

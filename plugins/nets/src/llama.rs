@@ -17,7 +17,7 @@
 use assay_sdk::prelude::*;
 use assay_sdk::KvCache;
 
-use crate::linear::{Linear, Named};
+use crate::linear::{per_row, Linear, Named};
 use crate::transformer::Names;
 
 pub(crate) struct RmsNorm {
@@ -28,8 +28,8 @@ pub(crate) struct RmsNorm {
 impl RmsNorm {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let ms = x.sqr()?.mean_keepdim(D::Minus1)?;
-        Ok(x.broadcast_div(&(ms + self.eps)?.sqrt()?)?
-            .broadcast_mul(self.w.as_tensor())?)
+        let normed = x.broadcast_div(&(ms + self.eps)?.sqrt()?)?;
+        Ok(normed.mul(&per_row(self.w.as_tensor(), &normed)?)?)
     }
 }
 

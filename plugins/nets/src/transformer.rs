@@ -23,7 +23,7 @@
 use assay_sdk::prelude::*;
 use assay_sdk::KvCache;
 
-use crate::linear::{Linear, Named};
+use crate::linear::{per_row, Linear, Named};
 
 pub(crate) struct Norm {
     pub w: Var,
@@ -44,9 +44,8 @@ impl Norm {
         let centred = x.broadcast_sub(&mean)?;
         let var = centred.sqr()?.mean_keepdim(D::Minus1)?;
         let normed = centred.broadcast_div(&(var + 1e-5)?.sqrt()?)?;
-        Ok(normed
-            .broadcast_mul(self.w.as_tensor())?
-            .broadcast_add(self.b.as_tensor())?)
+        let scaled = normed.mul(&per_row(self.w.as_tensor(), &normed)?)?;
+        Ok((&scaled + per_row(self.b.as_tensor(), &scaled)?)?)
     }
 }
 
@@ -297,7 +296,7 @@ impl Transformer {
                     y = (y + rows_per_example(&p, batch)?)?;
                 }
                 Ok(match &lin.b {
-                    Some(b) => y.broadcast_add(b.as_tensor())?,
+                    Some(b) => (&y + per_row(b.as_tensor(), &y)?)?,
                     None => y,
                 })
             }

@@ -16,6 +16,7 @@
 pub mod corpus;
 pub mod mo;
 pub mod openai;
+pub mod python;
 pub mod tasks;
 pub mod tokenizer;
 

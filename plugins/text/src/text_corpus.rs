@@ -86,10 +86,47 @@ fn build(p: &Params, cx: &BuildContext) -> Result<Box<dyn Dataset>> {
     let format = Format::parse(p.str("format")?)
         .ok_or_else(|| PluginError::param("format", "expected files, paragraphs or mo"))?;
     let base = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let files = corpus::files(&patterns, &base, p.usize("max_files")?)
+    let mut files = corpus::files(&patterns, &base, usize::MAX)
         .map_err(|e| PluginError::param("paths", e.to_string()))?;
-    let mut docs = corpus::documents(&files, format)
-        .map_err(|e| PluginError::param("paths", e.to_string()))?;
+    let exclude: Vec<String> = match p.get("exclude") {
+        Some(Value::List(items)) => items
+            .iter()
+            .filter_map(|v| match v {
+                Value::Str(s) => Some(s.clone()),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    files.retain(|f| {
+        let s = f.display().to_string();
+        !exclude.iter().any(|x| s.contains(x.as_str()))
+    });
+    files.truncate(p.usize("max_files")?);
+    if files.is_empty() {
+        return Err(PluginError::param(
+            "exclude",
+            format!("every file matching {patterns:?} is excluded by {exclude:?}"),
+        ));
+    }
+    let (op, units, bin) = (
+        p.str("python")?,
+        p.str("ast_units")?,
+        p.str("ast_depth")?,
+    );
+    let mut docs = if op == "none" && units == "files" && bin == "all" {
+        corpus::documents(&files, format)
+            .map_err(|e| PluginError::param("paths", e.to_string()))?
+    } else {
+        if format != Format::Files {
+            return Err(PluginError::param(
+                "python",
+                "Python AST options need format = \"files\" (Python source files)",
+            ));
+        }
+        crate::python::documents(op, units, bin, cx.seed, &files)
+            .map_err(|e| PluginError::param("python", e.to_string()))?
+    };
     if docs.len() < 2 {
         return Err(PluginError::param(
             "paths",
@@ -135,7 +172,7 @@ fn build(p: &Params, cx: &BuildContext) -> Result<Box<dyn Dataset>> {
             .collect()
     };
     let train_ids = corpus::within_budget(encode(&train_docs)?, p.usize("token_budget")?);
-    let test_ids = encode(&test_docs)?;
+    let test_ids = corpus::within_budget(encode(&test_docs)?, p.usize("test_token_budget")?);
     let block = p.usize("block_size")?;
     let train = corpus::pack(&train_ids, tokenizer.eos(), block);
     let test = corpus::pack(&test_ids, tokenizer.eos(), block);
@@ -182,7 +219,21 @@ pub(crate) fn register(r: &mut dyn Registrar) {
             .param(Param::str("tokenizer_file", "tokenizer.json", "Hugging Face tokenizer.json for `hugging_face`"))
             .param(Param::int("block_size", 64, "tokens per training example").min(1.0))
             .param(Param::int("token_budget", 0, "training tokens kept (0 = all): compare corpora at equal size").min(0.0))
+            .param(Param::int("test_token_budget", 0, "held-out tokens kept (0 = all): bounds the cost of each evaluation").min(0.0))
             .param(Param::float("test_fraction", 0.1, "share of documents held out").range(0.0, 1.0))
-            .param(Param::int("max_files", 100_000, "at most this many files (sorted by path)").min(1.0)),
+            .param(Param::int("max_files", 100_000, "at most this many files (sorted by path)").min(1.0))
+            .param(Param::list("exclude", ParamType::StrList, vec![], "skip files whose path contains any of these strings (e.g. \"/test\")"))
+            .param(
+                Param::str("python", "none", "Python ablation (study 2): none, comment_free (docstrings and comments removed), scrambled (identifiers shuffled within the file), randomized (fresh random identifiers)")
+                    .choices(&["none", "comment_free", "scrambled", "randomized"]),
+            )
+            .param(
+                Param::str("ast_units", "files", "Python units: whole files, or top-level def/class chunks")
+                    .choices(&["files", "chunks"]),
+            )
+            .param(
+                Param::str("ast_depth", "all", "keep Python units of one AST-depth bin: shallow (0<d<8), middle (8<d<12), deep (12<d<20), or all")
+                    .choices(&["all", "shallow", "middle", "deep"]),
+            ),
     );
 }
