@@ -72,6 +72,8 @@ enum BenchCommand {
     Optimizer(crate::bench::OptimizerBenchArgs),
     /// The grokking models' full-batch training step, beside PyTorch (`bench/grokking.sh`).
     Grokking(crate::bench::GrokkingBenchArgs),
+    /// Training and generation tokens/s of study 2's decoder, beside PyTorch (`bench/lm.sh`).
+    Lm(crate::bench::LmBenchArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -283,6 +285,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Bench(BenchCommand::Optimizer(args)) => {
             crate::bench::optimizer(&load_catalog(cli.registry.as_deref())?, &args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(BenchCommand::Lm(args)) => {
+            crate::bench::lm(&load_catalog(cli.registry.as_deref())?, &args)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench(BenchCommand::Grokking(args)) => {

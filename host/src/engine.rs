@@ -264,7 +264,13 @@ fn evaluate(parts: &mut Parts, split: Split, max: usize) -> anyhow::Result<(f64,
     let objective = parts.dataset.info().objective;
     let (mut loss_sum, mut acc_sum, mut has_acc) = (0.0f64, 0.0f64, false);
     let idx: Vec<usize> = (0..n).collect();
-    let positions: usize = parts.dataset.info().input_shape.iter().product::<usize>().max(1);
+    let positions: usize = parts
+        .dataset
+        .info()
+        .input_shape
+        .iter()
+        .product::<usize>()
+        .max(1);
     let chunk_size = (EVAL_POSITIONS / positions).clamp(1, 2048);
     for chunk in idx.chunks(chunk_size) {
         let batch = parts.dataset.batch(split, chunk, &parts.device)?;

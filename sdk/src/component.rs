@@ -27,7 +27,7 @@ pub enum Kind {
     Probe,
     /// An interactive task: a game or a simulator ([`Environment`]).
     Environment,
-    /// Scores weights for pruning ([`Pruner`](crate::Pruner)).
+    /// Scores weights for pruning ([`Pruner`]).
     Pruner,
 }
 

@@ -6,8 +6,10 @@
 //! ratio. Both runs include the same start-up, final evaluation and checkpoint.
 
 mod grokking;
+mod lm;
 
 pub use grokking::{grokking, GrokkingBenchArgs};
+pub use lm::{lm, LmBenchArgs};
 
 use std::time::Instant;
 

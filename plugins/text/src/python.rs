@@ -52,7 +52,11 @@ pub fn transform(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| fail(format!("cannot start python3 (needed for Python AST options): {e}")))?;
+        .map_err(|e| {
+            fail(format!(
+                "cannot start python3 (needed for Python AST options): {e}"
+            ))
+        })?;
     let request = serde_json::json!({
         "op": op,
         "units": units,
@@ -139,7 +143,10 @@ mod tests {
             .collect();
         let (units, skipped) = transform("none", "files", 0, &files).unwrap();
         assert_eq!(skipped, 0);
-        assert_eq!(units.iter().map(|u| u.depth).collect::<Vec<_>>(), vec![0, 3, 4, 4]);
+        assert_eq!(
+            units.iter().map(|u| u.depth).collect::<Vec<_>>(),
+            vec![0, 3, 4, 4]
+        );
         let code = "def area(radius):\n    \"\"\"Area of a circle.\"\"\"\n    # pi times r squared\n    return 3.14 * radius ** 2\n\nclass Shape:\n    def scale(self, k):\n        return len(str(k)) * k\n";
         let p = dir.join("code.py");
         std::fs::write(&p, code).unwrap();
@@ -147,10 +154,15 @@ mod tests {
         let free = documents("comment_free", "files", "all", 0, std::slice::from_ref(&p)).unwrap();
         assert!(!free[0].text.contains("Area of") && !free[0].text.contains("pi times"));
         assert!(free[0].text.contains("return 3.14 * radius ** 2"));
-        let scrambled = documents("scrambled", "files", "all", 1, std::slice::from_ref(&p)).unwrap();
-        let randomized = documents("randomized", "files", "all", 1, std::slice::from_ref(&p)).unwrap();
+        let scrambled =
+            documents("scrambled", "files", "all", 1, std::slice::from_ref(&p)).unwrap();
+        let randomized =
+            documents("randomized", "files", "all", 1, std::slice::from_ref(&p)).unwrap();
         // Scrambled: the same names, reassigned (so not the original program text).
-        assert_ne!(scrambled[0].text, documents("none", "chunks", "all", 0, std::slice::from_ref(&p)).unwrap()[0].text);
+        assert_ne!(
+            scrambled[0].text,
+            documents("none", "chunks", "all", 0, std::slice::from_ref(&p)).unwrap()[0].text
+        );
         assert!(scrambled[0].text.contains("radius") || scrambled[0].text.contains("Shape"));
         // Randomized: none of the original names survive.
         for name in ["radius", "area", "Shape", "scale"] {

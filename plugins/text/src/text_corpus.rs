@@ -109,14 +109,9 @@ fn build(p: &Params, cx: &BuildContext) -> Result<Box<dyn Dataset>> {
             format!("every file matching {patterns:?} is excluded by {exclude:?}"),
         ));
     }
-    let (op, units, bin) = (
-        p.str("python")?,
-        p.str("ast_units")?,
-        p.str("ast_depth")?,
-    );
+    let (op, units, bin) = (p.str("python")?, p.str("ast_units")?, p.str("ast_depth")?);
     let mut docs = if op == "none" && units == "files" && bin == "all" {
-        corpus::documents(&files, format)
-            .map_err(|e| PluginError::param("paths", e.to_string()))?
+        corpus::documents(&files, format).map_err(|e| PluginError::param("paths", e.to_string()))?
     } else {
         if format != Format::Files {
             return Err(PluginError::param(

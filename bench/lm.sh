@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# assay's study-2 decoder (training and generation tokens/s) beside PyTorch, one command, same machine,
+# same thread count.
+#
+#   bench/lm.sh [THREADS] [extra `assay bench lm` options...]
+#
+# Builds assay (dev profile: candle, gemm and the plugins are optimised there), installs torch
+# into target/torch-venv if it is not there yet (about 5 GB with its CUDA wheels; the CPU is
+# what is measured), then alternates the two implementations repeat by repeat. Not part of CI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+threads="${1:-2}"
+shift || true
+venv=target/torch-venv
+if ! "$venv/bin/python" -c "import torch" 2>/dev/null; then
+  echo "installing torch into $venv ..." >&2
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet torch numpy
+fi
+cargo build --workspace --quiet
+export OMP_WAIT_POLICY=PASSIVE
+exec target/debug/assay bench lm --threads "$threads" --reference "$venv/bin/python" "$@"

@@ -1,0 +1,198 @@
+//! `assay bench lm`: training tokens/s of study 2's decoder (4 layers, d_model 128, context 256,
+//! batch 16, pre-LayerNorm GPT-2 blocks, AdamW) and greedy generation tokens/s with the
+//! key/value cache (a 16-token prompt, 128 new tokens), beside the same model in PyTorch
+//! (`bench/reference/lm.py`, run alternately at the same thread count).
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{anyhow, bail, Context};
+use assay_sdk::prelude::*;
+use assay_sdk::rand::Rng as _;
+use assay_sdk::KvCache;
+
+use crate::catalog::Catalog;
+
+/// Arguments of `assay bench lm`.
+#[derive(clap::Args, Debug)]
+pub struct LmBenchArgs {
+    /// Timed training steps per repetition.
+    #[arg(long, default_value_t = 20)]
+    pub steps: u64,
+    /// Repetitions (median reported).
+    #[arg(long, default_value_t = 3)]
+    pub repeats: usize,
+    /// Threads for both implementations.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// MLP activation of both models: relu or gelu_tanh.
+    #[arg(long, default_value = "relu")]
+    pub activation: String,
+    /// A Python interpreter with torch: run the PyTorch reference side by side.
+    #[arg(long)]
+    pub reference: Option<PathBuf>,
+    /// The reference script.
+    #[arg(long, default_value = "bench/reference/lm.py")]
+    pub script: PathBuf,
+}
+
+const VOCAB: usize = 257;
+const CTX: usize = 256;
+const BATCH: usize = 16;
+const PROMPT: usize = 16;
+const NEW: usize = 128;
+
+fn model(catalog: &Catalog, activation: &str) -> anyhow::Result<crate::guard::GuardedModel> {
+    let entry = catalog.get(Kind::Model, "transformer")?;
+    let params = entry.component.resolve(&[
+        ("n_layers", Value::Int(4)),
+        ("d_model", Value::Int(128)),
+        ("n_heads", Value::Int(4)),
+        ("d_mlp", Value::Int(512)),
+        ("layer_norm", Value::Bool(true)),
+        ("bias", Value::Bool(true)),
+        ("activation", Value::Str(activation.to_string())),
+    ])?;
+    let cx = ModelContext {
+        build: BuildContext {
+            seed: 0,
+            device: Device::Cpu,
+        },
+        data: DataInfo::tokens(
+            CTX + PROMPT + NEW,
+            VOCAB,
+            Objective::NextToken { vocab: VOCAB },
+        ),
+    };
+    Ok(entry.build_model(&params, &cx)?)
+}
+
+/// (training tokens/s, generation tokens/s) of assay.
+fn time_assay(catalog: &Catalog, args: &LmBenchArgs) -> anyhow::Result<(f64, f64)> {
+    let mut m = model(catalog, &args.activation)?;
+    let opt_entry = catalog.get(Kind::Optimizer, "adamw")?;
+    let mut opt = opt_entry.build_optimizer(
+        &opt_entry
+            .component
+            .resolve(&[("weight_decay", Value::Float(0.1))])?,
+        m.parameters(),
+    )?;
+    let mut rng = init::rng(0, "bench/lm");
+    let ids: Vec<u32> = (0..BATCH * (CTX + 1))
+        .map(|_| rng.random_range(0..VOCAB as u32))
+        .collect();
+    let data = Tensor::from_vec(ids, (BATCH, CTX + 1), &Device::Cpu)?;
+    let (x, y) = (
+        data.narrow(1, 0, CTX)?,
+        data.narrow(1, 1, CTX)?.contiguous()?,
+    );
+    let objective = Objective::NextToken { vocab: VOCAB };
+    let mut step = |m: &mut crate::guard::GuardedModel| -> anyhow::Result<()> {
+        let out = m.forward(&x, &mut Hooks::none())?;
+        let grads = crate::engine::loss(&objective, &out, &y)?.backward()?;
+        opt.step(&grads, 1.0)?;
+        Ok(())
+    };
+    for _ in 0..3 {
+        step(&mut m)?;
+    }
+    let t = Instant::now();
+    for _ in 0..args.steps {
+        step(&mut m)?;
+    }
+    let train = (args.steps as usize * BATCH * CTX) as f64 / t.elapsed().as_secs_f64();
+    m.set_training(false);
+    let prompt: Vec<u32> = (0..PROMPT)
+        .map(|_| rng.random_range(0..VOCAB as u32))
+        .collect();
+    let mut cache = KvCache::new();
+    let t = Instant::now();
+    let mut input = Tensor::from_vec(prompt, (1, PROMPT), &Device::Cpu)?;
+    for _ in 0..NEW {
+        let logits = m
+            .forward_cached(&input, &mut cache)?
+            .ok_or_else(|| anyhow!("the transformer has no key/value cache"))?;
+        let n = logits.dim(1)?;
+        let next = logits.narrow(1, n - 1, 1)?.argmax(D::Minus1)?;
+        input = next.to_dtype(DType::U32)?;
+    }
+    let generate = NEW as f64 / t.elapsed().as_secs_f64();
+    Ok((train, generate))
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Runs the benchmark and prints its table.
+pub fn lm(catalog: &Catalog, args: &LmBenchArgs) -> anyhow::Result<()> {
+    if let Some(t) = args.threads {
+        std::env::set_var("RAYON_NUM_THREADS", t.to_string());
+    }
+    if !["relu", "gelu_tanh"].contains(&args.activation.as_str()) {
+        bail!(
+            "--activation {}: expected relu or gelu_tanh",
+            args.activation
+        );
+    }
+    let (mut ours_t, mut ours_g, mut theirs_t, mut theirs_g) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut label = String::from("pytorch");
+    for _ in 0..args.repeats.max(1) {
+        let (t, g) = time_assay(catalog, args)?;
+        ours_t.push(t);
+        ours_g.push(g);
+        if let Some(python) = &args.reference {
+            let mut cmd = Command::new(python);
+            cmd.arg(&args.script)
+                .args(["--steps", &args.steps.to_string()])
+                .args(["--activation", &args.activation]);
+            if let Some(t) = args.threads {
+                cmd.args(["--threads", &t.to_string()])
+                    .env("OMP_NUM_THREADS", t.to_string());
+            }
+            let out = cmd
+                .output()
+                .with_context(|| format!("running {}", python.display()))?;
+            if !out.status.success() {
+                bail!(
+                    "the PyTorch reference failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            let v: serde_json::Value =
+                serde_json::from_slice(&out.stdout).context("reading the reference's output")?;
+            label = v["implementation"]
+                .as_str()
+                .unwrap_or("pytorch")
+                .to_string();
+            theirs_t.push(v["train_tokens_per_s"].as_f64().unwrap_or(f64::NAN));
+            theirs_g.push(v["generate_tokens_per_s"].as_f64().unwrap_or(f64::NAN));
+        }
+    }
+    let threads = std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "all cores".into());
+    let profile = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    println!("decoder bench: 4 layers, d_model 128, context {CTX}, batch {BATCH}, {} activation, {profile} build, threads {threads}, median of {}", args.activation, args.repeats);
+    println!(
+        "{:<24} {:>18} {:>22}",
+        "implementation", "train tokens/s", "generate tokens/s"
+    );
+    let (ot, og) = (median(&mut ours_t), median(&mut ours_g));
+    println!("{:<24} {ot:>18.0} {og:>22.1}", "assay");
+    if !theirs_t.is_empty() {
+        let (tt, tg) = (median(&mut theirs_t), median(&mut theirs_g));
+        println!("{label:<24} {tt:>18.0} {tg:>22.1}");
+        println!(
+            "assay/pytorch: training {:.2}, generation {:.2}",
+            ot / tt,
+            og / tg
+        );
+    }
+    Ok(())
+}
