@@ -8,6 +8,7 @@ pub mod hf;
 mod linear;
 mod llama;
 mod mlp;
+mod softmax;
 mod transformer;
 
 use assay_sdk::Registrar;

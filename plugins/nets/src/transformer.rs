@@ -24,6 +24,7 @@ use assay_sdk::prelude::*;
 use assay_sdk::KvCache;
 
 use crate::linear::{per_row, Linear, Named};
+use crate::softmax::scaled_softmax;
 
 pub(crate) struct Norm {
     pub w: Var,
@@ -326,25 +327,30 @@ impl Transformer {
         let k = hooks.point(&b.names.k, split(self.project(&b.k, src, 0)?)?)?;
         let v = hooks.point(&b.names.v, split(self.project(&b.v, src, 0)?)?)?;
         let scale = 1.0 / (self.d_head as f64).sqrt();
-        let mut scores = (q.matmul(&k.t()?)? * scale)?;
-        if t > 1 && !last_only {
-            let mask: Vec<f32> = (0..t * t)
-                .map(|i| {
-                    if i % t > i / t {
-                        f32::NEG_INFINITY
-                    } else {
-                        0.0
-                    }
-                })
-                .collect();
-            scores = scores.broadcast_add(&Tensor::from_vec(mask, (t, t), scores.device())?)?;
-        }
-        let scores = hooks.point(&b.names.scores, scores)?;
-        // candle's fused softmax_last_dim has no backward; this one is built from basic ops.
-        let pattern = hooks.point(
-            &b.names.pattern,
-            assay_sdk::nn::ops::softmax(&scores, D::Minus1)?,
-        )?;
+        let pattern = if hooks.is_active() {
+            let mut scores = (q.matmul(&k.t()?)? * scale)?;
+            if t > 1 && !last_only {
+                let mask: Vec<f32> = (0..t * t)
+                    .map(|i| {
+                        if i % t > i / t {
+                            f32::NEG_INFINITY
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect();
+                scores = scores.broadcast_add(&Tensor::from_vec(mask, (t, t), scores.device())?)?;
+            }
+            let scores = hooks.point(&b.names.scores, scores)?;
+            // candle's fused softmax_last_dim has no backward; this one is built from basic ops.
+            hooks.point(
+                &b.names.pattern,
+                assay_sdk::nn::ops::softmax(&scores, D::Minus1)?,
+            )?
+        } else {
+            // The last query (last_only) sees every key: the causal rule gives that too.
+            scaled_softmax(&q.matmul(&k.t()?)?, scale, true)?
+        };
         let z = hooks.point(&b.names.z, pattern.matmul(&v)?)?;
         let z = z
             .transpose(1, 2)?
@@ -470,18 +476,6 @@ impl Model for Transformer {
                 .transpose(1, 2)?
                 .contiguous()?)
         };
-        // Query j (absolute position p0 + j) sees keys 0..=p0 + j.
-        let total = p0 + n;
-        let mask: Vec<f32> = (0..n * total)
-            .map(|i| {
-                if i % total > p0 + i / total {
-                    f32::NEG_INFINITY
-                } else {
-                    0.0
-                }
-            })
-            .collect();
-        let mask = Tensor::from_vec(mask, (n, total), x.device())?;
         let scale = 1.0 / (self.d_head as f64).sqrt();
         for (i, b) in self.blocks.iter().enumerate() {
             let a_in = match &b.ln1 {
@@ -491,8 +485,7 @@ impl Model for Transformer {
             let q = split(b.q.forward(&a_in)?)?;
             let (k, v) =
                 cache.append(i, split(b.k.forward(&a_in)?)?, split(b.v.forward(&a_in)?)?)?;
-            let scores = (q.matmul(&k.t()?)? * scale)?.broadcast_add(&mask)?;
-            let pattern = assay_sdk::nn::ops::softmax(&scores, D::Minus1)?;
+            let pattern = scaled_softmax(&q.matmul(&k.t()?)?, scale, true)?;
             let z = pattern.matmul(&v)?.transpose(1, 2)?.reshape((
                 batch,
                 n,
@@ -510,7 +503,7 @@ impl Model for Transformer {
         if let Some(norm) = &self.ln_final {
             x = norm.forward(&x)?;
         }
-        cache.position = total;
+        cache.position = p0 + n;
         Ok(Some(self.unembed.forward(&x)?))
     }
 

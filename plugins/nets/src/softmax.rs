@@ -1,0 +1,218 @@
+//! Attention's `softmax(scale · scores + causal mask)` as one fused CPU operation with its own
+//! backward pass. Written from basic tensor operations it took seven passes over the largest
+//! tensor of a decoder (`[batch, heads, queries, keys]`) forward and a dozen backward, each
+//! allocating its result; this takes one pass each way. Rows are the last axis; query `i` of `t`
+//! (over `s` keys, the first `s − t` of which are cached) sees keys `0..=s − t + i` when causal.
+//! Other devices use the composed operations.
+
+use assay_sdk::candle::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape};
+use assay_sdk::prelude::*;
+use rayon::prelude::*;
+
+type CandleResult<T> = std::result::Result<T, assay_sdk::candle::Error>;
+
+/// Elements from which rows are spread over the thread pool.
+const PARALLEL_FROM: usize = 1 << 15;
+
+fn contiguous<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> CandleResult<&'a [f32]> {
+    let CpuStorage::F32(v) = s else {
+        return Err(assay_sdk::candle::Error::Msg(format!("{what}: f32 only")));
+    };
+    let (a, b) = l.contiguous_offsets().ok_or_else(|| {
+        assay_sdk::candle::Error::Msg(format!("{what}: needs a contiguous tensor"))
+    })?;
+    Ok(&v[a..b])
+}
+
+/// `softmax(scale · x)` over the last axis, with the causal mask when `causal`.
+pub(crate) struct ScaledSoftmax {
+    pub scale: f32,
+    pub causal: bool,
+}
+
+fn visible(causal: bool, row: usize, t: usize, s: usize) -> usize {
+    if causal {
+        s - t + (row % t) + 1
+    } else {
+        s
+    }
+}
+
+impl CustomOp1 for ScaledSoftmax {
+    fn name(&self) -> &'static str {
+        "scaled-causal-softmax"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> CandleResult<(CpuStorage, Shape)> {
+        let x = contiguous(storage, layout, self.name())?;
+        let dims = layout.shape().dims();
+        let s = dims[dims.len() - 1];
+        let t = if dims.len() >= 2 {
+            dims[dims.len() - 2]
+        } else {
+            1
+        };
+        let mut out = vec![0f32; x.len()];
+        let row = |(r, (o, row)): (usize, (&mut [f32], &[f32]))| {
+            let n = visible(self.causal, r, t, s);
+            let m = row[..n].iter().fold(f32::NEG_INFINITY, |a, &v| a.max(v)) * self.scale;
+            let mut sum = 0f32;
+            for (oi, &v) in o[..n].iter_mut().zip(&row[..n]) {
+                *oi = (v * self.scale - m).exp();
+                sum += *oi;
+            }
+            let inv = 1.0 / sum;
+            o[..n].iter_mut().for_each(|v| *v *= inv);
+        };
+        // Small tensors (one generated token) are not worth waking the thread pool for.
+        if x.len() >= PARALLEL_FROM {
+            out.par_chunks_mut(s)
+                .zip(x.par_chunks(s))
+                .enumerate()
+                .for_each(row);
+        } else {
+            out.chunks_mut(s).zip(x.chunks(s)).enumerate().for_each(row);
+        }
+        Ok((CpuStorage::F32(out), layout.shape().clone()))
+    }
+
+    fn bwd(&self, _arg: &Tensor, res: &Tensor, grad: &Tensor) -> CandleResult<Option<Tensor>> {
+        let grad = grad.contiguous()?;
+        Ok(Some(res.apply_op2_no_bwd(
+            &grad,
+            &SoftmaxGrad { scale: self.scale },
+        )?))
+    }
+}
+
+/// `scale · y ⊙ (g − Σ g ⊙ y)` per row: the gradient of [`ScaledSoftmax`] from its output `y`.
+struct SoftmaxGrad {
+    scale: f32,
+}
+
+impl CustomOp2 for SoftmaxGrad {
+    fn name(&self) -> &'static str {
+        "scaled-softmax-grad"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> CandleResult<(CpuStorage, Shape)> {
+        let y = contiguous(s1, l1, self.name())?;
+        let g = contiguous(s2, l2, self.name())?;
+        let dims = l1.shape().dims();
+        let s = dims[dims.len() - 1];
+        let mut out = vec![0f32; y.len()];
+        let row = |(o, (yr, gr)): (&mut [f32], (&[f32], &[f32]))| {
+            let dot: f32 = yr.iter().zip(gr).map(|(a, b)| a * b).sum();
+            for ((oi, &yi), &gi) in o.iter_mut().zip(yr).zip(gr) {
+                *oi = self.scale * yi * (gi - dot);
+            }
+        };
+        if y.len() >= PARALLEL_FROM {
+            out.par_chunks_mut(s)
+                .zip(y.par_chunks(s).zip(g.par_chunks(s)))
+                .for_each(row);
+        } else {
+            out.chunks_mut(s)
+                .zip(y.chunks(s).zip(g.chunks(s)))
+                .for_each(row);
+        }
+        Ok((CpuStorage::F32(out), l1.shape().clone()))
+    }
+}
+
+/// `softmax(scale · scores + causal mask)` over the last axis.
+pub(crate) fn scaled_softmax(scores: &Tensor, scale: f64, causal: bool) -> Result<Tensor> {
+    if scores.device().is_cpu() && scores.dtype() == DType::F32 {
+        return Ok(scores.contiguous()?.apply_op1(ScaledSoftmax {
+            scale: scale as f32,
+            causal,
+        })?);
+    }
+    let dims = scores.dims();
+    let (t, s) = (dims[dims.len() - 2], dims[dims.len() - 1]);
+    let mut x = (scores * scale)?;
+    if causal && t > 1 {
+        let mask: Vec<f32> = (0..t * s)
+            .map(|i| {
+                if i % s >= visible(true, i / s, t, s) {
+                    f32::NEG_INFINITY
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        x = x.broadcast_add(&Tensor::from_vec(mask, (t, s), scores.device())?)?;
+    }
+    Ok(assay_sdk::nn::ops::softmax(&x, D::Minus1)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_the_composed_softmax_and_its_gradient() {
+        let mut rng = init::rng(3, "softmax");
+        for (t, s) in [(5, 5), (3, 7), (1, 4)] {
+            let x = Var::from_tensor(
+                &init::normal(&mut rng, &[2, 3, t, s], 0.0, 2.0, &Device::Cpu).unwrap(),
+            )
+            .unwrap();
+            let w = init::normal(&mut rng, &[2, 3, t, s], 0.0, 1.0, &Device::Cpu).unwrap();
+            let fused = scaled_softmax(x.as_tensor(), 0.7, true).unwrap();
+            // The composed version, forced through the generic path.
+            let mask: Vec<f32> = (0..t * s)
+                .map(|i| {
+                    if i % s >= visible(true, i / s, t, s) {
+                        f32::NEG_INFINITY
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            let composed = assay_sdk::nn::ops::softmax(
+                &(x.as_tensor() * 0.7)
+                    .unwrap()
+                    .broadcast_add(&Tensor::from_vec(mask, (t, s), &Device::Cpu).unwrap())
+                    .unwrap(),
+                D::Minus1,
+            )
+            .unwrap();
+            let diff = |a: &Tensor, b: &Tensor| {
+                (a - b)
+                    .unwrap()
+                    .abs()
+                    .unwrap()
+                    .max_all()
+                    .unwrap()
+                    .to_scalar::<f32>()
+                    .unwrap()
+            };
+            assert!(diff(&fused, &composed) < 1e-6);
+            let gf = fused
+                .mul(&w)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
+            let gc = composed
+                .mul(&w)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
+            assert!(
+                diff(gf.get(&x).unwrap(), gc.get(&x).unwrap()) < 1e-5,
+                "{t}x{s}"
+            );
+        }
+    }
+}
