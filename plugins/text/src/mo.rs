@@ -196,6 +196,30 @@ pub fn read(path: &Path) -> Result<Catalog, MoError> {
     parse(&bytes, &path.display().to_string())
 }
 
+/// Parallel `(msgid, translation)` pairs by language (the header's `Language:`, else the
+/// catalog's file stem) from every catalog in `paths`: the multilingual data of study 5.
+/// Plural entries give their singular msgid and first form; untranslated entries are skipped.
+pub fn pairs_by_language(
+    paths: &[std::path::PathBuf],
+) -> Result<std::collections::BTreeMap<String, Vec<(String, String)>>, MoError> {
+    let mut out: std::collections::BTreeMap<String, Vec<(String, String)>> = Default::default();
+    for path in paths {
+        let catalog = read(path)?;
+        let language = catalog.language().map(str::to_string).unwrap_or_else(|| {
+            path.file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_default()
+        });
+        let pairs = out.entry(language).or_default();
+        for m in catalog.messages {
+            if let Some(t) = m.translations.into_iter().find(|t| !t.is_empty()) {
+                pairs.push((m.id, t));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Writes a catalog in `.mo` format (`little` or big endian), encoding every string with the
 /// header's charset: what tests and tools use to make catalogs. Entries are sorted by msgid, as
 /// `msgfmt` does; no hash table is written (readers must not need one).
@@ -305,6 +329,38 @@ mod tests {
         let files = c.messages.iter().find(|m| m.id == "one file").unwrap();
         assert_eq!(files.id_plural.as_deref(), Some("{} files"));
         assert_eq!(files.translations.len(), 3);
+    }
+
+    #[test]
+    fn pairs_are_grouped_by_the_header_language() {
+        let dir = std::env::temp_dir().join(format!("assay-mo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fr = write(
+            HEADER,
+            &[("Save", "Enregistrer"), ("Quit", "")],
+            "ISO-8859-1",
+            true,
+        )
+        .unwrap();
+        let de = write(
+            "Language: de\nContent-Type: text/plain; charset=UTF-8\n",
+            &[("Save", "Speichern")],
+            "UTF-8",
+            false,
+        )
+        .unwrap();
+        std::fs::write(dir.join("a.mo"), fr).unwrap();
+        std::fs::write(dir.join("b.mo"), de).unwrap();
+        let pairs = pairs_by_language(&[dir.join("a.mo"), dir.join("b.mo")]).unwrap();
+        assert_eq!(
+            pairs["fr"],
+            vec![("Save".to_string(), "Enregistrer".to_string())]
+        );
+        assert_eq!(
+            pairs["de"],
+            vec![("Save".to_string(), "Speichern".to_string())]
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
