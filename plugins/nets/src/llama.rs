@@ -18,7 +18,7 @@ use assay_sdk::prelude::*;
 use assay_sdk::KvCache;
 
 use crate::linear::{per_row, Linear, Named};
-use crate::softmax::scaled_softmax;
+use crate::softmax::{masked_scores, scaled_softmax};
 use crate::transformer::Names;
 
 pub(crate) struct RmsNorm {
@@ -170,24 +170,10 @@ impl Llama {
             Some(c) => c.append(i, k, v)?,
             None => (k, v),
         };
-        let total = k.dim(2)?;
         let (k, v) = (self.expand_kv(k)?, self.expand_kv(v)?);
         let scale = 1.0 / (self.d_head as f64).sqrt();
         let pattern = if hooks.is_active() {
-            let mut scores = (q.matmul(&k.t()?)? * scale)?;
-            if t > 1 {
-                let past = total - t;
-                let mask: Vec<f32> = (0..t * total)
-                    .map(|j| {
-                        if j % total > past + j / total {
-                            f32::NEG_INFINITY
-                        } else {
-                            0.0
-                        }
-                    })
-                    .collect();
-                scores = scores.broadcast_add(&Tensor::from_vec(mask, (t, total), x.device())?)?;
-            }
+            let scores = masked_scores(&q.matmul(&k.t()?)?, scale)?;
             let scores = hooks.point(&b.names.scores, scores)?;
             hooks.point(
                 &b.names.pattern,

@@ -126,6 +126,24 @@ impl CustomOp2 for SoftmaxGrad {
     }
 }
 
+/// `scale · scores` with the causal mask added (`-inf` where a query may not look): what
+/// `hook_attn_scores` shows, and the composed path's input to softmax.
+pub(crate) fn masked_scores(scores: &Tensor, scale: f64) -> Result<Tensor> {
+    let dims = scores.dims();
+    let (t, s) = (dims[dims.len() - 2], dims[dims.len() - 1]);
+    let x = (scores * scale)?;
+    let mask: Vec<f32> = (0..t * s)
+        .map(|i| {
+            if i % s >= visible(true, i / s, t, s) {
+                f32::NEG_INFINITY
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    Ok(x.broadcast_add(&Tensor::from_vec(mask, (t, s), scores.device())?)?)
+}
+
 /// `softmax(scale · scores + causal mask)` over the last axis.
 pub(crate) fn scaled_softmax(scores: &Tensor, scale: f64, causal: bool) -> Result<Tensor> {
     if scores.device().is_cpu() && scores.dtype() == DType::F32 {
@@ -134,21 +152,11 @@ pub(crate) fn scaled_softmax(scores: &Tensor, scale: f64, causal: bool) -> Resul
             causal,
         })?);
     }
-    let dims = scores.dims();
-    let (t, s) = (dims[dims.len() - 2], dims[dims.len() - 1]);
-    let mut x = (scores * scale)?;
-    if causal && t > 1 {
-        let mask: Vec<f32> = (0..t * s)
-            .map(|i| {
-                if i % s >= visible(true, i / s, t, s) {
-                    f32::NEG_INFINITY
-                } else {
-                    0.0
-                }
-            })
-            .collect();
-        x = x.broadcast_add(&Tensor::from_vec(mask, (t, s), scores.device())?)?;
-    }
+    let x = if causal {
+        masked_scores(scores, scale)?
+    } else {
+        (scores * scale)?
+    };
     Ok(assay_sdk::nn::ops::softmax(&x, D::Minus1)?)
 }
 
@@ -166,24 +174,10 @@ mod tests {
             .unwrap();
             let w = init::normal(&mut rng, &[2, 3, t, s], 0.0, 1.0, &Device::Cpu).unwrap();
             let fused = scaled_softmax(x.as_tensor(), 0.7, true).unwrap();
-            // The composed version, forced through the generic path.
-            let mask: Vec<f32> = (0..t * s)
-                .map(|i| {
-                    if i % s >= visible(true, i / s, t, s) {
-                        f32::NEG_INFINITY
-                    } else {
-                        0.0
-                    }
-                })
-                .collect();
-            let composed = assay_sdk::nn::ops::softmax(
-                &(x.as_tensor() * 0.7)
-                    .unwrap()
-                    .broadcast_add(&Tensor::from_vec(mask, (t, s), &Device::Cpu).unwrap())
-                    .unwrap(),
-                D::Minus1,
-            )
-            .unwrap();
+            // The composed version.
+            let composed =
+                assay_sdk::nn::ops::softmax(&masked_scores(x.as_tensor(), 0.7).unwrap(), D::Minus1)
+                    .unwrap();
             let diff = |a: &Tensor, b: &Tensor| {
                 (a - b)
                     .unwrap()

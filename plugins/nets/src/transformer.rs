@@ -24,7 +24,7 @@ use assay_sdk::prelude::*;
 use assay_sdk::KvCache;
 
 use crate::linear::{per_row, Linear, Named};
-use crate::softmax::scaled_softmax;
+use crate::softmax::{masked_scores, scaled_softmax};
 
 pub(crate) struct Norm {
     pub w: Var,
@@ -328,19 +328,7 @@ impl Transformer {
         let v = hooks.point(&b.names.v, split(self.project(&b.v, src, 0)?)?)?;
         let scale = 1.0 / (self.d_head as f64).sqrt();
         let pattern = if hooks.is_active() {
-            let mut scores = (q.matmul(&k.t()?)? * scale)?;
-            if t > 1 && !last_only {
-                let mask: Vec<f32> = (0..t * t)
-                    .map(|i| {
-                        if i % t > i / t {
-                            f32::NEG_INFINITY
-                        } else {
-                            0.0
-                        }
-                    })
-                    .collect();
-                scores = scores.broadcast_add(&Tensor::from_vec(mask, (t, t), scores.device())?)?;
-            }
+            let scores = masked_scores(&q.matmul(&k.t()?)?, scale)?;
             let scores = hooks.point(&b.names.scores, scores)?;
             // candle's fused softmax_last_dim has no backward; this one is built from basic ops.
             hooks.point(
