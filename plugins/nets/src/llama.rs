@@ -372,11 +372,44 @@ fn build(p: &Params, cx: &ModelContext) -> Result<Box<dyn Model>> {
     };
     let rank = p.usize("lora_rank")?;
     if rank > 0 {
+        const KNOWN: [&str; 7] = ["W_Q", "W_K", "W_V", "W_O", "W_gate", "W_in", "W_out"];
+        let targets: Vec<String> = match p.get("lora_targets") {
+            Some(Value::List(items)) => items
+                .iter()
+                .filter_map(|v| match v {
+                    Value::Str(s) => Some(s.clone()),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        if targets.is_empty() {
+            return Err(PluginError::param(
+                "lora_targets",
+                "name at least one projection",
+            ));
+        }
+        if let Some(t) = targets.iter().find(|t| !KNOWN.contains(&t.as_str())) {
+            return Err(PluginError::param(
+                "lora_targets",
+                format!("unknown projection `{t}`; known: {}", KNOWN.join(", ")),
+            ));
+        }
         let mut lrng = cx.build.rng("llama/lora");
         let alpha = p.f64("lora_alpha")?;
         for b in &mut model.blocks {
-            b.q.add_lora(&mut lrng, rank, alpha)?;
-            b.v.add_lora(&mut lrng, rank, alpha)?;
+            for t in &targets {
+                let lin = match t.as_str() {
+                    "W_Q" => &mut b.q,
+                    "W_K" => &mut b.k,
+                    "W_V" => &mut b.v,
+                    "W_O" => &mut b.o,
+                    "W_gate" => &mut b.gate,
+                    "W_in" => &mut b.up,
+                    _ => &mut b.down,
+                };
+                lin.add_lora(&mut lrng, rank, alpha)?;
+            }
         }
     }
     Ok(Box::new(model))
@@ -396,8 +429,14 @@ pub(crate) fn register(r: &mut dyn Registrar) {
             .param(Param::int("max_positions", 0, "positions of the rotary tables; 0 = the dataset's sequence length").min(0.0))
             .param(Param::bool("tie_embeddings", false, "unembed with the transposed embedding"))
             .param(Param::float("init_std", 0.02, "standard deviation of the initial weights").min(0.0))
-            .param(Param::int("lora_rank", 0, "rank of LoRA adapters on W_Q and W_V; 0 = none").min(0.0))
-            .param(Param::float("lora_alpha", 16.0, "LoRA scale numerator").min(0.0)),
+            .param(Param::int("lora_rank", 0, "rank of LoRA adapters; 0 = none (train every weight)").min(0.0))
+            .param(Param::float("lora_alpha", 16.0, "LoRA scale numerator").min(0.0))
+            .param(Param::list(
+                "lora_targets",
+                ParamType::StrList,
+                vec![Value::Str("W_Q".into()), Value::Str("W_V".into())],
+                "projections that get adapters: W_Q, W_K, W_V, W_O, W_gate, W_in, W_out",
+            )),
     );
 }
 
@@ -496,7 +535,13 @@ mod tests {
     #[test]
     fn lora_adapters_start_as_the_identity() {
         let base = make(&[]);
-        let adapted = make(&[("lora_rank", Value::Int(2))]);
+        let adapted = make(&[
+            ("lora_rank", Value::Int(2)),
+            (
+                "lora_targets",
+                Value::List(vec![Value::Str("W_Q".into()), Value::Str("W_gate".into())]),
+            ),
+        ]);
         let x = Tensor::new(&[[1u32, 2, 3]], &Device::Cpu).unwrap();
         let a = base.forward(&x, &mut Hooks::none()).unwrap();
         let b = adapted.forward(&x, &mut Hooks::none()).unwrap();
@@ -504,9 +549,16 @@ mod tests {
             a.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
             b.flatten_all().unwrap().to_vec1::<f32>().unwrap()
         );
-        assert!(adapted
-            .parameters()
-            .iter()
-            .all(|(n, _)| n.contains("lora_")));
+        let trained: Vec<String> = adapted.parameters().into_iter().map(|(n, _)| n).collect();
+        assert!(trained.iter().all(|n| n.contains("lora_")));
+        assert!(
+            trained.iter().any(|n| n.contains("mlp.W_gate.lora_A")),
+            "{trained:?}"
+        );
+        assert_eq!(
+            trained.len(),
+            2 * 2 * 2,
+            "A and B for 2 targets in 2 blocks"
+        );
     }
 }
