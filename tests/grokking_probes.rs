@@ -47,16 +47,7 @@ steps = 200
 eval_every = 20
 "#,
     );
-    let out = assay_in(
-        dir.path(),
-        &[
-            "--store",
-            store.to_str().unwrap(),
-            "run",
-            "-q",
-            spec.to_str().unwrap(),
-        ],
-    );
+    let out = run_spec(dir.path(), &store, &spec);
     assert!(out.status.success(), "{}", stderr(&out));
     let q = |sql: &str| -> Vec<serde_json::Value> {
         let o = assay_in(
@@ -131,16 +122,7 @@ log_every = 0
 stop_when = "test/acc>=0.95"
 "#,
     );
-    let out = assay_in(
-        dir.path(),
-        &[
-            "--store",
-            store.to_str().unwrap(),
-            "run",
-            "-q",
-            spec.to_str().unwrap(),
-        ],
-    );
+    let out = run_spec(dir.path(), &store, &spec);
     assert!(out.status.success(), "{}", stderr(&out));
     let run = store.join(last_line(&out));
     let first = |name: &str, at_least: f64| {

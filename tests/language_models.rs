@@ -75,16 +75,7 @@ eval_every = 50
 log_every = 0
 "#,
     );
-    let out = assay_in(
-        dir.path(),
-        &[
-            "--store",
-            store.to_str().unwrap(),
-            "run",
-            "-q",
-            spec.to_str().unwrap(),
-        ],
-    );
+    let out = run_spec(dir.path(), &store, &spec);
     assert!(out.status.success(), "{}", stderr(&out));
     let run = store.join(last_line(&out));
     let loss = metric(&run, "test/loss");
@@ -170,16 +161,7 @@ fn corpus_errors_name_the_parameter_and_the_pattern() {
         "bad.toml",
         "[dataset]\nplugin = \"text_corpus\"\npaths = [\"nowhere/*.py\"]\n[model]\nplugin = \"transformer\"\n[optimizer]\nplugin = \"adam\"\n",
     );
-    let out = assay_in(
-        dir.path(),
-        &[
-            "--store",
-            dir.path().join("s").to_str().unwrap(),
-            "run",
-            "-q",
-            spec.to_str().unwrap(),
-        ],
-    );
+    let out = run_spec(dir.path(), &dir.path().join("s"), &spec);
     assert!(!out.status.success());
     let err = stderr(&out);
     assert!(

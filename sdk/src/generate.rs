@@ -201,6 +201,10 @@ pub fn generate(
                     done[j] = Some(Stop::EndOfText);
                     continue;
                 }
+                if s.stop.is_empty() {
+                    // The text is decoded once at the end.
+                    continue;
+                }
                 let gen = &seqs[j][prompt_len..];
                 texts[j] = tokenizer.decode(gen)?;
                 if let Some(cut) = s

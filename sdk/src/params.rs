@@ -386,6 +386,20 @@ impl Params {
         }
     }
 
+    /// A list of strings.
+    pub fn str_list(&self, key: &str) -> Result<Vec<String>> {
+        match self.require(key)? {
+            Value::List(items) => items
+                .iter()
+                .map(|v| match v {
+                    Value::Str(s) => Ok(s.clone()),
+                    other => Err(Self::mismatch(key, "list of strings", other)),
+                })
+                .collect(),
+            other => Err(Self::mismatch(key, "list of strings", other)),
+        }
+    }
+
     /// A list of integers.
     pub fn i64_list(&self, key: &str) -> Result<Vec<i64>> {
         match self.require(key)? {

@@ -140,6 +140,20 @@ pub fn assay_in(cwd: &Path, args: &[&str]) -> Output {
         .expect("running assay")
 }
 
+/// `assay --store STORE run -q SPEC` in `cwd`.
+pub fn run_spec(cwd: &Path, store: &Path, spec: &Path) -> Output {
+    assay_in(
+        cwd,
+        &[
+            "--store",
+            store.to_str().unwrap(),
+            "run",
+            "-q",
+            spec.to_str().unwrap(),
+        ],
+    )
+}
+
 /// Standard output as text.
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()

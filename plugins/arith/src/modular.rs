@@ -147,19 +147,7 @@ impl Dataset for Modular {
 
 fn build(params: &Params, cx: &BuildContext) -> Result<Box<dyn Dataset>> {
     let p = params.i64("p")?;
-    let ops: Vec<String> = match params.get("operations") {
-        Some(Value::List(items)) => items
-            .iter()
-            .filter_map(|v| {
-                if let Value::Str(s) = v {
-                    Some(s.clone())
-                } else {
-                    None
-                }
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
+    let ops: Vec<String> = params.str_list("operations")?;
     if ops.is_empty() {
         return Err(PluginError::param(
             "operations",

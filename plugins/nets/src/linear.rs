@@ -18,6 +18,34 @@ pub(crate) fn per_row(v: &Tensor, like: &Tensor) -> Result<Tensor> {
     Ok(ones.matmul(&v.reshape((1, d))?)?.reshape(like.dims())?)
 }
 
+/// The `lora_targets` parameter, checked against the projections a model has.
+pub(crate) fn lora_targets(p: &Params, known: &[&str]) -> Result<Vec<String>> {
+    let targets = p.str_list("lora_targets")?;
+    if targets.is_empty() {
+        return Err(PluginError::param(
+            "lora_targets",
+            "name at least one projection",
+        ));
+    }
+    if let Some(t) = targets.iter().find(|t| !known.contains(&t.as_str())) {
+        return Err(PluginError::param(
+            "lora_targets",
+            format!("unknown projection `{t}`; known: {}", known.join(", ")),
+        ));
+    }
+    Ok(targets)
+}
+
+/// Splits a model's weights and adapters into (trained, frozen): with adapters, only they train
+/// and the weights become buffers.
+pub(crate) fn trained_and_frozen((base, adapters): (Named, Named)) -> (Named, Named) {
+    if adapters.is_empty() {
+        (base, Vec::new())
+    } else {
+        (adapters, base)
+    }
+}
+
 /// A low-rank adapter.
 pub(crate) struct Lora {
     pub a: Var,

@@ -17,7 +17,7 @@
 use assay_sdk::prelude::*;
 use assay_sdk::KvCache;
 
-use crate::linear::{per_row, Linear, Named};
+use crate::linear::{lora_targets, per_row, trained_and_frozen, Linear, Named};
 use crate::softmax::{masked_scores, scaled_softmax};
 use crate::transformer::Names;
 
@@ -261,21 +261,11 @@ impl Model for Llama {
     }
 
     fn parameters(&self) -> Vec<(String, Var)> {
-        let (base, adapters) = self.weights();
-        if adapters.is_empty() {
-            base
-        } else {
-            adapters
-        }
+        trained_and_frozen(self.weights()).0
     }
 
     fn buffers(&self) -> Vec<(String, Var)> {
-        let (base, adapters) = self.weights();
-        if adapters.is_empty() {
-            Vec::new()
-        } else {
-            base
-        }
+        trained_and_frozen(self.weights()).1
     }
 
     fn hook_points(&self) -> Vec<String> {
@@ -372,29 +362,7 @@ fn build(p: &Params, cx: &ModelContext) -> Result<Box<dyn Model>> {
     };
     let rank = p.usize("lora_rank")?;
     if rank > 0 {
-        const KNOWN: [&str; 7] = ["W_Q", "W_K", "W_V", "W_O", "W_gate", "W_in", "W_out"];
-        let targets: Vec<String> = match p.get("lora_targets") {
-            Some(Value::List(items)) => items
-                .iter()
-                .filter_map(|v| match v {
-                    Value::Str(s) => Some(s.clone()),
-                    _ => None,
-                })
-                .collect(),
-            _ => Vec::new(),
-        };
-        if targets.is_empty() {
-            return Err(PluginError::param(
-                "lora_targets",
-                "name at least one projection",
-            ));
-        }
-        if let Some(t) = targets.iter().find(|t| !KNOWN.contains(&t.as_str())) {
-            return Err(PluginError::param(
-                "lora_targets",
-                format!("unknown projection `{t}`; known: {}", KNOWN.join(", ")),
-            ));
-        }
+        let targets = lora_targets(p, &["W_Q", "W_K", "W_V", "W_O", "W_gate", "W_in", "W_out"])?;
         let mut lrng = cx.build.rng("llama/lora");
         let alpha = p.f64("lora_alpha")?;
         for b in &mut model.blocks {

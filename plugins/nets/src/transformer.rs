@@ -23,7 +23,7 @@
 use assay_sdk::prelude::*;
 use assay_sdk::KvCache;
 
-use crate::linear::{per_row, Linear, Named};
+use crate::linear::{lora_targets, per_row, trained_and_frozen, Linear, Named};
 use crate::softmax::{masked_scores, scaled_softmax};
 
 pub(crate) struct Norm {
@@ -179,7 +179,8 @@ pub(crate) struct Transformer {
 
 impl Transformer {
     /// Adds rank-`rank` LoRA adapters to the named projections (`W_Q`, `W_K`, `W_V`, `W_O`,
-    /// `W_in`, `W_out`) of every block; the base weights then stop training.
+    /// `W_in`, `W_out`; checked by [`lora_targets`]) of every block; the base weights then stop
+    /// training.
     fn add_lora(
         &mut self,
         targets: &[String],
@@ -187,21 +188,6 @@ impl Transformer {
         alpha: f64,
         rng: &mut init::Rng,
     ) -> Result<()> {
-        const KNOWN: [&str; 6] = ["W_Q", "W_K", "W_V", "W_O", "W_in", "W_out"];
-        if targets.is_empty() {
-            return Err(PluginError::param(
-                "lora_targets",
-                "name at least one projection",
-            ));
-        }
-        for t in targets {
-            if !KNOWN.contains(&t.as_str()) {
-                return Err(PluginError::param(
-                    "lora_targets",
-                    format!("unknown projection `{t}`; known: {}", KNOWN.join(", ")),
-                ));
-            }
-        }
         for b in &mut self.blocks {
             for t in targets {
                 let lin = match t.as_str() {
@@ -414,21 +400,11 @@ impl Model for Transformer {
     }
 
     fn parameters(&self) -> Vec<(String, Var)> {
-        let (base, adapters) = self.weights();
-        if adapters.is_empty() {
-            base
-        } else {
-            adapters
-        }
+        trained_and_frozen(self.weights()).0
     }
 
     fn buffers(&self) -> Vec<(String, Var)> {
-        let (base, adapters) = self.weights();
-        if adapters.is_empty() {
-            Vec::new()
-        } else {
-            base
-        }
+        trained_and_frozen(self.weights()).1
     }
 
     fn context_length(&self) -> Option<usize> {
@@ -593,16 +569,7 @@ fn build(p: &Params, cx: &ModelContext) -> Result<Box<dyn Model>> {
     };
     let rank = p.usize("lora_rank")?;
     if rank > 0 {
-        let targets: Vec<String> = match p.get("lora_targets") {
-            Some(Value::List(items)) => items
-                .iter()
-                .filter_map(|v| match v {
-                    Value::Str(s) => Some(s.clone()),
-                    _ => None,
-                })
-                .collect(),
-            _ => Vec::new(),
-        };
+        let targets = lora_targets(p, &["W_Q", "W_K", "W_V", "W_O", "W_in", "W_out"])?;
         model.add_lora(
             &targets,
             rank,
@@ -814,7 +781,8 @@ mod tests {
         }
     }
 
-    fn lm(n_ctx: usize) -> Box<dyn Model> {
+    /// A small next-token decoder with `extra` parameters on top of the base configuration.
+    fn lm_with(n_ctx: usize, extra: &[(&str, Value)]) -> Result<Box<dyn Model>> {
         let mut found = Vec::new();
         register(&mut found);
         let Factory::Model(f) = &found[0].factory else {
@@ -827,7 +795,7 @@ mod tests {
             },
             data: DataInfo::tokens(n_ctx, 118, Objective::NextToken { vocab: 118 }),
         };
-        let given = [
+        let mut given = vec![
             ("d_model", Value::Int(16)),
             ("d_mlp", Value::Int(32)),
             ("n_layers", Value::Int(2)),
@@ -835,7 +803,12 @@ mod tests {
             ("bias", Value::Bool(true)),
             ("activation", Value::Str("gelu".into())),
         ];
-        f(&found[0].resolve(&given).unwrap(), &cx).unwrap()
+        given.extend(extra.iter().cloned());
+        f(&found[0].resolve(&given)?, &cx)
+    }
+
+    fn lm(n_ctx: usize) -> Box<dyn Model> {
+        lm_with(n_ctx, &[]).unwrap()
     }
 
     #[test]
@@ -901,32 +874,17 @@ mod tests {
     #[test]
     fn lora_with_zero_b_leaves_outputs_unchanged_and_trains_only_adapters() {
         let base = lm(16);
-        let mut found = Vec::new();
-        register(&mut found);
-        let Factory::Model(f) = &found[0].factory else {
-            unreachable!()
-        };
-        let cx = ModelContext {
-            build: BuildContext {
-                seed: 9,
-                device: Device::Cpu,
-            },
-            data: DataInfo::tokens(16, 118, Objective::NextToken { vocab: 118 }),
-        };
-        let given = [
-            ("d_model", Value::Int(16)),
-            ("d_mlp", Value::Int(32)),
-            ("n_layers", Value::Int(2)),
-            ("layer_norm", Value::Bool(true)),
-            ("bias", Value::Bool(true)),
-            ("activation", Value::Str("gelu".into())),
-            ("lora_rank", Value::Int(4)),
-            (
-                "lora_targets",
-                Value::List(vec![Value::Str("W_Q".into()), Value::Str("W_in".into())]),
-            ),
-        ];
-        let adapted = f(&found[0].resolve(&given).unwrap(), &cx).unwrap();
+        let adapted = lm_with(
+            16,
+            &[
+                ("lora_rank", Value::Int(4)),
+                (
+                    "lora_targets",
+                    Value::List(vec![Value::Str("W_Q".into()), Value::Str("W_in".into())]),
+                ),
+            ],
+        )
+        .unwrap();
         let x = Tensor::new(&[[3u32, 1, 4, 1, 5, 9]], &Device::Cpu).unwrap();
         let a = base.forward(&x, &mut Hooks::none()).unwrap();
         let b = adapted.forward(&x, &mut Hooks::none()).unwrap();
@@ -942,14 +900,12 @@ mod tests {
         );
         assert!(trained.iter().all(|n| n.contains("lora_")));
         assert_eq!(adapted.buffers().len(), base.parameters().len());
-        let bad = f(
-            &found[0]
-                .resolve(&[
-                    ("lora_rank", Value::Int(2)),
-                    ("lora_targets", Value::List(vec![Value::Str("W_X".into())])),
-                ])
-                .unwrap(),
-            &cx,
+        let bad = lm_with(
+            16,
+            &[
+                ("lora_rank", Value::Int(2)),
+                ("lora_targets", Value::List(vec![Value::Str("W_X".into())])),
+            ],
         );
         assert!(bad.is_err());
     }

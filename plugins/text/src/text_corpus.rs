@@ -67,16 +67,7 @@ impl Dataset for TextCorpus {
 }
 
 fn build(p: &Params, cx: &BuildContext) -> Result<Box<dyn Dataset>> {
-    let patterns: Vec<String> = match p.get("paths") {
-        Some(Value::List(items)) => items
-            .iter()
-            .filter_map(|v| match v {
-                Value::Str(s) => Some(s.clone()),
-                _ => None,
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
+    let patterns: Vec<String> = p.str_list("paths")?;
     if patterns.is_empty() {
         return Err(PluginError::param(
             "paths",
@@ -88,16 +79,7 @@ fn build(p: &Params, cx: &BuildContext) -> Result<Box<dyn Dataset>> {
     let base = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let mut files = corpus::files(&patterns, &base, usize::MAX)
         .map_err(|e| PluginError::param("paths", e.to_string()))?;
-    let exclude: Vec<String> = match p.get("exclude") {
-        Some(Value::List(items)) => items
-            .iter()
-            .filter_map(|v| match v {
-                Value::Str(s) => Some(s.clone()),
-                _ => None,
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
+    let exclude: Vec<String> = p.str_list("exclude")?;
     files.retain(|f| {
         let s = f.display().to_string();
         !exclude.iter().any(|x| s.contains(x.as_str()))
