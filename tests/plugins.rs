@@ -172,7 +172,7 @@ fn files_that_are_not_plugins_are_refused() {
     );
 
     // A real shared library without the entry symbol: the SDK itself.
-    let sdk = bin().parent().unwrap().join("libassay_sdk.so");
+    let sdk = distribution(dir.path()).join("libassay_sdk.so");
     let out = assay_in(dir.path(), &["plugins", "check", sdk.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
@@ -241,55 +241,203 @@ fn a_panicking_plugin_fails_its_run_and_the_host_survives() {
     assert!(record["error"].as_str().unwrap().contains("panicked"));
 }
 
-/// Removes a scaffolded crate from the workspace when the test ends, however it ends.
-struct Member(std::path::PathBuf);
+/// The SDK distribution the host under test runs on.
+fn distribution(cwd: &std::path::Path) -> std::path::PathBuf {
+    let out = assay_in(cwd, &["plugins", "sdk"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    std::path::PathBuf::from(stdout(&out).trim())
+}
 
-impl Drop for Member {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+/// Every file of a directory tree with its length and modification time.
+fn listing(dir: &std::path::Path) -> Vec<(String, u64, std::time::SystemTime)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let meta = e.metadata().unwrap();
+            if meta.is_dir() {
+                stack.push(e.path());
+            } else {
+                out.push((
+                    e.path().display().to_string(),
+                    meta.len(),
+                    meta.modified().unwrap(),
+                ));
+            }
+        }
     }
+    out.sort();
+    out
+}
+
+/// `cargo` in `dir`, outside the workspace, as a plugin author runs it.
+fn author_cargo(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let out = cargo().current_dir(dir).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "cargo {args:?} in {} failed:\n{}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
 
 #[test]
-fn new_plugin_scaffold_builds_passes_its_test_and_loads() {
+fn plugin_in_its_own_repository_builds_loads_runs_and_survives_host_rebuilds() {
     build_plugins();
-    let name = format!("scaffolded-probe-{}", std::process::id());
-    let krate = name.replace('-', "_");
     let dir = scratch();
-    let out = assay_in(dir.path(), &["new-plugin", &name, "--kind", "probe"]);
+    let out = assay_in(
+        dir.path(),
+        &["new-plugin", "outside-descent", "--kind", "optimizer"],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
-    let member = Member(workspace().join("local-plugins").join(&name));
-    assert!(member.0.join("Cargo.toml").exists());
-    // Built the way its README says: as a member of the host's workspace, so only the new crate
-    // compiles and it links the host's own libassay_sdk.
-    for args in [
-        &["build", "--quiet", "--workspace"][..],
-        &[
-            "test",
-            "--quiet",
-            "--workspace",
-            "--lib",
-            "declarations_are_valid",
-        ][..],
-    ] {
-        let o = cargo().args(args).output().unwrap();
-        assert!(
-            o.status.success(),
-            "cargo {args:?} failed:\n{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        if args[0] == "test" {
-            assert!(
-                String::from_utf8_lossy(&o.stdout).contains("1 passed"),
-                "{}",
-                String::from_utf8_lossy(&o.stdout)
-            );
+    let root = dir.path().join("outside-descent");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(readme.contains(&root.display().to_string()), "{readme}");
+
+    // A dependency of its own that the host also uses, with a feature the host's build lacks
+    // (`Number::from_string_unchecked` exists only with `arbitrary_precision`).
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let manifest = manifest.replace(
+        "\n# A crate of its own",
+        "serde_json = { version = \"1\", features = [\"arbitrary_precision\"] }\n\n# A crate of its own",
+    );
+    std::fs::write(root.join("Cargo.toml"), manifest).unwrap();
+    let mut source = std::fs::read_to_string(root.join("src/lib.rs")).unwrap();
+    source.push_str(
+        "\n/// Keeps every digit of a decimal number.\npub fn exact(text: &str) -> String {\n    serde_json::Number::from_string_unchecked(text.to_string()).to_string()\n}\n\n#[test]\nfn keeps_every_digit() {\n    assert_eq!(exact(\"0.10000000000000000000001\"), \"0.10000000000000000000001\");\n}\n",
+    );
+    std::fs::write(root.join("src/lib.rs"), source).unwrap();
+
+    // As its author would: plain `cargo test` in the crate's own directory, then a build for the
+    // host. Neither compiles candle or the SDK: both come from the distribution.
+    let tested = author_cargo(&root, &["test", "--offline"]);
+    let text = String::from_utf8_lossy(&tested.stdout);
+    assert!(text.contains("2 passed"), "{text}");
+    let compiled = String::from_utf8_lossy(&tested.stderr).to_string();
+    assert!(
+        !compiled.contains("Compiling candle") && !compiled.contains("Compiling assay-sdk "),
+        "{compiled}"
+    );
+    let built = assay_in(&root, &["plugins", "build", "."]);
+    assert!(built.status.success(), "{}", stderr(&built));
+    assert!(
+        stdout(&built).contains("outside_descent"),
+        "{}",
+        stdout(&built)
+    );
+    let lib = root.join("target/debug/liboutside_descent.so");
+
+    let reg = write_registry(dir.path(), &[(&lib, None)]);
+    let spec = write_spec(
+        dir.path(),
+        "outside.toml",
+        "name = \"outside\"\n[dataset]\nplugin = \"csv\"\nblob_examples = 60\n[model]\nplugin = \"mlp\"\nhidden = [4]\n[optimizer]\nplugin = \"outside_descent\"\nlr = 0.1\n[train]\nsteps = 20\n",
+    );
+    let store = dir.path().join("store");
+    let run = |force: bool| {
+        let mut args = vec![
+            "--registry",
+            reg.to_str().unwrap(),
+            "--store",
+            store.to_str().unwrap(),
+            "run",
+            "-q",
+            spec.to_str().unwrap(),
+        ];
+        if force {
+            args.push("--force");
         }
-    }
-    let lib = bin().parent().unwrap().join(format!("lib{krate}.so"));
+        assay_in(dir.path(), &args)
+    };
+    let first = run(false);
+    assert!(first.status.success(), "{}", stderr(&first));
+
+    // Rebuild parts of the host in other cargo graphs, as a developer of the host would: the
+    // SDK's own tests and a single plugin crate. Neither touches the distribution the host and
+    // the plugin link, so the plugin still loads and runs.
+    let dist = distribution(dir.path());
+    let before = listing(&dist);
+    author_cargo(
+        &workspace(),
+        &["test", "--quiet", "-p", "assay-sdk-link", "--no-run"],
+    );
+    author_cargo(&workspace(), &["build", "--quiet", "-p", "assay-example"]);
+    assert_eq!(listing(&dist), before, "the distribution changed");
     let check = assay_in(dir.path(), &["plugins", "check", lib.to_str().unwrap()]);
     assert!(check.status.success(), "{}", stderr(&check));
-    assert!(stdout(&check).contains(&krate), "{}", stdout(&check));
-    drop(member);
-    let _ = std::fs::remove_file(&lib);
+    let again = run(true);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(last_line(&first), last_line(&again));
+}
+
+/// Replaces every occurrence of `from` in `bytes` by `to` (same length).
+fn patch(bytes: &mut [u8], from: &[u8], to: &[u8]) -> usize {
+    assert_eq!(from.len(), to.len());
+    let mut n = 0;
+    let mut i = 0;
+    while i + from.len() <= bytes.len() {
+        if &bytes[i..i + from.len()] == from {
+            bytes[i..i + to.len()].copy_from_slice(to);
+            n += 1;
+            i += from.len();
+        } else {
+            i += 1;
+        }
+    }
+    n
+}
+
+#[test]
+fn library_built_against_another_sdk_build_is_refused_naming_the_fix() {
+    let lib = plugin_library("assay-example", "assay_example");
+    let dir = scratch();
+    let build = assay_sdk::abi::SDK_BUILD.as_bytes();
+    let other: Vec<u8> = build
+        .iter()
+        .map(|b| if *b == b'0' { b'1' } else { b'0' })
+        .collect();
+
+    // Same symbols, another SDK build in the stamp (the SDK's sources changed, say): the stamp
+    // check refuses it.
+    let mut bytes = std::fs::read(&lib).unwrap();
+    assert!(patch(&mut bytes, build, &other) >= 1);
+    let stamped = dir.path().join("libassay_example.so");
+    std::fs::write(&stamped, &bytes).unwrap();
+    let out = assay_in(dir.path(), &["plugins", "check", stamped.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("sdk build: plugin has"), "{err}");
+    let crate_dir = workspace().join("plugins/example");
+    assert!(
+        err.contains(&format!("assay plugins build {}", crate_dir.display())),
+        "{err}"
+    );
+
+    // Symbols of another SDK build too (the anchor's hash changed): the dynamic loader refuses
+    // it, and the message still comes from the stamp inside the file.
+    let mangled = b"10SDK_ANCHOR17h";
+    let anchor = bytes
+        .windows(mangled.len())
+        .position(|w| w == mangled)
+        .expect("the anchor's mangled name");
+    let hash_at = anchor + mangled.len();
+    let original = bytes[hash_at..hash_at + 16].to_vec();
+    let changed: Vec<u8> = original
+        .iter()
+        .map(|b| if *b == b'a' { b'b' } else { b'a' })
+        .collect();
+    patch(&mut bytes, &original, &changed);
+    let relinked = dir.path().join("other/libassay_example.so");
+    std::fs::create_dir_all(relinked.parent().unwrap()).unwrap();
+    std::fs::write(&relinked, &bytes).unwrap();
+    let out = assay_in(
+        dir.path(),
+        &["plugins", "check", relinked.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("sdk build: plugin has"), "{err}");
+    assert!(err.contains("assay plugins build"), "{err}");
 }

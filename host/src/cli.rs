@@ -9,6 +9,7 @@ use assay_sdk::Kind;
 use clap::{Args, Parser, Subcommand};
 
 use crate::catalog::{Catalog, Origin};
+use crate::distribution::Distribution;
 use crate::engine::{Outcome, RunOptions};
 use crate::registry::Registry;
 use crate::store::Store;
@@ -97,19 +98,30 @@ enum PluginsCommand {
         /// Path of the library (.so).
         path: PathBuf,
     },
+    /// Print the SDK distribution this host runs on (what plugin crates compile against).
+    Sdk,
+    /// Build a plugin crate against this host's SDK, in its own directory, and check the result.
+    Build {
+        /// The plugin crate's directory.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Build with cargo's release profile.
+        #[arg(long)]
+        release: bool,
+    },
 }
 
 #[derive(Args, Debug)]
 struct NewPluginArgs {
     /// Crate name (lower case, `-` or `_`).
     name: String,
-    /// Kind of the component to scaffold.
+    /// Kind of the component to scaffold: optimizer, model, dataset, probe, environment or
+    /// pruner.
     #[arg(long)]
     kind: String,
-    /// Parent directory (default: the checkout's local-plugins/, where plugins build against the
-    /// host's own SDK).
-    #[arg(long)]
-    dir: Option<PathBuf>,
+    /// Parent directory of the new crate, anywhere (default: the current directory).
+    #[arg(long, default_value = ".")]
+    dir: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -237,11 +249,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                     Kind::ALL.map(|k| k.as_str()).join(", ")
                 )
             })?;
-            let dir = match args.dir {
-                Some(d) => d,
-                None => crate::scaffold::default_dir()?,
-            };
-            let created = crate::scaffold::new_plugin(&args.name, kind, &dir)?;
+            let dist = Distribution::current()?;
+            let created = crate::scaffold::new_plugin(&args.name, kind, &args.dir, &dist)?;
             println!(
                 "created {} (its README says how to build and load it)",
                 created.display()
@@ -411,45 +420,64 @@ fn plugins(cmd: PluginsCommand, registry: Option<&Path>) -> anyhow::Result<ExitC
             }
             Ok(ExitCode::SUCCESS)
         }
-        PluginsCommand::Check { path } => {
-            let mut catalog = Catalog::builtin()?;
-            let path = path.canonicalize().unwrap_or(path);
-            let decl = match crate::loader::load(&path, None) {
-                Ok(d) => d,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return Ok(ExitCode::FAILURE);
-                }
-            };
-            let before: Vec<String> = catalog
-                .entries()
-                .iter()
-                .map(|e| format!("{}/{}", e.component.kind(), e.component.name))
-                .collect();
-            if let Err(e) = catalog.add_library(decl, Origin::Library(path.clone())) {
-                eprintln!("error: {e}");
-                return Ok(ExitCode::FAILURE);
-            }
-            println!(
-                "{}: assay plugin `{}` {} (ABI {}), compatible with this host",
-                path.display(),
-                decl.library,
-                decl.version,
-                assay_sdk::abi::ABI_VERSION
+        PluginsCommand::Check { path } => check_library(&path),
+        PluginsCommand::Sdk => {
+            let dist = Distribution::current()?;
+            println!("{}", dist.dir.display());
+            eprintln!(
+                "assay-sdk {} (build {}); plugin crates depend on `assay-sdk = {{ package = \"assay-sdk-link\", path = \"{}\" }}`",
+                dist.version,
+                dist.build,
+                dist.link_crate().display()
             );
-            for e in catalog.entries() {
-                if !before.contains(&format!("{}/{}", e.component.kind(), e.component.name)) {
-                    println!(
-                        "  {:<12} {:<24} {}",
-                        e.component.kind().as_str(),
-                        e.component.name,
-                        e.component.version
-                    );
-                }
-            }
             Ok(ExitCode::SUCCESS)
         }
+        PluginsCommand::Build { dir, release } => {
+            let dist = Distribution::current()?;
+            let library = crate::scaffold::build(&dir, &dist, release)?;
+            check_library(&library)
+        }
     }
+}
+
+/// Loads one library beside the built-ins and lists what it adds; exit 1 if it cannot be used.
+fn check_library(path: &Path) -> anyhow::Result<ExitCode> {
+    let mut catalog = Catalog::builtin()?;
+    let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    let decl = match crate::loader::load(&path, None) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let before: Vec<String> = catalog
+        .entries()
+        .iter()
+        .map(|e| format!("{}/{}", e.component.kind(), e.component.name))
+        .collect();
+    if let Err(e) = catalog.add_library(decl, Origin::Library(path.clone())) {
+        eprintln!("error: {e}");
+        return Ok(ExitCode::FAILURE);
+    }
+    println!(
+        "{}: assay plugin `{}` {} (ABI {}), compatible with this host",
+        path.display(),
+        decl.library,
+        decl.version,
+        assay_sdk::abi::ABI_VERSION
+    );
+    for e in catalog.entries() {
+        if !before.contains(&format!("{}/{}", e.component.kind(), e.component.name)) {
+            println!(
+                "  {:<12} {:<24} {}",
+                e.component.kind().as_str(),
+                e.component.name,
+                e.component.version
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run(args: RunArgs, registry: Option<&Path>, store: &Store) -> anyhow::Result<ExitCode> {

@@ -315,7 +315,7 @@ fn save_checkpoint(parts: &Parts, dir: &Path, step: u64) -> anyhow::Result<()> {
         Tensor::new(&[step as i64], &Device::Cpu)?,
     );
     std::fs::create_dir_all(dir.join("checkpoints"))?;
-    let bytes = safetensors::serialize(map.iter(), None)
+    let bytes = assay_sdk::safetensors::serialize(map.iter(), None)
         .map_err(|e| anyhow!("serialising the checkpoint of step {step}: {e}"))?;
     crate::store::write_atomic(&checkpoint_path(dir, step), &bytes)?;
     Ok(())

@@ -5,6 +5,8 @@
 //!
 //! - [`catalog`], [`loader`], [`registry`], [`guard`]: the components the host can build, from
 //!   built-in plugin crates and from dynamic libraries listed in `registry.toml`.
+//! - [`distribution`] and [`scaffold`]: the SDK distribution this host runs on, and plugin
+//!   crates built against it anywhere.
 //! - [`spec`]: parse a spec, apply `--set` overrides, fill defaults, check, hash into a run id.
 //! - [`engine`]: the run loop, checkpoints and resume.
 //! - [`store`] and [`record`]: run directories, written atomically.
@@ -14,6 +16,7 @@
 pub mod bench;
 pub mod catalog;
 pub mod cli;
+pub mod distribution;
 pub mod engine;
 pub mod generate;
 pub mod guard;

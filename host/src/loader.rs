@@ -61,7 +61,7 @@ pub enum LoadError {
         symbol: String,
     },
     /// The stamp differs from the host's.
-    #[error("plugin library {path} was built for a different host:\n{details}\nrebuild it with this host's toolchain and SDK: {host}")]
+    #[error("plugin library {path} was built for a different host:\n{details}\nthis host: {host}\nrebuild it for this host: {fix}")]
     Stamp {
         /// The file.
         path: PathBuf,
@@ -69,13 +69,81 @@ pub enum LoadError {
         details: String,
         /// The host's stamp in words.
         host: String,
+        /// The command that rebuilds the library.
+        fix: String,
     },
     /// The library carries its own copy of the SDK and candle.
-    #[error("plugin library {path} links its own copy of assay-sdk and candle instead of the host's shared libassay_sdk; tensors from it would corrupt autograd. Build it as `crate-type = [\"dylib\"]` with `-C prefer-dynamic` in the same cargo workspace or target directory as the host (see sdk/README.md)")]
+    #[error("plugin library {path} links its own copy of assay-sdk and candle instead of the host's shared libassay_sdk; tensors from it would corrupt autograd. Build it against this host's SDK distribution: {fix}")]
     ForeignSdk {
         /// The file.
         path: PathBuf,
+        /// The command that rebuilds the library.
+        fix: String,
     },
+}
+
+/// The command that rebuilds a plugin crate against this host's SDK distribution.
+fn rebuild_command(stamp: Option<&AbiStamp>) -> String {
+    let dir = stamp
+        .and_then(AbiStamp::source_dir)
+        .unwrap_or_else(|| "CRATE_DIR".to_string());
+    format!("`assay plugins build {dir}`")
+}
+
+/// A stamp mismatch as an error.
+fn stamp_error(path: &Path, stamp: &AbiStamp) -> Option<LoadError> {
+    let host = AbiStamp::host();
+    let diffs = stamp.differences(&host);
+    if diffs.is_empty() {
+        return None;
+    }
+    let details = diffs
+        .iter()
+        .map(|(field, plugin, host)| format!("  {field}: plugin has `{plugin}`, host has `{host}`"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    Some(LoadError::Stamp {
+        path: path.to_path_buf(),
+        details,
+        host: describe(&host),
+        fix: rebuild_command(Some(stamp)),
+    })
+}
+
+/// A library of another ABI version (whose stamp's other fields cannot be read).
+fn abi_error(path: &Path, abi: u32) -> LoadError {
+    LoadError::Stamp {
+        path: path.to_path_buf(),
+        details: format!(
+            "  abi: plugin has `{abi}`, host has `{}`",
+            assay_sdk::abi::ABI_VERSION
+        ),
+        host: describe(&AbiStamp::host()),
+        fix: rebuild_command(None),
+    }
+}
+
+/// Why the dynamic loader refused `path`, told from the stamp inside the file when there is one
+/// (a library built against another SDK build fails on its first missing symbol, before its
+/// stamp could be read through the loader).
+fn explain_refusal(path: &Path, message: String) -> LoadError {
+    if message.contains("undefined symbol") {
+        if let Ok(bytes) = std::fs::read(path) {
+            match assay_sdk::abi::find_stamp(&bytes) {
+                Some(Ok(stamp)) => {
+                    if let Some(e) = stamp_error(path, &stamp) {
+                        return e;
+                    }
+                }
+                Some(Err(abi)) => return abi_error(path, abi),
+                None => {}
+            }
+        }
+    }
+    LoadError::NotLoadable {
+        path: path.to_path_buf(),
+        message,
+    }
 }
 
 /// The entry symbol expected in `path`: `assay_plugin__` followed by the crate name, which is the
@@ -146,19 +214,11 @@ pub fn load(path: &Path, sha256: Option<&str>) -> Result<&'static PluginDeclarat
         )
     }
     .map_err(|e| {
-        let mut message = match std::error::Error::source(&e) {
+        let message = match std::error::Error::source(&e) {
             Some(cause) => cause.to_string(),
             None => e.to_string(),
         };
-        if message.contains("undefined symbol") {
-            message.push_str(
-                " (it was built against another build of libassay_sdk than this host's: build host and plugins in one cargo invocation, e.g. `cargo build --workspace`, with the same profile)",
-            );
-        }
-        LoadError::NotLoadable {
-            path: path.to_path_buf(),
-            message,
-        }
+        explain_refusal(path, message)
     })?;
     // Never unloaded, even when a check below fails: its constructors may already have linked
     // data (inventory nodes) into the shared SDK, which must stay mapped.
@@ -182,24 +242,16 @@ pub fn load(path: &Path, sha256: Option<&str>) -> Result<&'static PluginDeclarat
             symbol,
         });
     }
-    // SAFETY: the magic says this is an `AbiStamp`, which is plain `#[repr(C)]` data and the first
-    // field of `PluginDeclaration` in every ABI version.
+    // SAFETY: every ABI version's stamp starts with the magic and the ABI version (a u32).
+    let abi = unsafe { std::ptr::read_unaligned(address.add(8) as *const u32) };
+    if abi != assay_sdk::abi::ABI_VERSION {
+        return Err(abi_error(path, abi));
+    }
+    // SAFETY: the magic and version say this is this ABI's `AbiStamp`, plain `#[repr(C)]` data
+    // and the first field of `PluginDeclaration`.
     let stamp = unsafe { std::ptr::read_unaligned(address as *const AbiStamp) };
-    let host = AbiStamp::host();
-    let diffs = stamp.differences(&host);
-    if !diffs.is_empty() {
-        let details = diffs
-            .iter()
-            .map(|(field, plugin, host)| {
-                format!("  {field}: plugin has `{plugin}`, host has `{host}`")
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
-        return Err(LoadError::Stamp {
-            path: path.to_path_buf(),
-            details,
-            host: describe(&host),
-        });
+    if let Some(e) = stamp_error(path, &stamp) {
+        return Err(e);
     }
     // SAFETY: the stamp matches, so the library was compiled by the same rustc against the same
     // SDK: the declaration's layout is ours.
@@ -207,6 +259,7 @@ pub fn load(path: &Path, sha256: Option<&str>) -> Result<&'static PluginDeclarat
     if !decl.shares_sdk() {
         return Err(LoadError::ForeignSdk {
             path: path.to_path_buf(),
+            fix: rebuild_command(Some(&stamp)),
         });
     }
     Ok(decl)

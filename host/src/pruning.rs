@@ -151,8 +151,9 @@ pub fn prepare(
 
 /// Writes `mask` to the run directory.
 pub fn save_mask(mask: &Mask, dir: &Path) -> anyhow::Result<()> {
-    let bytes = safetensors::serialize(mask.entries.iter().map(|(n, t)| (n.as_str(), t)), None)
-        .map_err(|e| anyhow!("serialising the mask: {e}"))?;
+    let bytes =
+        assay_sdk::safetensors::serialize(mask.entries.iter().map(|(n, t)| (n.as_str(), t)), None)
+            .map_err(|e| anyhow!("serialising the mask: {e}"))?;
     crate::store::write_atomic(&dir.join(MASK_FILE), &bytes)?;
     Ok(())
 }

@@ -1,32 +1,14 @@
-//! `assay new-plugin`: a crate that builds as a dynamic plugin against this SDK and passes its own
-//! test out of the box.
+//! Plugin crates outside the host's checkout: `assay new-plugin` creates one that builds against
+//! this host's SDK distribution and passes its own test out of the box; `assay plugins build`
+//! points an existing crate at the distribution and builds it.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use anyhow::{bail, Context};
 use assay_sdk::Kind;
 
-/// The host's source directory: `ASSAY_SOURCE`, else the checkout this binary was built from.
-pub fn source_root() -> anyhow::Result<PathBuf> {
-    let p = std::env::var_os("ASSAY_SOURCE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".."));
-    let p = p.canonicalize().with_context(|| {
-        format!("assay sources not found at {}; set ASSAY_SOURCE to the checkout this host was built from", p.display())
-    })?;
-    if !p.join("sdk/Cargo.toml").exists() || !p.join("local-plugins").is_dir() {
-        bail!(
-            "{} is not an assay checkout (no sdk/ and local-plugins/); set ASSAY_SOURCE",
-            p.display()
-        );
-    }
-    Ok(p)
-}
-
-/// Where `assay new-plugin` puts crates by default: the checkout's `local-plugins/`.
-pub fn default_dir() -> anyhow::Result<PathBuf> {
-    Ok(source_root()?.join("local-plugins"))
-}
+use crate::distribution::Distribution;
 
 fn component_source(kind: Kind, name: &str) -> String {
     let body = match kind {
@@ -244,10 +226,157 @@ fn register(r: &mut dyn Registrar) {
     )
 }
 
-/// Creates `dir/name` and returns its path. Inside the checkout's `local-plugins/` the crate is
-/// a workspace member and builds a library the host loads; elsewhere it is a standalone crate
-/// that tests itself but must be moved there to build a loadable library.
-pub fn new_plugin(name: &str, kind: Kind, dir: &Path) -> anyhow::Result<PathBuf> {
+/// The dependency line that makes a crate use `dist`'s SDK.
+fn dependency_line(dist: &Distribution) -> String {
+    format!(
+        "assay-sdk = {{ package = \"assay-sdk-link\", path = \"{}\" }}",
+        dist.link_crate().display()
+    )
+}
+
+/// `.cargo/config.toml` of a plugin crate for `dist`.
+fn cargo_config(dist: &Distribution) -> String {
+    format!(
+        "# Written by assay for the SDK distribution {dir}.\n\
+         # -C prefer-dynamic: link libstd and libassay_sdk dynamically, like the host, so that a\n\
+         # process holds one copy of each. The rpath lets this crate's own test binaries find them.\n\
+         [build]\n\
+         rustflags = [\"-C\", \"prefer-dynamic\", \"-C\", \"link-args=-Wl,-rpath,{dir}:{std}\"]\n\
+         rustdocflags = [\"-C\", \"prefer-dynamic\"]\n",
+        dir = dist.dir.display(),
+        std = dist.std_dir.display()
+    )
+}
+
+/// Points the crate at `root` to `dist`: rewrites its `assay-sdk` dependency and its
+/// `.cargo/config.toml`. Returns whether anything changed.
+pub fn configure(root: &Path, dist: &Distribution) -> anyhow::Result<bool> {
+    let manifest_path = root.join("Cargo.toml");
+    let manifest = std::fs::read_to_string(&manifest_path)
+        .with_context(|| format!("reading {}", manifest_path.display()))?;
+    let line = dependency_line(dist);
+    let mut found = false;
+    let rewritten: Vec<String> = manifest
+        .lines()
+        .map(|l| {
+            let key = l.trim_start();
+            if key.starts_with("assay-sdk ") || key.starts_with("assay-sdk=") {
+                found = true;
+                line.clone()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    if !found {
+        bail!(
+            "{}: no `assay-sdk` dependency; add `{line}` under [dependencies]",
+            manifest_path.display()
+        );
+    }
+    let rewritten = rewritten.join("\n") + "\n";
+    let config_path = root.join(".cargo/config.toml");
+    let config = cargo_config(dist);
+    let old_config = std::fs::read_to_string(&config_path).unwrap_or_default();
+    let changed = rewritten != manifest || config != old_config;
+    if rewritten != manifest {
+        std::fs::write(&manifest_path, rewritten)
+            .with_context(|| format!("writing {}", manifest_path.display()))?;
+    }
+    if config != old_config {
+        std::fs::create_dir_all(root.join(".cargo"))
+            .with_context(|| format!("creating {}", root.join(".cargo").display()))?;
+        std::fs::write(&config_path, config)
+            .with_context(|| format!("writing {}", config_path.display()))?;
+    }
+    Ok(changed)
+}
+
+/// The library file name cargo gives the crate at `root` (`lib<crate>.so`).
+fn library_name(root: &Path) -> anyhow::Result<String> {
+    let manifest_path = root.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest_path)
+        .with_context(|| format!("reading {}", manifest_path.display()))?;
+    let manifest: toml::Table = toml::from_str(&text)
+        .with_context(|| format!("{} is not valid TOML", manifest_path.display()))?;
+    let lib_name = manifest
+        .get("lib")
+        .and_then(|l| l.get("name"))
+        .and_then(|n| n.as_str());
+    let package = manifest
+        .get("package")
+        .and_then(|p| p.get("name"))
+        .and_then(|n| n.as_str());
+    match lib_name.or(package) {
+        Some(name) => Ok(format!("lib{}.so", name.replace('-', "_"))),
+        None => bail!("{}: no [package] name", manifest_path.display()),
+    }
+}
+
+/// Builds the plugin crate at `root` against `dist` with its own cargo, in its own directory,
+/// and returns the library's path.
+pub fn build(root: &Path, dist: &Distribution, release: bool) -> anyhow::Result<PathBuf> {
+    let root = root
+        .canonicalize()
+        .with_context(|| format!("plugin crate {}", root.display()))?;
+    if configure(&root, dist)? {
+        eprintln!(
+            "pointed {} at the SDK distribution {}",
+            root.display(),
+            dist.dir.display()
+        );
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(&cargo);
+    cmd.current_dir(&root).args(["build", "--lib"]);
+    if release {
+        cmd.arg("--release");
+    }
+    // Settings of an outer cargo (when assay itself runs under `cargo run` or `cargo test`)
+    // must not leak into the plugin's own build.
+    for key in [
+        "CARGO_TARGET_DIR",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTFLAGS",
+        "CARGO_BUILD_TARGET_DIR",
+    ] {
+        cmd.env_remove(key);
+    }
+    let status = cmd.status().with_context(|| {
+        format!(
+            "running {} in {}",
+            Path::new(&cargo).display(),
+            root.display()
+        )
+    })?;
+    if !status.success() {
+        bail!(
+            "cargo build failed in {} (its messages are above)",
+            root.display()
+        );
+    }
+    let library = root
+        .join("target")
+        .join(if release { "release" } else { "debug" })
+        .join(library_name(&root)?);
+    if !library.is_file() {
+        bail!(
+            "cargo built {} but {} is missing: the crate needs `crate-type = [\"cdylib\"]` (or [\"rlib\", \"cdylib\"]) under [lib]",
+            root.display(),
+            library.display()
+        );
+    }
+    Ok(library)
+}
+
+/// Creates `dir/name`, a standalone crate (its own workspace and lock file) that builds against
+/// `dist`, and returns its path.
+pub fn new_plugin(
+    name: &str,
+    kind: Kind,
+    dir: &Path,
+    dist: &Distribution,
+) -> anyhow::Result<PathBuf> {
     if name.is_empty()
         || !name
             .chars()
@@ -256,20 +385,12 @@ pub fn new_plugin(name: &str, kind: Kind, dir: &Path) -> anyhow::Result<PathBuf>
     {
         bail!("plugin name `{name}`: use lower-case letters, digits, `-` and `_`, starting with a letter");
     }
-    let workspace = source_root()?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let dir = dir.canonicalize()?;
     let root = dir.join(name);
     if root.exists() {
         bail!("{} already exists", root.display());
     }
-    let member = dir == workspace.join("local-plugins");
-    let sdk = workspace.join("sdk");
-    let standalone = if member {
-        String::new()
-    } else {
-        "\n# Standalone: builds and tests on its own, but the host loads only libraries built in its\n# workspace. Move this directory into the assay checkout's local-plugins/ to build one.\n[workspace]\n".to_string()
-    };
     let manifest = format!(
         r#"[package]
 name = "{name}"
@@ -277,30 +398,42 @@ version = "0.1.0"
 edition = "2021"
 
 [lib]
-# rlib for tests, cdylib for loading through registry.toml.
+# cdylib: the library the host loads through registry.toml; rlib: for this crate's own tests.
 crate-type = ["rlib", "cdylib"]
 
 [dependencies]
-assay-sdk = {{ path = "{sdk}" }}
-{standalone}"#,
-        sdk = sdk.display()
+# The SDK, through the distribution of the host that created this crate. `assay plugins build .`
+# rewrites this line for the host that runs it.
+{line}
+
+# A crate of its own, not part of any other workspace.
+[workspace]
+"#,
+        line = dependency_line(dist)
     );
     std::fs::create_dir_all(root.join("src"))
         .with_context(|| format!("creating {}", root.display()))?;
     std::fs::write(root.join("Cargo.toml"), manifest)?;
-    if !member {
-        std::fs::create_dir_all(root.join(".cargo"))?;
-        std::fs::write(
-            root.join(".cargo/config.toml"),
-            "# Like the host: one dynamic libstd and libassay_sdk per process (see assay's sdk/README.md).\n[build]\nrustflags = [\"-C\", \"prefer-dynamic\"]\nrustdocflags = [\"-C\", \"prefer-dynamic\"]\n",
-        )?;
-    }
+    std::fs::write(root.join(".gitignore"), "/target\n")?;
     std::fs::write(root.join("src/lib.rs"), component_source(kind, name))?;
+    configure(&root, dist)?;
     let lib = name.replace('-', "_");
     std::fs::write(
         root.join("README.md"),
         format!(
-            "# {name}\n\nAn assay {kind} plugin.\n\n- `cargo test --workspace --lib declarations_are_valid` (from the assay checkout) runs its own check.\n- `cargo build --workspace` (or `--release --workspace`) makes `target/debug/lib{lib}.so`; `assay plugins check target/debug/lib{lib}.so` tells whether the host can load it, and a `[[library]]` entry in `registry.toml` loads it.\n- Build it together with the host, in the same workspace and profile: the host and every plugin link one build of `libassay_sdk` (see the checkout's `local-plugins/README.md`).\n\nLoading a library runs its code: the registry is the trust boundary.\n"
+            "# {name}\n\n\
+             An assay {kind} plugin, created by `assay new-plugin` in {root}.\n\n\
+             - `cargo test` runs its own check (the SDK's conformance kit).\n\
+             - `assay plugins build .` builds `target/debug/lib{lib}.so` against the SDK of the `assay` \
+             that runs it (rewriting the `assay-sdk` line of `Cargo.toml` and `.cargo/config.toml` if \
+             that host uses another SDK build) and checks that the host can load it. Plain \
+             `cargo build` does the same for the host that created the crate.\n\
+             - To load it, add to the host's `registry.toml`:\n\n\
+             ```toml\n[[library]]\npath = \"{root}/target/debug/lib{lib}.so\"\n```\n\n\
+             Add dependencies of your own as usual: the SDK and candle come compiled from the \
+             distribution, so your dependency graph never changes them.\n\n\
+             Loading a library runs its code: the registry is the trust boundary.\n",
+            root = root.display()
         ),
     )?;
     Ok(root)

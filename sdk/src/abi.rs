@@ -18,7 +18,7 @@ pub const MAGIC: [u8; 8] = *b"ASSAYPLG";
 
 /// Layout version of [`PluginDeclaration`] and of the traits behind it. Bumped on any change that
 /// breaks compiled plugins.
-pub const ABI_VERSION: u32 = 3;
+pub const ABI_VERSION: u32 = 4;
 
 /// The SDK's own version.
 pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -28,6 +28,13 @@ pub const CANDLE_VERSION: &str = "0.11.1";
 
 /// The compiler that built the SDK (`rustc -V`).
 pub const RUSTC_VERSION: &str = env!("ASSAY_RUSTC_VERSION");
+
+/// The id of this build of `libassay_sdk.so`: a hash of its sources, lock file, compiler,
+/// features, profile, flags and location (see `build.rs`). Two builds with the same id have the
+/// same symbols and layouts; a plugin compiled against one build loads only into a host that
+/// uses the same build. The SDK distribution a host uses is named after it
+/// (`assay-sdk-VERSION-BUILD`).
+pub const SDK_BUILD: &str = env!("ASSAY_SDK_BUILD");
 
 /// Prefix of the entry symbol; the crate name follows.
 pub const ENTRY_PREFIX: &str = "assay_plugin__";
@@ -78,12 +85,23 @@ pub struct AbiStamp {
     pub candle_version: [u8; 32],
     /// `unwind` or `abort`: the plugin crate's panic strategy.
     pub panic_strategy: [u8; 16],
+    /// [`SDK_BUILD`]: which build of `libassay_sdk.so` the library was compiled against.
+    pub sdk_build: [u8; 32],
+    /// The plugin crate's directory when it was compiled (truncated to 256 bytes). Not compared:
+    /// the host names it in the command that rebuilds a refused library.
+    pub source_dir: [u8; 256],
 }
 
 impl AbiStamp {
     /// The stamp of this build, with the given panic strategy (the macro passes the plugin
     /// crate's own).
     pub const fn current(panic_strategy: &str) -> Self {
+        Self::of_crate(panic_strategy, "")
+    }
+
+    /// The stamp of a plugin crate compiled in `source_dir` (the macro passes the crate's
+    /// `CARGO_MANIFEST_DIR`).
+    pub const fn of_crate(panic_strategy: &str, source_dir: &str) -> Self {
         AbiStamp {
             magic: MAGIC,
             abi_version: ABI_VERSION,
@@ -92,7 +110,14 @@ impl AbiStamp {
             rustc_version: fixed(RUSTC_VERSION),
             candle_version: fixed(CANDLE_VERSION),
             panic_strategy: fixed(panic_strategy),
+            sdk_build: fixed(SDK_BUILD),
+            source_dir: fixed(source_dir),
         }
+    }
+
+    /// Where the plugin crate was compiled, if the stamp says.
+    pub fn source_dir(&self) -> Option<String> {
+        Some(text(&self.source_dir)).filter(|s| !s.is_empty())
     }
 
     /// The host's own stamp.
@@ -127,6 +152,7 @@ impl AbiStamp {
                 },
             ),
             ("panic", text(&self.panic_strategy)),
+            ("sdk build", text(&self.sdk_build)),
         ]
     }
 
@@ -140,6 +166,35 @@ impl AbiStamp {
             .map(|((name, a), (_, b))| (name, a, b))
             .collect()
     }
+}
+
+/// Finds a stamp in the bytes of a library file without loading it: for a library the dynamic
+/// loader refuses (built against another build of `libassay_sdk.so`, so its symbols do not
+/// resolve), the stamp still says what it was built against. Returns the first stamp found:
+/// `Ok` when it has this SDK's [`ABI_VERSION`] (and so this layout), `Err(abi_version)` when it
+/// has another.
+pub fn find_stamp(bytes: &[u8]) -> Option<std::result::Result<AbiStamp, u32>> {
+    let size = std::mem::size_of::<AbiStamp>();
+    let mut from = 0;
+    while let Some(at) = bytes[from..].windows(MAGIC.len()).position(|w| w == MAGIC) {
+        let start = from + at;
+        from = start + 1;
+        let Some(version) = bytes.get(start + 8..start + 12) else {
+            break;
+        };
+        let version = u32::from_ne_bytes([version[0], version[1], version[2], version[3]]);
+        if version == ABI_VERSION && bytes.len() >= start + size {
+            // SAFETY: `AbiStamp` is plain `#[repr(C)]` data of integers and byte arrays, valid for
+            // any bit pattern, and `size` bytes are there to read.
+            let stamp =
+                unsafe { std::ptr::read_unaligned(bytes[start..].as_ptr() as *const AbiStamp) };
+            return Some(Ok(stamp));
+        }
+        if (1..ABI_VERSION).contains(&version) {
+            return Some(Err(version));
+        }
+    }
+    None
 }
 
 /// One byte whose address identifies the copy of the SDK (and of candle) that a library uses.
@@ -204,13 +259,20 @@ macro_rules! export_plugin {
     ($register:path) => {
         $crate::__export_plugin!(
             $register,
-            $crate::abi::AbiStamp::current($crate::__panic_strategy!())
+            $crate::abi::AbiStamp::of_crate(
+                $crate::__panic_strategy!(),
+                env!("CARGO_MANIFEST_DIR")
+            )
         );
     };
     ($register:path, tampered_stamp_for_tests) => {
         $crate::__export_plugin!(
             $register,
-            $crate::abi::AbiStamp::current($crate::__panic_strategy!()).tampered()
+            $crate::abi::AbiStamp::of_crate(
+                $crate::__panic_strategy!(),
+                env!("CARGO_MANIFEST_DIR")
+            )
+            .tampered()
         );
     };
 }
@@ -259,7 +321,7 @@ mod tests {
 
     #[test]
     fn candle_version_matches_the_lock_file() {
-        let lock = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.lock"))
+        let lock = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.lock"))
             .expect("workspace Cargo.lock");
         let mut lines = lock.lines();
         let found = std::iter::from_fn(|| lines.next())
@@ -276,6 +338,24 @@ mod tests {
         assert_eq!(diff.len(), 1);
         assert_eq!(diff[0].0, "rustc");
         assert_eq!(diff[0].2, RUSTC_VERSION);
+    }
+
+    #[test]
+    fn a_stamp_is_found_in_raw_bytes() {
+        let stamp = AbiStamp::of_crate("unwind", "/src/my-plugin");
+        // SAFETY: viewing plain data as bytes.
+        let raw = unsafe {
+            std::slice::from_raw_parts(
+                &stamp as *const AbiStamp as *const u8,
+                std::mem::size_of::<AbiStamp>(),
+            )
+        };
+        let mut file = b"\x7fELF and some ASSAYPLG noise".to_vec();
+        file.extend_from_slice(raw);
+        let found = find_stamp(&file).expect("a stamp").expect("this ABI");
+        assert_eq!(found, stamp);
+        assert_eq!(found.source_dir().as_deref(), Some("/src/my-plugin"));
+        assert!(find_stamp(b"no stamp here").is_none());
     }
 
     #[test]

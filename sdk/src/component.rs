@@ -234,6 +234,67 @@ impl Component {
         Self::new(name, version, Factory::Pruner(Arc::new(f)))
     }
 
+    /// Declares every parameter of `P` (see [`TypedParams`](crate::TypedParams)).
+    pub fn params<P: crate::TypedParams>(mut self) -> Self {
+        self.params.extend(P::declarations());
+        self
+    }
+
+    /// An optimizer component whose parameters are the struct `P`: declared from it and handed
+    /// to the factory as a `P`.
+    pub fn optimizer_with<P: crate::TypedParams + 'static>(
+        name: &str,
+        version: &str,
+        f: impl Fn(P, Vec<(String, Var)>) -> Result<Box<dyn Optimizer>> + Send + Sync + 'static,
+    ) -> Self {
+        Self::optimizer(name, version, move |p, vars| f(P::from_params(p)?, vars)).params::<P>()
+    }
+
+    /// A model component with typed parameters (see [`Component::optimizer_with`]).
+    pub fn model_with<P: crate::TypedParams + 'static>(
+        name: &str,
+        version: &str,
+        f: impl Fn(P, &ModelContext) -> Result<Box<dyn Model>> + Send + Sync + 'static,
+    ) -> Self {
+        Self::model(name, version, move |p, cx| f(P::from_params(p)?, cx)).params::<P>()
+    }
+
+    /// A dataset component with typed parameters (see [`Component::optimizer_with`]).
+    pub fn dataset_with<P: crate::TypedParams + 'static>(
+        name: &str,
+        version: &str,
+        f: impl Fn(P, &BuildContext) -> Result<Box<dyn Dataset>> + Send + Sync + 'static,
+    ) -> Self {
+        Self::dataset(name, version, move |p, cx| f(P::from_params(p)?, cx)).params::<P>()
+    }
+
+    /// A probe component with typed parameters (see [`Component::optimizer_with`]).
+    pub fn probe_with<P: crate::TypedParams + 'static>(
+        name: &str,
+        version: &str,
+        f: impl Fn(P, &BuildContext) -> Result<Box<dyn Probe>> + Send + Sync + 'static,
+    ) -> Self {
+        Self::probe(name, version, move |p, cx| f(P::from_params(p)?, cx)).params::<P>()
+    }
+
+    /// An environment component with typed parameters (see [`Component::optimizer_with`]).
+    pub fn environment_with<P: crate::TypedParams + 'static>(
+        name: &str,
+        version: &str,
+        f: impl Fn(P, &BuildContext) -> Result<Box<dyn Environment>> + Send + Sync + 'static,
+    ) -> Self {
+        Self::environment(name, version, move |p, cx| f(P::from_params(p)?, cx)).params::<P>()
+    }
+
+    /// A pruner component with typed parameters (see [`Component::optimizer_with`]).
+    pub fn pruner_with<P: crate::TypedParams + 'static>(
+        name: &str,
+        version: &str,
+        f: impl Fn(P, &BuildContext) -> Result<Box<dyn Pruner>> + Send + Sync + 'static,
+    ) -> Self {
+        Self::pruner(name, version, move |p, cx| f(P::from_params(p)?, cx)).params::<P>()
+    }
+
     /// Sets the one-line summary.
     pub fn summary(mut self, summary: &str) -> Self {
         self.summary = summary.to_string();
@@ -286,6 +347,107 @@ impl Component {
             out.insert(p.name.clone(), value);
         }
         Ok(out)
+    }
+}
+
+/// Building a component from given values, for plugin tests and tools: each resolves `given`
+/// against the declarations (defaults filled, unknown keys refused, as
+/// [`Component::resolve`]) and calls the factory, or says that the component is of another
+/// kind.
+impl Component {
+    fn wrong_kind(&self, wanted: Kind) -> crate::PluginError {
+        crate::PluginError::invalid(format!(
+            "`{}` is a {}, not a {wanted}",
+            self.name,
+            self.kind()
+        ))
+    }
+
+    /// Builds an optimizer over `parameters`.
+    pub fn build_optimizer(
+        &self,
+        given: &[(&str, crate::Value)],
+        parameters: Vec<(String, Var)>,
+    ) -> Result<Box<dyn Optimizer>> {
+        match &self.factory {
+            Factory::Optimizer(f) => f(&self.resolve(given)?, parameters),
+            _ => Err(self.wrong_kind(Kind::Optimizer)),
+        }
+    }
+
+    /// Builds the optimizer's host-memory rule for `dim` numbers, if the component offers one.
+    pub fn build_host_optimizer(
+        &self,
+        given: &[(&str, crate::Value)],
+        dim: usize,
+    ) -> Result<Box<dyn crate::optimizer::HostOptimizer>> {
+        match &self.host_optimizer {
+            Some(f) => (f.0)(&self.resolve(given)?, dim),
+            None => Err(crate::PluginError::invalid(format!(
+                "optimizer `{}` offers no host-memory rule",
+                self.name
+            ))),
+        }
+    }
+
+    /// Builds a model for the data described in `cx`.
+    pub fn build_model(
+        &self,
+        given: &[(&str, crate::Value)],
+        cx: &ModelContext,
+    ) -> Result<Box<dyn Model>> {
+        match &self.factory {
+            Factory::Model(f) => f(&self.resolve(given)?, cx),
+            _ => Err(self.wrong_kind(Kind::Model)),
+        }
+    }
+
+    /// Builds a dataset.
+    pub fn build_dataset(
+        &self,
+        given: &[(&str, crate::Value)],
+        cx: &BuildContext,
+    ) -> Result<Box<dyn Dataset>> {
+        match &self.factory {
+            Factory::Dataset(f) => f(&self.resolve(given)?, cx),
+            _ => Err(self.wrong_kind(Kind::Dataset)),
+        }
+    }
+
+    /// Builds a probe.
+    pub fn build_probe(
+        &self,
+        given: &[(&str, crate::Value)],
+        cx: &BuildContext,
+    ) -> Result<Box<dyn Probe>> {
+        match &self.factory {
+            Factory::Probe(f) => f(&self.resolve(given)?, cx),
+            _ => Err(self.wrong_kind(Kind::Probe)),
+        }
+    }
+
+    /// Builds an environment.
+    pub fn build_environment(
+        &self,
+        given: &[(&str, crate::Value)],
+        cx: &BuildContext,
+    ) -> Result<Box<dyn Environment>> {
+        match &self.factory {
+            Factory::Environment(f) => f(&self.resolve(given)?, cx),
+            _ => Err(self.wrong_kind(Kind::Environment)),
+        }
+    }
+
+    /// Builds a pruner.
+    pub fn build_pruner(
+        &self,
+        given: &[(&str, crate::Value)],
+        cx: &BuildContext,
+    ) -> Result<Box<dyn Pruner>> {
+        match &self.factory {
+            Factory::Pruner(f) => f(&self.resolve(given)?, cx),
+            _ => Err(self.wrong_kind(Kind::Pruner)),
+        }
     }
 }
 

@@ -11,20 +11,33 @@
 //! (From `sdk/examples/plugin.rs`, which `cargo test` compiles and runs.)
 #![doc = concat!("```ignore\n", include_str!("../examples/plugin.rs"), "```")]
 //!
-//! Build the crate with `crate-type = ["rlib", "dylib"]` and list the library in the host's
+//! Build the crate with `crate-type = ["rlib", "cdylib"]` and list the library in the host's
 //! `registry.toml`, or link it into a host binary, where it registers itself through
-//! `inventory`. `assay new-plugin NAME --kind KIND` scaffolds such a crate. Each kind's trait
-//! has a worked example: [`Optimizer`], [`Model`], [`Dataset`], [`Probe`], [`Environment`].
+//! `inventory`. `assay new-plugin NAME --kind KIND` scaffolds such a crate anywhere, and
+//! `assay plugins build DIR` builds it against the running host's SDK. Each kind's trait has a
+//! worked example: [`Optimizer`], [`Model`], [`Dataset`], [`Probe`], [`Environment`],
+//! [`Pruner`].
+//!
+//! ## Depending on the SDK
+//!
+//! Crates depend on `assay-sdk-link` under the name `assay_sdk`
+//! (`assay-sdk = { package = "assay-sdk-link", path = "DIST/link" }`, where DIST is the SDK
+//! distribution that `assay plugins sdk` prints) and build with `-C prefer-dynamic`.
 //!
 //! ## Compatibility
 //!
-//! Host and plugins share one copy of this crate and of candle: the SDK is built as a Rust
-//! `dylib` that both link, so tensors, gradients and trait objects cross the boundary as they
-//! are. That requires the same compiler, SDK version, candle version and features; every
-//! library carries an [`abi::AbiStamp`] that the host checks before it uses anything else, and a
-//! mismatch is refused with the fields that differ. See the crate's README for the reasons.
+//! Host and plugins share one copy of this crate and of candle: the SDK is a Rust `dylib`,
+//! built once in its own workspace and frozen into a distribution that both link, so tensors,
+//! gradients and trait objects cross the boundary as they are. Every library carries an
+//! [`abi::AbiStamp`] (compiler, SDK version and build, candle version, features, panic
+//! strategy) that the host checks before it uses anything else; a mismatch is refused with the
+//! fields that differ and the command that rebuilds the library. See the crate's README for the
+//! reasons.
 //!
 //! Loading a library runs its code: only list libraries you trust in `registry.toml`.
+
+// The derive macros name the SDK as `::assay_sdk`, in dependents and here alike.
+extern crate self as assay_sdk;
 
 pub mod abi;
 pub mod component;
@@ -48,6 +61,9 @@ pub use candle_nn as nn;
 #[doc(hidden)]
 pub use inventory;
 pub use rand;
+/// The `safetensors` crate that candle's `Tensor` implements `View` for: serialise tensors with
+/// `assay_sdk::safetensors::serialize`.
+pub use safetensors;
 
 pub use component::{
     BuildContext, Component, DatasetFactory, EnvironmentFactory, Factory, Kind, ModelContext,
@@ -61,7 +77,44 @@ pub use hooks::{names as hook_names, Hooks};
 pub use metrics::{Column, Metric, Table};
 pub use model::Model;
 pub use optimizer::{HostOptimizer, Optimizer};
-pub use params::{Param, ParamType, Params, Value};
+pub use params::{Choice, Param, ParamType, ParamValue, Params, TypedParams, Value};
+
+/// Derives [`TypedParams`] for a struct of parameters: each field is one parameter, declared
+/// from the field's name, type and doc comment and read back typed, so declaration and use
+/// cannot drift apart.
+///
+/// Field types: `bool`, `i64`/`i32`/`u64`/`u32`/`usize` (unsigned types declare a minimum of
+/// 0), `f64`/`f32`, `String`, `Vec` of numbers or strings, and enums deriving [`Choice`].
+/// Settings in `#[param(...)]`: `default = LITERAL` (a number, string, bool or list; without it
+/// the parameter is required), `min = N`, `max = N`, `range = (MIN, MAX)`, `name = "spec_key"`.
+/// Every field needs a doc comment: it is what `assay plugins info` shows.
+///
+/// ```ignore
+/// use assay_sdk::prelude::*;
+///
+/// #[derive(Debug, Clone, Copy, PartialEq, Choice)]
+/// enum Activation { Relu, GeluTanh }
+///
+/// #[derive(Debug, Params)]
+/// struct MlpParams {
+///     /// Hidden layer widths.
+///     #[param(default = [64, 64])]
+///     hidden: Vec<usize>,
+///     /// Nonlinearity between layers.
+///     #[param(default = "relu")]
+///     activation: Activation,
+///     /// Scale of the initial weights.
+///     #[param(default = 1.0, min = 0.0)]
+///     init_scale: f64,
+/// }
+///
+/// let component = Component::model_with("my_mlp", "0.1.0", |p: MlpParams, cx| { /* build */ });
+/// ```
+pub use assay_sdk_derive::Params;
+
+/// Derives [`Choice`] (and [`ParamValue`]) for an enum of unit variants, spelt in snake case in
+/// specs (`#[choice(name = "…")]` overrides a spelling). See [`Params`](derive@Params).
+pub use assay_sdk_derive::Choice;
 pub use probe::{Observation, Probe, ProbeContext};
 pub use prune::{Mask, PruneContext, Pruner};
 pub use text::{KvCache, LocalTextModel, TextModel, Tokenizer};
@@ -75,6 +128,8 @@ pub mod prelude {
         Environment, Factory, Hooks, HostOptimizer, InputKind, Kind, Mask, Metric, Model,
         ModelContext, Objective, Observation, Optimizer, Param, ParamType, Params, PluginError,
         Probe, ProbeContext, PruneContext, Pruner, Registrar, Result, Split, Table, TimeStep,
-        Tokenizer, Value,
+        Tokenizer, TypedParams, Value,
     };
+    // The trait and its derive macro share the name.
+    pub use crate::Choice;
 }
