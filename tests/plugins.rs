@@ -239,6 +239,58 @@ fn a_panicking_plugin_fails_its_run_and_the_host_survives() {
     assert_eq!(record["status"], "failed");
     assert_eq!(record["steps_done"], 2);
     assert!(record["error"].as_str().unwrap().contains("panicked"));
+    // One clear line, not the panic hook's report and backtrace hint.
+    assert!(!err.contains("thread '"), "{err}");
+    assert!(!err.contains("RUST_BACKTRACE"), "{err}");
+}
+
+#[test]
+fn a_panicking_host_memory_optimizer_fails_its_run_and_the_host_survives() {
+    let lib = plugin_library("panicking", "panicking");
+    let dir = scratch();
+    let reg = write_registry(dir.path(), &[(&lib, None)]);
+    let spec = write_spec(
+        dir.path(),
+        "online.toml",
+        "name = \"online-panics\"\n[environment]\nplugin = \"online_convex\"\n[optimizer]\nplugin = \"panicky\"\npanic_at = 5\n[train]\nsteps = 100\n",
+    );
+    let store = dir.path().join("store");
+    let out = assay_in(
+        dir.path(),
+        &[
+            "--registry",
+            reg.to_str().unwrap(),
+            "--store",
+            store.to_str().unwrap(),
+            "run",
+            "-q",
+            spec.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("optimizer `panicky`") && err.contains("panicked in HostOptimizer::step"),
+        "{err}"
+    );
+    assert!(
+        err.contains("deliberate host-memory panic at step 5"),
+        "{err}"
+    );
+    assert!(
+        err.contains("(at tests/fixtures/panicking/src/lib.rs:"),
+        "{err}"
+    );
+    assert!(!err.contains("thread '"), "{err}");
+    let run = std::fs::read_dir(&store)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .find(|p| p.join("run.json").exists())
+        .expect("a run directory");
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("run.json")).unwrap()).unwrap();
+    assert_eq!(record["status"], "failed");
 }
 
 /// The SDK distribution the host under test runs on.
@@ -440,4 +492,35 @@ fn library_built_against_another_sdk_build_is_refused_naming_the_fix() {
     let err = stderr(&out);
     assert!(err.contains("sdk build: plugin has"), "{err}");
     assert!(err.contains("assay plugins build"), "{err}");
+}
+
+#[test]
+fn every_kind_scaffolds_a_crate_that_passes_its_own_test() {
+    let dir = scratch();
+    let help = assay_in(dir.path(), &["new-plugin", "--help"]);
+    let help = stdout(&help);
+    for kind in assay_sdk::Kind::ALL {
+        assert!(help.contains(kind.as_str()), "--help lacks {kind}: {help}");
+    }
+    let target = dir.path().join("shared-target");
+    for kind in assay_sdk::Kind::ALL {
+        let name = format!("my-{kind}");
+        let out = assay_in(dir.path(), &["new-plugin", &name, "--kind", kind.as_str()]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let out = cargo()
+            .current_dir(dir.path().join(&name))
+            .env("CARGO_TARGET_DIR", &target)
+            .args(["test", "--offline"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && text.contains("1 passed"),
+            "{kind}: {text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = assay_in(dir.path(), &["new-plugin", "bad", "--kind", "optimiser"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("optimizer"), "{}", stderr(&out));
 }

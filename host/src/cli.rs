@@ -181,6 +181,7 @@ pub fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    crate::guard::install_panic_hook();
     let cli = Cli::parse();
     match dispatch(cli) {
         Ok(code) => code,
@@ -243,10 +244,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plugins(cmd) => plugins(cmd, cli.registry.as_deref()),
         Command::NewPlugin(args) => {
             let kind = Kind::parse(&args.kind).ok_or_else(|| {
+                let names: Vec<String> = Kind::ALL.map(|k| k.as_str().to_string()).to_vec();
                 anyhow::anyhow!(
-                    "--kind {}: expected one of {}",
-                    args.kind,
-                    Kind::ALL.map(|k| k.as_str()).join(", ")
+                    "--kind {}",
+                    assay_sdk::params::not_a_choice(&args.kind, &names)
                 )
             })?;
             let dist = Distribution::current()?;

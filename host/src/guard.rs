@@ -1,14 +1,54 @@
 //! Every call into plugin code goes through here: a panic inside a plugin becomes an error that
 //! names the component and the call, and the host carries on.
+//!
+//! A guarded panic is reported once, as that error (one line, with the panic's location); its
+//! backtrace goes to the log (`RUST_LOG=assay=debug`), not the terminal, unless
+//! `RUST_BACKTRACE` asks for it. Panics outside guarded calls (the host's own bugs) print as
+//! usual.
 
+use std::cell::{Cell, RefCell};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use assay_sdk::candle::backprop::GradStore;
 use assay_sdk::prelude::*;
 
+thread_local! {
+    /// How many guarded calls this thread is inside.
+    static DEPTH: Cell<u32> = const { Cell::new(0) };
+    /// Where the last guarded panic happened.
+    static LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Installs the panic hook that keeps guarded panics off the terminal. Call once, at start.
+pub fn install_panic_hook() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if DEPTH.with(Cell::get) == 0 {
+            default(info);
+            return;
+        }
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
+        tracing::debug!(
+            target: "assay::guard",
+            "plugin panic at {}:\n{}",
+            location.as_deref().unwrap_or("an unknown location"),
+            std::backtrace::Backtrace::force_capture()
+        );
+        LOCATION.with(|l| *l.borrow_mut() = location);
+        if std::env::var_os("RUST_BACKTRACE").is_some_and(|v| v != "0") {
+            default(info);
+        }
+    }));
+}
+
 /// Runs `f`, turning a panic into a [`PluginError`] that names `who` and `call`.
 pub fn guard<T>(who: &str, call: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
-    match catch_unwind(AssertUnwindSafe(f)) {
+    DEPTH.with(|d| d.set(d.get() + 1));
+    let result = catch_unwind(AssertUnwindSafe(f));
+    DEPTH.with(|d| d.set(d.get() - 1));
+    match result {
         Ok(r) => r,
         Err(payload) => {
             let msg = payload
@@ -16,8 +56,12 @@ pub fn guard<T>(who: &str, call: &str, f: impl FnOnce() -> Result<T>) -> Result<
                 .map(|s| s.to_string())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "(no message)".to_string());
+            let at = LOCATION
+                .with(|l| l.borrow_mut().take())
+                .map(|l| format!(" (at {l})"))
+                .unwrap_or_default();
             Err(PluginError::invalid(format!(
-                "{who} panicked in {call}: {msg}"
+                "{who} panicked in {call}: {msg}{at}"
             )))
         }
     }
@@ -41,6 +85,21 @@ impl Optimizer for GuardedOptimizer {
         let inner = &mut self.inner;
         guard(&self.who, "Optimizer::load_state", || {
             inner.load_state(state)
+        })
+    }
+}
+
+/// An optimizer's host-memory rule whose every call is guarded.
+pub struct GuardedHostOptimizer {
+    pub(crate) who: String,
+    pub(crate) inner: Box<dyn HostOptimizer>,
+}
+
+impl HostOptimizer for GuardedHostOptimizer {
+    fn step(&mut self, theta: &mut [f32], grad: &[f32], lr_scale: f64) -> Result<()> {
+        let inner = &mut self.inner;
+        guard(&self.who, "HostOptimizer::step", || {
+            inner.step(theta, grad, lr_scale)
         })
     }
 }

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{anyhow, bail, Context};
-use assay_sdk::{Action, BuildContext, Kind};
+use assay_sdk::{Action, BuildContext, HostOptimizer, Kind};
 
 use crate::catalog::Catalog;
 use crate::engine::{Outcome, RunOptions};
@@ -65,9 +65,12 @@ pub fn train(
     if dim == 0 {
         bail!("{} started from an empty point", e.label());
     }
-    let mut optimizer = crate::guard::guard(&o.label(), "host_optimizer", || {
-        (host.0)(&spec.optimizer.params, dim)
-    })?;
+    let mut optimizer = crate::guard::GuardedHostOptimizer {
+        who: o.label(),
+        inner: crate::guard::guard(&o.label(), "host_optimizer", || {
+            (host.0)(&spec.optimizer.params, dim)
+        })?,
+    };
     let (t, mut grad) = split(
         env.step(&Action::Continuous(theta))?.observation,
         dim,

@@ -36,13 +36,20 @@ impl Optimizer for Descent {
     }
 }
 
+/// The parameters: declared once, read back typed (`assay plugins info NAME` shows the docs).
+#[derive(Debug, Params)]
+struct DescentParams {
+    /// Step size.
+    #[param(default = 0.1, min = 0.0)]
+    lr: f64,
+}
+
 fn register(r: &mut dyn Registrar) {
     r.add(
-        Component::optimizer("NAME", "0.1.0", |p, params| {
-            Ok(Box::new(Descent { params, lr: p.f64("lr")? }))
+        Component::optimizer_with("NAME", "0.1.0", |p: DescentParams, params| {
+            Ok(Box::new(Descent { params, lr: p.lr }))
         })
-        .summary("gradient descent")
-        .param(Param::float("lr", 0.1, "step size").min(0.0)),
+        .summary("gradient descent"),
     );
 }
 "#
@@ -68,19 +75,26 @@ impl Model for Linear {
     }
 }
 
+/// The parameters: declared once, read back typed (`assay plugins info NAME` shows the docs).
+#[derive(Debug, Params)]
+struct LinearParams {
+    /// Initial weights are uniform in ±scale/sqrt(inputs).
+    #[param(default = 1.0, min = 0.0)]
+    init_scale: f32,
+}
+
 fn register(r: &mut dyn Registrar) {
     r.add(
-        Component::model("NAME", "0.1.0", |p, cx| {
+        Component::model_with("NAME", "0.1.0", |p: LinearParams, cx| {
             let inputs: usize = cx.data.input_shape.iter().product();
             let outputs = cx.data.objective.outputs();
             let mut rng = cx.build.rng("NAME");
-            let scale = p.f64("init_scale")? as f32 / (inputs as f32).sqrt();
+            let scale = p.init_scale / (inputs as f32).sqrt();
             let w = init::uniform(&mut rng, &[inputs, outputs], -scale, scale, &cx.build.device)?;
             let b = Tensor::zeros(outputs, DType::F32, &cx.build.device)?;
             Ok(Box::new(Linear { w: Var::from_tensor(&w)?, b: Var::from_tensor(&b)? }))
         })
-        .summary("a linear model")
-        .param(Param::float("init_scale", 1.0, "initial weights are uniform in ±scale/sqrt(inputs)").min(0.0)),
+        .summary("a linear model"),
     );
 }
 "#
@@ -118,19 +132,28 @@ impl Dataset for SignOfSum {
     }
 }
 
+/// The parameters: declared once, read back typed (`assay plugins info NAME` shows the docs).
+#[derive(Debug, Params)]
+struct SignOfSumParams {
+    /// Number of points.
+    #[param(default = 500, min = 10)]
+    examples: usize,
+    /// Dimensions.
+    #[param(default = 4, min = 1)]
+    dim: usize,
+}
+
 fn register(r: &mut dyn Registrar) {
     r.add(
-        Component::dataset("NAME", "0.1.0", |p, cx| {
+        Component::dataset_with("NAME", "0.1.0", |p: SignOfSumParams, cx| {
             use assay_sdk::rand::Rng as _;
-            let (n, dim) = (p.usize("examples")?, p.usize("dim")?);
+            let (n, dim) = (p.examples, p.dim);
             let mut rng = cx.rng("NAME");
             let x: Vec<f32> = (0..n * dim).map(|_| rng.random_range(-1.0..1.0)).collect();
             let y = x.chunks(dim).map(|c| u32::from(c.iter().sum::<f32>() > 0.0)).collect();
             Ok(Box::new(SignOfSum { x, y, dim, train: n * 4 / 5 }))
         })
-        .summary("points labelled by the sign of their coordinate sum")
-        .param(Param::int("examples", 500, "number of points").min(10.0))
-        .param(Param::int("dim", 4, "dimensions").min(1.0)),
+        .summary("points labelled by the sign of their coordinate sum"),
     );
 }
 "#
@@ -182,13 +205,20 @@ impl Environment for Corridor {
     }
 }
 
+/// The parameters: declared once, read back typed (`assay plugins info NAME` shows the docs).
+#[derive(Debug, Params)]
+struct CorridorParams {
+    /// Where the reward is.
+    #[param(default = 3, min = 1)]
+    goal: i64,
+}
+
 fn register(r: &mut dyn Registrar) {
     r.add(
-        Component::environment("NAME", "0.1.0", |p, _cx| {
-            Ok(Box::new(Corridor { pos: 0, goal: p.i64("goal")? }))
+        Component::environment_with("NAME", "0.1.0", |p: CorridorParams, _cx| {
+            Ok(Box::new(Corridor { pos: 0, goal: p.goal }))
         })
-        .summary("a one-dimensional corridor")
-        .param(Param::int("goal", 3, "where the reward is").min(1.0)),
+        .summary("a one-dimensional corridor"),
     );
 }
 "#

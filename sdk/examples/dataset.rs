@@ -53,11 +53,8 @@ fn register(r: &mut dyn Registrar) {
 fn registers_and_works() -> Result<()> {
     let mut found = Vec::new();
     register(&mut found);
-    let Factory::Dataset(make) = &found[0].factory else {
-        unreachable!()
-    };
-    let data = make(
-        &found[0].resolve(&[])?,
+    let data = found[0].build_dataset(
+        &[],
         &BuildContext {
             seed: 1,
             device: Device::Cpu,

@@ -51,11 +51,8 @@ fn register(r: &mut dyn Registrar) {
 fn registers_and_works() -> Result<()> {
     let mut found = Vec::new();
     register(&mut found);
-    let Factory::Environment(make) = &found[0].factory else {
-        unreachable!()
-    };
-    let mut env = make(
-        &found[0].resolve(&[])?,
+    let mut env = found[0].build_environment(
+        &[],
         &BuildContext {
             seed: 0,
             device: Device::Cpu,

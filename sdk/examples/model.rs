@@ -43,9 +43,6 @@ fn register(r: &mut dyn Registrar) {
 fn registers_and_works() -> Result<()> {
     let mut found = Vec::new();
     register(&mut found);
-    let Factory::Model(make) = &found[0].factory else {
-        unreachable!()
-    };
     let cx = ModelContext {
         build: BuildContext {
             seed: 0,
@@ -53,7 +50,7 @@ fn registers_and_works() -> Result<()> {
         },
         data: DataInfo::features(vec![4], Objective::Classification { classes: 3 }),
     };
-    let model = make(&found[0].resolve(&[])?, &cx)?;
+    let model = found[0].build_model(&[], &cx)?;
     let out = model.forward(
         &Tensor::ones((2, 4), DType::F32, &Device::Cpu)?,
         &mut Hooks::none(),

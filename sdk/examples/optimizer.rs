@@ -36,9 +36,20 @@ impl Optimizer for SignMomentum {
     }
 }
 
+/// The parameters, declared once: names, types, defaults, bounds and docs come from the fields.
+#[derive(Debug, Params)]
+struct SignMomentumParams {
+    /// Step size.
+    #[param(default = 1e-3, min = 0.0)]
+    lr: f64,
+    /// Momentum.
+    #[param(default = 0.9, range = (0.0, 1.0))]
+    beta: f64,
+}
+
 fn register(r: &mut dyn Registrar) {
     r.add(
-        Component::optimizer("sign_momentum", "0.1.0", |p, params| {
+        Component::optimizer_with("sign_momentum", "0.1.0", |p: SignMomentumParams, params| {
             let buf = params
                 .iter()
                 .map(|(_, v)| v.zeros_like())
@@ -46,13 +57,11 @@ fn register(r: &mut dyn Registrar) {
             Ok(Box::new(SignMomentum {
                 params,
                 buf,
-                lr: p.f64("lr")?,
-                beta: p.f64("beta")?,
+                lr: p.lr,
+                beta: p.beta,
             }))
         })
-        .summary("sign of an exponential moving average of gradients")
-        .param(Param::float("lr", 1e-3, "step size").min(0.0))
-        .param(Param::float("beta", 0.9, "momentum").range(0.0, 1.0)),
+        .summary("sign of an exponential moving average of gradients"),
     );
 }
 
@@ -61,14 +70,9 @@ fn registers_and_works() -> Result<()> {
     // Two steps on f(w) = sum(w^2):
     let mut found = Vec::new();
     register(&mut found);
-    let Factory::Optimizer(make) = &found[0].factory else {
-        unreachable!()
-    };
     let w = Var::new(&[1.0f32, -2.0], &Device::Cpu)?;
-    let mut opt = make(
-        &found[0].resolve(&[("lr", Value::Float(0.5))])?,
-        vec![("w".into(), w.clone())],
-    )?;
+    let mut opt =
+        found[0].build_optimizer(&[("lr", Value::Float(0.5))], vec![("w".into(), w.clone())])?;
     for _ in 0..2 {
         let grads = w.as_tensor().sqr()?.sum_all()?.backward()?;
         opt.step(&grads, 1.0)?;

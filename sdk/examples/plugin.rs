@@ -12,15 +12,19 @@ impl Probe for Constant {
     }
 }
 
+#[derive(Debug, Params)]
+struct ConstantParams {
+    /// The number to log.
+    #[param(default = 1.0)]
+    value: f64,
+}
+
 fn register(r: &mut dyn Registrar) {
     r.add(
-        Component::probe("constant", "0.1.0", |p, _cx| {
-            Ok(Box::new(Constant {
-                value: p.f64("value")?,
-            }))
+        Component::probe_with("constant", "0.1.0", |p: ConstantParams, _cx| {
+            Ok(Box::new(Constant { value: p.value }))
         })
-        .summary("logs the same number every time")
-        .param(Param::float("value", 1.0, "the number to log")),
+        .summary("logs the same number every time"),
     );
 }
 

@@ -62,11 +62,8 @@ impl Dataset for Empty {
 fn registers_and_works() -> Result<()> {
     let mut found = Vec::new();
     register(&mut found);
-    let Factory::Probe(make) = &found[0].factory else {
-        unreachable!()
-    };
-    let mut probe = make(
-        &found[0].resolve(&[])?,
+    let mut probe = found[0].build_probe(
+        &[],
         &BuildContext {
             seed: 0,
             device: Device::Cpu,

@@ -28,14 +28,11 @@ fn register(r: &mut dyn Registrar) {
 fn registers_and_works() -> Result<()> {
     let mut found = Vec::new();
     register(&mut found);
-    let Factory::Pruner(make) = &found[0].factory else {
-        unreachable!()
-    };
     let cx = BuildContext {
         seed: 0,
         device: Device::Cpu,
     };
-    let mut pruner = make(&found[0].resolve(&[])?, &cx)?;
+    let mut pruner = found[0].build_pruner(&[], &cx)?;
     let w = Var::new(&[[0.0f32, 1.0], [2.0, 9.0]], &Device::Cpu)?;
     let mut output = || -> Result<Tensor> { Ok(w.as_tensor().sum_all()?) };
     let loss = |o: &Tensor| -> Result<Tensor> { Ok(o.clone()) };

@@ -592,3 +592,170 @@ pub fn choice_from_value<C: Choice>(key: &str, value: &Value) -> Result<C> {
         other => Err(mismatch(key, ParamType::Str, other)),
     }
 }
+
+#[cfg(test)]
+mod typed_tests {
+    use crate::prelude::*;
+
+    #[derive(Debug, Clone, Copy, PartialEq, Choice)]
+    enum Activation {
+        Relu,
+        GeluTanh,
+        #[choice(name = "t^0.25")]
+        Clipped,
+    }
+
+    #[derive(Debug, Params)]
+    struct Example {
+        /// Step size.
+        #[param(default = 0.1, min = 0.0)]
+        lr: f64,
+        /// Layer widths.
+        #[param(default = [64, 32])]
+        hidden: Vec<usize>,
+        /// Nonlinearity.
+        #[param(default = "relu")]
+        activation: Activation,
+        /// A count in a range.
+        #[param(default = 3, range = (1, 10))]
+        layers: u32,
+        /// Read from the spec key `beta1`.
+        #[param(default = 0.9, name = "beta1")]
+        first_moment: f32,
+        /// Required: no default.
+        path: String,
+        /// A flag.
+        #[param(default = false)]
+        verbose: bool,
+    }
+
+    fn component() -> Component {
+        Component::probe_with("typed", "0.1.0", |p: Example, _cx| {
+            assert!(p.lr >= 0.0);
+            Err(PluginError::invalid(format!("built with {p:?}")))
+        })
+    }
+
+    #[test]
+    fn declarations_come_from_the_fields() {
+        let declared = Example::declarations();
+        let names: Vec<&str> = declared.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "lr",
+                "hidden",
+                "activation",
+                "layers",
+                "beta1",
+                "path",
+                "verbose"
+            ]
+        );
+        assert_eq!(declared[0].ty, ParamType::Float);
+        assert_eq!(declared[0].doc, "Step size.");
+        assert_eq!(declared[0].min, Some(0.0));
+        assert_eq!(declared[1].ty, ParamType::IntList);
+        assert_eq!(
+            declared[1].min,
+            Some(0.0),
+            "unsigned elements declare min 0"
+        );
+        assert_eq!(declared[2].choices, ["relu", "gelu_tanh", "t^0.25"]);
+        assert_eq!((declared[3].min, declared[3].max), (Some(1.0), Some(10.0)));
+        assert!(declared[5].default.is_none());
+        crate::conformance::check_declarations(&[component()]).unwrap();
+    }
+
+    #[test]
+    fn values_are_read_back_typed() {
+        let c = component();
+        let p = c
+            .resolve(&[
+                ("path", "data.csv".into()),
+                ("activation", "gelu_tanh".into()),
+                ("beta1", Value::Int(1)),
+            ])
+            .unwrap();
+        let e = Example::from_params(&p).unwrap();
+        assert_eq!(e.lr, 0.1);
+        assert_eq!(e.hidden, [64, 32]);
+        assert_eq!(e.activation, Activation::GeluTanh);
+        assert_eq!(e.layers, 3);
+        assert_eq!(e.first_moment, 1.0);
+        assert_eq!(e.path, "data.csv");
+        assert!(!e.verbose);
+        assert_eq!(Activation::Clipped.as_choice(), "t^0.25");
+    }
+
+    #[test]
+    fn a_misspelt_choice_names_the_closest_valid_one() {
+        let err = component()
+            .resolve(&[("path", "x".into()), ("activation", "gelu_tahn".into())])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("activation"), "{err}");
+        assert!(err.contains("did you mean `gelu_tanh`?"), "{err}");
+        // Far from every choice: no guess, but the list.
+        let err = component()
+            .resolve(&[("path", "x".into()), ("activation", "sigmoid".into())])
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("did you mean"), "{err}");
+        assert!(err.contains("relu, gelu_tanh, t^0.25"), "{err}");
+    }
+
+    #[test]
+    fn missing_and_unknown_keys_are_refused() {
+        let err = component().resolve(&[]).unwrap_err().to_string();
+        assert!(err.contains("path") && err.contains("required"), "{err}");
+        let err = component()
+            .resolve(&[("path", "x".into()), ("lrr", Value::Float(0.1))])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("lrr") && err.contains("unknown"), "{err}");
+    }
+
+    #[test]
+    fn the_typed_factory_gets_the_struct() {
+        let cx = crate::BuildContext {
+            seed: 0,
+            device: crate::candle::Device::Cpu,
+        };
+        let err = component()
+            .build_probe(&[("path", "p".into()), ("verbose", true.into())], &cx)
+            .err()
+            .expect("the test factory refuses")
+            .to_string();
+        assert!(
+            err.contains("verbose: true") && err.contains("path: \"p\""),
+            "{err}"
+        );
+        let err = component()
+            .build_model(
+                &[],
+                &crate::ModelContext {
+                    build: cx,
+                    data: crate::DataInfo::features(
+                        vec![1],
+                        crate::Objective::Regression { outputs: 1 },
+                    ),
+                },
+            )
+            .err()
+            .expect("wrong kind")
+            .to_string();
+        assert!(err.contains("is a probe, not a model"), "{err}");
+    }
+
+    #[test]
+    fn edit_distance_and_closest() {
+        assert_eq!(super::edit_distance("kitten", "sitting"), 3);
+        assert_eq!(super::edit_distance("", "abc"), 3);
+        assert_eq!(
+            super::closest("cosin", ["constant", "cosine"]),
+            Some("cosine")
+        );
+        assert_eq!(super::closest("zzz", ["constant", "cosine"]), None);
+    }
+}

@@ -242,17 +242,15 @@ mod tests {
     fn make(given: &[(&str, Value)]) -> Box<dyn Dataset> {
         let mut found = Vec::new();
         register(&mut found);
-        let Factory::Dataset(f) = &found[0].factory else {
-            unreachable!()
-        };
-        f(
-            &found[0].resolve(given).unwrap(),
-            &BuildContext {
-                seed: 1,
-                device: Device::Cpu,
-            },
-        )
-        .unwrap()
+        found[0]
+            .build_dataset(
+                given,
+                &BuildContext {
+                    seed: 1,
+                    device: Device::Cpu,
+                },
+            )
+            .unwrap()
     }
 
     fn all_rows(d: &dyn Dataset) -> Vec<(Vec<u32>, u32)> {

@@ -328,9 +328,6 @@ mod tests {
     fn make(data: DataInfo, given: &[(&str, Value)]) -> Box<dyn Model> {
         let mut found = Vec::new();
         register(&mut found);
-        let Factory::Model(f) = &found[0].factory else {
-            unreachable!()
-        };
         let cx = ModelContext {
             build: BuildContext {
                 seed: 3,
@@ -338,7 +335,7 @@ mod tests {
             },
             data,
         };
-        f(&found[0].resolve(given).unwrap(), &cx).unwrap()
+        found[0].build_model(given, &cx).unwrap()
     }
 
     #[test]

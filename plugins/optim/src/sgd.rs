@@ -115,15 +115,10 @@ mod tests {
     fn plain_step_is_gradient_descent() {
         let mut found = Vec::new();
         register(&mut found);
-        let Factory::Optimizer(make) = &found[0].factory else {
-            unreachable!()
-        };
         let w = Var::new(&[1.0f32, -2.0], &Device::Cpu).unwrap();
-        let mut opt = make(
-            &found[0].resolve(&[("lr", Value::Float(0.5))]).unwrap(),
-            vec![("w".into(), w.clone())],
-        )
-        .unwrap();
+        let mut opt = found[0]
+            .build_optimizer(&[("lr", Value::Float(0.5))], vec![("w".into(), w.clone())])
+            .unwrap();
         let grads = w
             .as_tensor()
             .sqr()
