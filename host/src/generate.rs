@@ -86,7 +86,7 @@ pub fn generate_command(
         let model = entry
             .build_model(&params, &cx)
             .with_context(|| format!("loading {}", args.model))?;
-        let Some(tokenizer) = model.tokenizer() else {
+        let Some(tokenizer) = model.generative().and_then(|g| g.tokenizer()) else {
             bail!("{}: the checkpoint has no tokenizer.json", args.model);
         };
         let model: &dyn Model = &model;
@@ -116,7 +116,8 @@ pub fn generate_command(
         &weights,
         &format!("run {id} step {step}"),
     )?;
-    let Some(tokenizer) = assay_sdk::Dataset::tokenizer(&dataset).or_else(|| model.tokenizer())
+    let Some(tokenizer) = assay_sdk::Dataset::tokenizer(&dataset)
+        .or_else(|| model.generative().and_then(|g| g.tokenizer()))
     else {
         bail!(
             "run {id}: neither its dataset `{}` nor its model has a tokenizer, so it cannot be prompted with text",

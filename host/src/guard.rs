@@ -112,6 +112,7 @@ pub struct GuardedModel {
     parameters: Vec<(String, Var)>,
     buffers: Vec<(String, Var)>,
     hook_points: Vec<String>,
+    generative: bool,
 }
 
 impl GuardedModel {
@@ -120,12 +121,16 @@ impl GuardedModel {
         let parameters = guard(&who, "Model::parameters", || Ok(inner.parameters()))?;
         let buffers = guard(&who, "Model::buffers", || Ok(inner.buffers()))?;
         let hook_points = guard(&who, "Model::hook_points", || Ok(inner.hook_points()))?;
+        let generative = guard(&who, "Model::generative", || {
+            Ok(inner.generative().is_some())
+        })?;
         Ok(GuardedModel {
             who,
             inner,
             parameters,
             buffers,
             hook_points,
+            generative,
         })
     }
 }
@@ -153,25 +158,35 @@ impl Model for GuardedModel {
             Ok(())
         });
     }
-    fn tokenizer(&self) -> Option<std::sync::Arc<dyn assay_sdk::Tokenizer>> {
-        guard(&self.who, "Model::tokenizer", || Ok(self.inner.tokenizer()))
-            .ok()
-            .flatten()
+    fn generative(&self) -> Option<&dyn Generative> {
+        self.generative.then_some(self as &dyn Generative)
     }
-    fn context_length(&self) -> Option<usize> {
-        guard(&self.who, "Model::context_length", || {
-            Ok(self.inner.context_length())
+}
+
+impl Generative for GuardedModel {
+    fn tokenizer(&self) -> Option<std::sync::Arc<dyn assay_sdk::Tokenizer>> {
+        guard(&self.who, "Generative::tokenizer", || {
+            Ok(self.inner.generative().and_then(|g| g.tokenizer()))
         })
         .ok()
         .flatten()
     }
-    fn forward_cached(
-        &self,
-        input: &Tensor,
-        cache: &mut assay_sdk::KvCache,
-    ) -> Result<Option<Tensor>> {
-        guard(&self.who, "Model::forward_cached", || {
-            self.inner.forward_cached(input, cache)
+    fn context_length(&self) -> Option<usize> {
+        guard(&self.who, "Generative::context_length", || {
+            Ok(self.inner.generative().and_then(|g| g.context_length()))
+        })
+        .ok()
+        .flatten()
+    }
+    fn forward_cached(&self, input: &Tensor, cache: &mut assay_sdk::KvCache) -> Result<Tensor> {
+        guard(&self.who, "Generative::forward_cached", || {
+            match self.inner.generative() {
+                Some(g) => g.forward_cached(input, cache),
+                None => Err(PluginError::invalid(format!(
+                    "{} has no generation extension",
+                    self.who
+                ))),
+            }
         })
     }
 }

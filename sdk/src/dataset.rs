@@ -33,7 +33,8 @@ pub enum Objective {
         /// Number of classes.
         classes: usize,
     },
-    /// Targets are `f32` of shape `[batch, outputs]`; loss is the mean squared error.
+    /// Targets are floats of shape `[batch, outputs]`, `f32` or `f64` (the model's output must
+    /// have the targets' dtype); loss is the mean squared error, computed in that precision.
     Regression {
         /// Number of outputs.
         outputs: usize,
@@ -62,7 +63,9 @@ impl Objective {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum InputKind {
-    /// `f32` features.
+    /// Float features, `f32` or `f64`. A model may keep its weights in either precision; the
+    /// host computes losses in the precision of the model's output and logs them as `f64`, and
+    /// optimizers update `f64` parameters in `f64` (the built-in ones do).
     Features,
     /// `u32` token ids below `vocab_size`.
     Tokens {

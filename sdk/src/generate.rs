@@ -3,10 +3,10 @@
 //! seed that fixes the result.
 //!
 //! Prompts of the same token length run as one batch. A model with a key/value cache
-//! ([`Model::forward_cached`]) computes one position per generated token; otherwise, or with
+//! ([`Generative::forward_cached`](crate::Generative::forward_cached)) computes one position per generated token; otherwise, or with
 //! [`Sampling::use_cache`] off, every step recomputes the whole sequence (the two give the same
 //! tokens, which the `transformer` plugin's tests check). When a sequence outgrows
-//! [`Model::context_length`], the oldest tokens are dropped and the window is recomputed.
+//! [`Generative::context_length`](crate::Generative::context_length), the oldest tokens are dropped and the window is recomputed.
 
 use candle_core::{DType, Device, Tensor, D};
 use rand::Rng as _;
@@ -162,7 +162,8 @@ pub fn generate(
             None => groups.push((e.len(), vec![i])),
         }
     }
-    let window = model.context_length();
+    let generative = model.generative();
+    let window = generative.and_then(|g| g.context_length());
     for (_, members) in groups {
         let mut seqs: Vec<Vec<u32>> = members.iter().map(|&i| encoded[i].clone()).collect();
         let prompt_len = seqs[0].len();
@@ -180,8 +181,8 @@ pub fn generate(
                 let fresh = if step == 0 { 0 } else { len - 1 };
                 let ids: Vec<u32> = seqs.iter().flat_map(|q| q[fresh..].to_vec()).collect();
                 let input = Tensor::from_vec(ids, (seqs.len(), len - fresh), device)?;
-                match model.forward_cached(&input, &mut cache)? {
-                    Some(out) => last_rows(&out)?,
+                match generative {
+                    Some(g) => last_rows(&g.forward_cached(&input, &mut cache)?)?,
                     None => {
                         cached = false;
                         continue_without_cache(model, &seqs, window, device)?
@@ -283,7 +284,7 @@ pub fn log_likelihood(
     ids.extend_from_slice(continuation);
     ids.pop();
     let mut from = 0;
-    if let Some(w) = model.context_length() {
+    if let Some(w) = model.generative().and_then(|g| g.context_length()) {
         from = ids.len().saturating_sub(w);
     }
     let n = ids.len() - from;

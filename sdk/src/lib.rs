@@ -75,7 +75,7 @@ pub use error::{PluginError, Result};
 pub use generate::{generate, Generated, Sampling};
 pub use hooks::{names as hook_names, Hooks};
 pub use metrics::{Column, Metric, Table};
-pub use model::Model;
+pub use model::{Generative, Model};
 pub use optimizer::{HostOptimizer, Optimizer};
 pub use params::{Choice, Param, ParamType, ParamValue, Params, TypedParams, Value};
 
@@ -125,10 +125,10 @@ pub mod prelude {
     pub use crate::candle::{DType, Device, Module, Tensor, Var, D};
     pub use crate::{
         hook_names, init, Action, Batch, BuildContext, Column, Component, DataInfo, Dataset,
-        Environment, Factory, Hooks, HostOptimizer, InputKind, Kind, Mask, Metric, Model,
-        ModelContext, Objective, Observation, Optimizer, Param, ParamType, Params, PluginError,
-        Probe, ProbeContext, PruneContext, Pruner, Registrar, Result, Split, Table, TimeStep,
-        Tokenizer, TypedParams, Value,
+        Environment, Factory, Generative, Hooks, HostOptimizer, InputKind, Kind, Mask, Metric,
+        Model, ModelContext, Objective, Observation, Optimizer, Param, ParamType, Params,
+        PluginError, Probe, ProbeContext, PruneContext, Pruner, Registrar, Result, Split, Table,
+        TimeStep, Tokenizer, TypedParams, Value,
     };
     // The trait and its derive macro share the name.
     pub use crate::Choice;

@@ -4,6 +4,7 @@ use candle_core::{Tensor, Var};
 
 use crate::error::Result;
 use crate::hooks::Hooks;
+use crate::text::KvCache;
 
 /// A differentiable function with named parameters and named hook points.
 ///
@@ -38,6 +39,18 @@ pub trait Model: Send {
     /// training steps and evaluations; models without such behaviour ignore it.
     fn set_training(&mut self, _training: bool) {}
 
+    /// The generation extension of a language model (see [`Generative`]); `None` (the
+    /// default) for models that are not. Language models return `Some(self)`.
+    fn generative(&self) -> Option<&dyn Generative> {
+        None
+    }
+}
+
+/// What a language model adds to [`Model`] for text generation: the tokenizer it comes with,
+/// its context length, and a forward pass that continues a sequence from a [`KvCache`] instead
+/// of recomputing it. [`crate::generate`], [`crate::LocalTextModel`] and `assay generate` use
+/// it when [`Model::generative`] offers it, and recompute the whole sequence otherwise.
+pub trait Generative {
     /// A tokenizer that comes with the model (a Hugging Face checkpoint's), if any.
     fn tokenizer(&self) -> Option<std::sync::Arc<dyn crate::text::Tokenizer>> {
         None
@@ -48,15 +61,9 @@ pub trait Model: Send {
         None
     }
 
-    /// For next-token models: the logits (`[batch, new, vocab]`) of `input`'s new positions
-    /// (`[batch, new]`), continuing the sequence whose keys and values `cache` holds, and
-    /// appending the new ones. `Ok(None)` (the default) means the model has no cache, and
-    /// generation recomputes the whole sequence instead.
-    fn forward_cached(
-        &self,
-        _input: &Tensor,
-        _cache: &mut crate::text::KvCache,
-    ) -> Result<Option<Tensor>> {
-        Ok(None)
-    }
+    /// The logits (`[batch, new, vocab]`) of `input`'s new positions (`[batch, new]`),
+    /// continuing the sequence whose keys and values `cache` holds (its
+    /// [`position`](KvCache::position) is where the new positions start) and appending theirs
+    /// with [`KvCache::append`].
+    fn forward_cached(&self, input: &Tensor, cache: &mut KvCache) -> Result<Tensor>;
 }

@@ -22,22 +22,36 @@ pub trait Tokenizer: Send + Sync {
 
 /// Keys and values of the positions a decoder has already processed, per layer.
 ///
-/// A model that supports it ([`crate::Model::forward_cached`]) appends the keys and values of
-/// the new positions and reads the old ones, so that each generated token costs one position's
-/// computation instead of the whole sequence's.
+/// A model that supports it ([`crate::Generative::forward_cached`]) reads
+/// [`position`](KvCache::position) (where its new positions start), then appends the keys and
+/// values of the new positions layer by layer and attends to all of them, so that each generated
+/// token costs one position's computation instead of the whole sequence's. The cache tracks its
+/// own position: it is the number of positions in its first layer.
 #[derive(Debug, Clone, Default)]
 pub struct KvCache {
     /// `(keys, values)` per layer, `[batch, heads, positions, d_head]`; `None` before the first
-    /// call.
-    pub layers: Vec<Option<(Tensor, Tensor)>>,
-    /// Positions already processed.
-    pub position: usize,
+    /// append.
+    layers: Vec<Option<(Tensor, Tensor)>>,
 }
 
 impl KvCache {
     /// An empty cache.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Positions already processed (0 for an empty cache). Read it before appending the new
+    /// positions' first layer.
+    pub fn position(&self) -> usize {
+        match self.layers.first() {
+            Some(Some((k, _))) => k.dims().get(2).copied().unwrap_or(0),
+            _ => 0,
+        }
+    }
+
+    /// Number of layers that hold keys and values.
+    pub fn layers(&self) -> usize {
+        self.layers.iter().filter(|l| l.is_some()).count()
     }
 
     /// Appends `k`, `v` (`[batch, heads, new, d_head]`) to layer `layer` and returns the whole

@@ -106,13 +106,14 @@ fn time_assay(catalog: &Catalog, args: &LmBenchArgs) -> anyhow::Result<(f64, f64
     let prompt: Vec<u32> = (0..PROMPT)
         .map(|_| rng.random_range(0..VOCAB as u32))
         .collect();
+    let generative = m
+        .generative()
+        .ok_or_else(|| anyhow!("the transformer has no key/value cache"))?;
     let mut cache = KvCache::new();
     let t = Instant::now();
     let mut input = Tensor::from_vec(prompt, (1, PROMPT), &Device::Cpu)?;
     for _ in 0..NEW {
-        let logits = m
-            .forward_cached(&input, &mut cache)?
-            .ok_or_else(|| anyhow!("the transformer has no key/value cache"))?;
+        let logits = generative.forward_cached(&input, &mut cache)?;
         let n = logits.dim(1)?;
         let next = logits.narrow(1, n - 1, 1)?.argmax(D::Minus1)?;
         input = next.to_dtype(DType::U32)?;

@@ -355,18 +355,28 @@ impl Model for HfModel {
     fn set_training(&mut self, training: bool) {
         self.inner.set_training(training)
     }
-    fn context_length(&self) -> Option<usize> {
-        self.inner.context_length()
+
+    fn generative(&self) -> Option<&dyn Generative> {
+        Some(self)
     }
-    fn forward_cached(
-        &self,
-        input: &Tensor,
-        cache: &mut assay_sdk::KvCache,
-    ) -> Result<Option<Tensor>> {
-        self.inner.forward_cached(input, cache)
-    }
+}
+
+impl Generative for HfModel {
     fn tokenizer(&self) -> Option<Arc<dyn Tokenizer>> {
         self.tokenizer.clone()
+    }
+
+    fn context_length(&self) -> Option<usize> {
+        self.inner.generative().and_then(|g| g.context_length())
+    }
+
+    fn forward_cached(&self, input: &Tensor, cache: &mut assay_sdk::KvCache) -> Result<Tensor> {
+        match self.inner.generative() {
+            Some(g) => g.forward_cached(input, cache),
+            None => Err(PluginError::invalid(
+                "this checkpoint's model has no cached forward",
+            )),
+        }
     }
 }
 
@@ -482,7 +492,7 @@ mod tests {
                 .iter()
                 .map(|v| v.as_u64().unwrap() as u32)
                 .collect();
-            let tok = model.tokenizer().unwrap();
+            let tok = model.generative().unwrap().tokenizer().unwrap();
             assert_eq!(
                 tok.encode(expected["prompt"].as_str().unwrap()).unwrap(),
                 ids

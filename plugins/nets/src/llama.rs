@@ -207,7 +207,7 @@ impl Llama {
         all: bool,
     ) -> Result<Tensor> {
         let (batch, t) = input.dims2()?;
-        let p0 = cache.as_ref().map_or(0, |c| c.position);
+        let p0 = cache.as_ref().map_or(0, |c| c.position());
         let d = self.embed.dim(1)?;
         let mut x = hooks.point(
             hook_names::EMBED,
@@ -218,9 +218,6 @@ impl Llama {
         )?;
         for (i, b) in self.blocks.iter().enumerate() {
             x = self.block(i, b, x, p0, cache.as_deref_mut(), hooks)?;
-        }
-        if let Some(c) = cache {
-            c.position = p0 + t;
         }
         let x = hooks.point("ln_final.hook_normalized", self.norm.forward(&x)?)?;
         if all {
@@ -278,18 +275,19 @@ impl Model for Llama {
         out
     }
 
+    fn generative(&self) -> Option<&dyn Generative> {
+        Some(self)
+    }
+}
+
+impl Generative for Llama {
     fn context_length(&self) -> Option<usize> {
         self.cos.dim(0).ok()
     }
 
-    fn forward_cached(&self, input: &Tensor, cache: &mut KvCache) -> Result<Option<Tensor>> {
+    fn forward_cached(&self, input: &Tensor, cache: &mut KvCache) -> Result<Tensor> {
         // A cached call returns every new position's logits.
-        Ok(Some(self.run(
-            input,
-            Some(cache),
-            &mut Hooks::none(),
-            true,
-        )?))
+        self.run(input, Some(cache), &mut Hooks::none(), true)
     }
 }
 
@@ -463,12 +461,14 @@ mod tests {
         );
         let mut cache = KvCache::new();
         let a = m
-            .forward_cached(&x.narrow(1, 0, 7).unwrap(), &mut cache)
+            .generative()
             .unwrap()
+            .forward_cached(&x.narrow(1, 0, 7).unwrap(), &mut cache)
             .unwrap();
         let b = m
-            .forward_cached(&x.narrow(1, 7, 3).unwrap(), &mut cache)
+            .generative()
             .unwrap()
+            .forward_cached(&x.narrow(1, 7, 3).unwrap(), &mut cache)
             .unwrap();
         let diff = (Tensor::cat(&[&a, &b], 1).unwrap() - full)
             .unwrap()

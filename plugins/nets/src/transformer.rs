@@ -407,17 +407,38 @@ impl Model for Transformer {
         trained_and_frozen(self.weights()).1
     }
 
-    fn context_length(&self) -> Option<usize> {
-        self.pos.as_ref().map(|p| p.dims()[0])
-    }
-
     fn set_training(&mut self, training: bool) {
         self.training = training;
     }
 
-    fn forward_cached(&self, input: &Tensor, cache: &mut KvCache) -> Result<Option<Tensor>> {
+    fn hook_points(&self) -> Vec<String> {
+        let mut out = vec![hook_names::EMBED.to_string()];
+        if self.pos.is_some() {
+            out.push(hook_names::POS_EMBED.to_string());
+        }
+        for b in &self.blocks {
+            out.extend(b.names.all());
+        }
+        if self.ln_final.is_some() {
+            out.push("ln_final.hook_normalized".to_string());
+        }
+        out.push(hook_names::LOGITS.to_string());
+        out
+    }
+
+    fn generative(&self) -> Option<&dyn Generative> {
+        Some(self)
+    }
+}
+
+impl Generative for Transformer {
+    fn context_length(&self) -> Option<usize> {
+        self.pos.as_ref().map(|p| p.dims()[0])
+    }
+
+    fn forward_cached(&self, input: &Tensor, cache: &mut KvCache) -> Result<Tensor> {
         let (batch, n) = input.dims2()?;
-        let p0 = cache.position;
+        let p0 = cache.position();
         let d = self.embed.dims()[1];
         let mut x = self
             .embed
@@ -467,23 +488,7 @@ impl Model for Transformer {
         if let Some(norm) = &self.ln_final {
             x = norm.forward(&x)?;
         }
-        cache.position = p0 + n;
-        Ok(Some(self.unembed.forward(&x)?))
-    }
-
-    fn hook_points(&self) -> Vec<String> {
-        let mut out = vec![hook_names::EMBED.to_string()];
-        if self.pos.is_some() {
-            out.push(hook_names::POS_EMBED.to_string());
-        }
-        for b in &self.blocks {
-            out.extend(b.names.all());
-        }
-        if self.ln_final.is_some() {
-            out.push("ln_final.hook_normalized".to_string());
-        }
-        out.push(hook_names::LOGITS.to_string());
-        out
+        self.unembed.forward(&x)
     }
 }
 
@@ -845,13 +850,16 @@ mod tests {
         let full = m.forward(&x, &mut Hooks::none()).unwrap();
         let mut cache = KvCache::new();
         let a = m
-            .forward_cached(&x.narrow(1, 0, 5).unwrap(), &mut cache)
+            .generative()
             .unwrap()
+            .forward_cached(&x.narrow(1, 0, 5).unwrap(), &mut cache)
             .unwrap();
         let b = m
-            .forward_cached(&x.narrow(1, 5, 3).unwrap(), &mut cache)
+            .generative()
             .unwrap()
+            .forward_cached(&x.narrow(1, 5, 3).unwrap(), &mut cache)
             .unwrap();
+        assert_eq!(cache.position(), 8, "the cache tracks its own position");
         let stitched = Tensor::cat(&[&a, &b], 1).unwrap();
         let diff = (stitched - full).unwrap().abs().unwrap().max_all().unwrap();
         assert!(diff.to_scalar::<f32>().unwrap() < 1e-5);

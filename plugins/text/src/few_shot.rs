@@ -28,7 +28,10 @@ struct FewShot {
 
 impl Probe for FewShot {
     fn observe(&mut self, cx: &ProbeContext<'_>) -> Result<Observation> {
-        let tokenizer = cx.dataset.tokenizer().or_else(|| cx.model.tokenizer());
+        let tokenizer = cx
+            .dataset
+            .tokenizer()
+            .or_else(|| cx.model.generative().and_then(|g| g.tokenizer()));
         let mut local;
         let mut remote;
         let backend: &mut dyn TextModel = match self.backend.as_str() {
