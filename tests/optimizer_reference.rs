@@ -85,7 +85,7 @@ fn trajectories_match_the_numpy_reference_to_1e6_relative() {
         let w = Var::new(theta0.as_slice(), &Device::Cpu).unwrap();
         let mut opt = make(
             &component.resolve(&given).unwrap(),
-            vec![("w".into(), w.clone())],
+            vec![assay_sdk::Parameter::new("w", w.clone())],
         )
         .unwrap();
         for (t, (g, expected)) in grads

@@ -524,3 +524,29 @@ fn every_kind_scaffolds_a_crate_that_passes_its_own_test() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("optimizer"), "{}", stderr(&out));
 }
+
+#[test]
+fn every_choice_of_every_builtin_names_the_closest_valid_value_when_misspelt() {
+    assay::link_builtins();
+    let catalog = assay::catalog::Catalog::builtin().unwrap();
+    let mut checked = 0;
+    for entry in catalog.entries() {
+        for param in &entry.component.params {
+            for choice in &param.choices {
+                let misspelt = format!("{choice}x");
+                let err = param
+                    .check(&assay_sdk::Value::Str(misspelt.clone()))
+                    .expect_err("a misspelt choice is refused");
+                assert!(
+                    err.contains(&format!("did you mean `{choice}`?")),
+                    "{} `{}`.{}: {misspelt} -> {err}",
+                    entry.component.kind(),
+                    entry.component.name,
+                    param.name
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 40, "only {checked} choices checked");
+}

@@ -547,3 +547,122 @@ fn stop_when_ends_the_run_at_the_first_evaluation_where_it_holds() {
     );
     assert_error(&bad, &["train.stop_when", "weights/l2_total"]);
 }
+
+#[test]
+fn no_decay_names_roles_and_leaves_the_default_run_id_alone() {
+    let env = Env::new();
+    let plain = env.run(
+        &spec("steps = 3\neval_every = 0", "plugin = \"adamw\""),
+        &[],
+    );
+    let empty = env.run(
+        &spec(
+            "steps = 3\neval_every = 0",
+            "plugin = \"adamw\"\nno_decay = []",
+        ),
+        &[],
+    );
+    assert!(plain.status.success(), "{}", stderr(&plain));
+    assert_eq!(last_line(&plain), last_line(&empty));
+    let grouped = env.run(
+        &spec(
+            "steps = 3\neval_every = 0",
+            "plugin = \"adamw\"\nweight_decay = 0.5\nno_decay = [\"bias\", \"norm\"]",
+        ),
+        &[],
+    );
+    assert!(grouped.status.success(), "{}", stderr(&grouped));
+    assert_ne!(last_line(&grouped), last_line(&plain));
+    let resolved =
+        std::fs::read_to_string(env.store().join(last_line(&grouped)).join("spec.toml")).unwrap();
+    assert!(
+        resolved.contains("no_decay = [\"bias\", \"norm\"]"),
+        "{resolved}"
+    );
+    let bad = env.run(
+        &spec("steps = 3", "plugin = \"adamw\"\nno_decay = [\"bais\"]"),
+        &[],
+    );
+    assert_error(&bad, &["optimizer.no_decay", "did you mean `bias`?"]);
+}
+
+#[test]
+fn every_choice_typed_key_names_the_closest_valid_value() {
+    let env = Env::new();
+    for (train, optimizer, model, key, suggestion) in [
+        (
+            "lr_schedule = \"cosin\"",
+            "plugin = \"adam\"",
+            "",
+            "train.lr_schedule",
+            "cosine",
+        ),
+        (
+            "",
+            "plugin = \"adopt\"\nclip = \"t^0.5\"",
+            "",
+            "optimizer.clip",
+            "t^0.25",
+        ),
+        (
+            "",
+            "plugin = \"adopt\"\nvariant = \"no_reorder\"",
+            "",
+            "optimizer.variant",
+            "no_reordering",
+        ),
+        (
+            "",
+            "plugin = \"adam\"",
+            "activation = \"tahn\"",
+            "model.activation",
+            "tanh",
+        ),
+        (
+            "",
+            "plugin = \"adam\"",
+            "combine = \"summ\"",
+            "model.combine",
+            "sum",
+        ),
+        (
+            "",
+            "plugin = \"adam\"",
+            "init = \"pytorh\"",
+            "model.init",
+            "pytorch",
+        ),
+    ] {
+        let text = spec(&format!("steps = 3\n{train}"), optimizer)
+            .replace("hidden = [8]", &format!("hidden = [8]\n{model}"));
+        let out = env.run(&text, &[]);
+        assert_error(&out, &[key, &format!("did you mean `{suggestion}`?")]);
+    }
+}
+
+#[test]
+fn a_schedule_on_an_optimizer_without_lr_is_a_spec_error() {
+    let lib = plugin_library("panicking", "panicking");
+    let env = Env::new();
+    let registry = write_registry(env.path(), &[(&lib, None)]);
+    let text = spec(
+        "steps = 3\nlr_schedule = \"cosine\"",
+        "plugin = \"panicky\"\npanic_at = 100",
+    );
+    let p = write_spec(env.path(), "spec.toml", &text);
+    let store = env.store();
+    let out = assay_in(
+        env.path(),
+        &[
+            "--registry",
+            registry.to_str().unwrap(),
+            "--store",
+            store.to_str().unwrap(),
+            "run",
+            "-q",
+            p.to_str().unwrap(),
+        ],
+    );
+    assert_error(&out, &["train.lr_schedule", "declares no `lr`"]);
+    assert!(!store.exists() || std::fs::read_dir(&store).unwrap().next().is_none());
+}

@@ -227,17 +227,35 @@ impl Catalog {
     }
 }
 
+/// The model's parameters as an optimizer receives them: each with the role the model gives it,
+/// and no weight decay for the roles in `no_decay`.
+pub fn optimizer_parameters(model: &dyn Model, no_decay: &[Role]) -> Vec<Parameter> {
+    model
+        .parameters()
+        .into_iter()
+        .map(|(name, var)| {
+            let role = model.parameter_role(&name, &var);
+            Parameter {
+                weight_decay_scale: if no_decay.contains(&role) { 0.0 } else { 1.0 },
+                name,
+                var,
+                role,
+            }
+        })
+        .collect()
+}
+
 /// Builds instances from an entry, each wrapped so that its calls are guarded.
 impl Entry {
     fn who(&self) -> String {
         format!("plugin {}", self.label())
     }
 
-    /// Builds an optimizer over `vars`.
+    /// Builds an optimizer over `vars` (see [`optimizer_parameters`]).
     pub fn build_optimizer(
         &self,
         params: &Params,
-        vars: Vec<(String, Var)>,
+        vars: Vec<Parameter>,
     ) -> Result<Box<dyn Optimizer>> {
         let Factory::Optimizer(f) = &self.component.factory else {
             return Err(PluginError::invalid(format!(

@@ -126,7 +126,10 @@ fn build(catalog: &Catalog, spec: &Spec) -> anyhow::Result<Parts> {
         .with_context(|| format!("building {}", m.label()))?;
     let o = entry(catalog, Kind::Optimizer, &spec.optimizer.plugin)?;
     let optimizer = o
-        .build_optimizer(&spec.optimizer.params, model.parameters())
+        .build_optimizer(
+            &spec.optimizer.params,
+            crate::catalog::optimizer_parameters(&model, &spec.no_decay),
+        )
         .with_context(|| format!("building {}", o.label()))?;
     let mut probes = Vec::new();
     for p in &spec.probes {

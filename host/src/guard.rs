@@ -150,6 +150,12 @@ impl Model for GuardedModel {
     fn hook_points(&self) -> Vec<String> {
         self.hook_points.clone()
     }
+    fn parameter_role(&self, name: &str, var: &Var) -> Role {
+        guard(&self.who, "Model::parameter_role", || {
+            Ok(self.inner.parameter_role(name, var))
+        })
+        .unwrap_or_else(|_| Role::infer(name, var.rank()))
+    }
     fn set_training(&mut self, training: bool) {
         let inner = &mut self.inner;
         // A panic here is reported by the next guarded call, which fails the same way.

@@ -15,15 +15,15 @@ fn component_source(kind: Kind, name: &str) -> String {
         Kind::Optimizer => {
             r#"/// Plain gradient descent: `w <- w - lr * g`.
 struct Descent {
-    params: Vec<(String, Var)>,
+    params: Vec<Parameter>,
     lr: f64,
 }
 
 impl Optimizer for Descent {
     fn step(&mut self, grads: &GradStore, lr_scale: f64) -> Result<()> {
-        for (_, var) in &self.params {
-            if let Some(g) = grads.get(var) {
-                var.set(&(var.as_tensor() - (g * (self.lr * lr_scale))?)?)?;
+        for p in &self.params {
+            if let Some(g) = grads.get(&p.var) {
+                p.var.set(&(p.var.as_tensor() - (g * (self.lr * lr_scale))?)?)?;
             }
         }
         Ok(())

@@ -247,6 +247,9 @@ pub struct Spec {
     pub environment: Option<ComponentSpec>,
     /// The optimizer.
     pub optimizer: ComponentSpec,
+    /// Parameter roles exempt from weight decay (`[optimizer] no_decay`, e.g. `["bias",
+    /// "norm"]` as nanoGPT does); empty by default, like PyTorch's optimizers.
+    pub no_decay: Vec<assay_sdk::Role>,
     /// Probes in spec order.
     pub probes: Vec<ProbeSpec>,
     /// Training settings.
@@ -546,6 +549,45 @@ impl Resolver<'_> {
     }
 }
 
+/// `[optimizer] no_decay`: a list of parameter roles.
+fn no_decay_roles(
+    r: &Resolver<'_>,
+    table: Option<&toml::Value>,
+) -> Result<Vec<assay_sdk::Role>, SpecError> {
+    use assay_sdk::Choice as _;
+    let Some(value) = table.and_then(|t| t.get("no_decay")) else {
+        return Ok(Vec::new());
+    };
+    let toml::Value::Array(items) = value else {
+        return Err(r.key_error(
+            "optimizer.no_decay",
+            format!(
+                "expected a list of roles ({}), found `{value}`",
+                assay_sdk::Role::CHOICES.join(", ")
+            ),
+        ));
+    };
+    let names: Vec<String> = assay_sdk::Role::CHOICES
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    items
+        .iter()
+        .map(|item| match item {
+            toml::Value::String(s) => assay_sdk::Role::from_choice(s).ok_or_else(|| {
+                r.key_error(
+                    "optimizer.no_decay",
+                    assay_sdk::params::not_a_choice(s, &names),
+                )
+            }),
+            other => Err(r.key_error(
+                "optimizer.no_decay",
+                format!("expected a role name, found `{other}`"),
+            )),
+        })
+        .collect()
+}
+
 fn int_of(params: &Params, key: &str) -> u64 {
     params.i64(key).map(|v| v.max(0) as u64).unwrap_or(0)
 }
@@ -742,13 +784,25 @@ fn resolve_at(
         canon_parts.push(("dataset", dc));
         canon_parts.push(("model", mc));
     }
-    let (optimizer, optimizer_canon) = r.component(
+    let (optimizer, mut optimizer_canon) = r.component(
         catalog,
         Kind::Optimizer,
         "optimizer",
         raw.get("optimizer"),
-        &[],
+        &["no_decay"],
     )?;
+    let no_decay = no_decay_roles(&r, raw.get("optimizer"))?;
+    if !no_decay.is_empty() {
+        optimizer_canon.insert(
+            "no_decay".into(),
+            toml::Value::Array(
+                no_decay
+                    .iter()
+                    .map(|role| toml::Value::String(assay_sdk::Choice::as_choice(role).to_string()))
+                    .collect(),
+            ),
+        );
+    }
 
     let mut probes = Vec::new();
     let mut probes_canon = Vec::new();
@@ -969,6 +1023,25 @@ fn resolve_at(
     }
     resolved.insert("train".into(), toml::Value::Table(train_canon));
 
+    // The schedule scales the optimizer's `lr`: an optimizer without one would ignore it.
+    if train.lr_schedule != LrSchedule::Constant {
+        let entry = catalog
+            .get(Kind::Optimizer, &optimizer.plugin)
+            .map_err(|error| SpecError::Plugin {
+                file: file.to_string(),
+                key: "optimizer.plugin".into(),
+                error: Box::new(error),
+            })?;
+        if !entry.component.params.iter().any(|p| p.name == "lr") {
+            return Err(r.key_error(
+                "train.lr_schedule",
+                format!(
+                    "optimizer `{}` declares no `lr` parameter, so a learning-rate schedule would not change anything; remove the schedule or use an optimizer with `lr`",
+                    optimizer.plugin
+                ),
+            ));
+        }
+    }
     Ok(Spec {
         name,
         seed,
@@ -977,6 +1050,7 @@ fn resolve_at(
         model,
         environment,
         optimizer,
+        no_decay,
         probes,
         train,
         init,

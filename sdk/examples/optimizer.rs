@@ -3,7 +3,7 @@
 use assay_sdk::prelude::*;
 
 struct SignMomentum {
-    params: Vec<(String, Var)>,
+    params: Vec<Parameter>,
     buf: Vec<Tensor>,
     lr: f64,
     beta: f64,
@@ -11,7 +11,8 @@ struct SignMomentum {
 
 impl Optimizer for SignMomentum {
     fn step(&mut self, grads: &GradStore, lr_scale: f64) -> Result<()> {
-        for ((_, var), buf) in self.params.iter().zip(self.buf.iter_mut()) {
+        for (p, buf) in self.params.iter().zip(self.buf.iter_mut()) {
+            let var = &p.var;
             let Some(g) = grads.get(var) else { continue };
             // Detached: state computed from a tracked gradient would keep every step's graph alive.
             let g = &g.detach();
@@ -21,16 +22,15 @@ impl Optimizer for SignMomentum {
         Ok(())
     }
     fn state(&self) -> Result<Vec<(String, Tensor)>> {
-        Ok(self
-            .params
-            .iter()
-            .zip(&self.buf)
-            .map(|((n, _), b)| (format!("buf.{n}"), b.clone()))
-            .collect())
+        let mut state = NamedState::new();
+        for (p, b) in self.params.iter().zip(&self.buf) {
+            state.put("buf", &p.name, b.clone());
+        }
+        Ok(state.into_vec())
     }
     fn load_state(&mut self, state: &[(String, Tensor)]) -> Result<()> {
-        for ((name, _), buf) in self.params.iter().zip(self.buf.iter_mut()) {
-            *buf = assay_sdk::optimizer::find_state(state, &format!("buf.{name}"))?.clone();
+        for (p, buf) in self.params.iter().zip(self.buf.iter_mut()) {
+            *buf = NamedState::get(state, "buf", &p.name)?.clone();
         }
         Ok(())
     }
@@ -52,7 +52,7 @@ fn register(r: &mut dyn Registrar) {
         Component::optimizer_with("sign_momentum", "0.1.0", |p: SignMomentumParams, params| {
             let buf = params
                 .iter()
-                .map(|(_, v)| v.zeros_like())
+                .map(|p| p.var.zeros_like())
                 .collect::<assay_sdk::candle::Result<_>>()?;
             Ok(Box::new(SignMomentum {
                 params,

@@ -9,7 +9,7 @@ use crate::dataset::{DataInfo, Dataset};
 use crate::environment::Environment;
 use crate::error::Result;
 use crate::model::Model;
-use crate::optimizer::Optimizer;
+use crate::optimizer::{Optimizer, Parameter};
 use crate::params::{Param, Params};
 use crate::probe::Probe;
 use crate::prune::Pruner;
@@ -92,9 +92,9 @@ pub struct ModelContext {
     pub data: DataInfo,
 }
 
-/// Builds an optimizer over the given named parameters.
+/// Builds an optimizer over the given parameters.
 pub type OptimizerFactory =
-    Arc<dyn Fn(&Params, Vec<(String, Var)>) -> Result<Box<dyn Optimizer>> + Send + Sync>;
+    Arc<dyn Fn(&Params, Vec<Parameter>) -> Result<Box<dyn Optimizer>> + Send + Sync>;
 /// Builds a model for the dataset described in the context.
 pub type ModelFactory = Arc<dyn Fn(&Params, &ModelContext) -> Result<Box<dyn Model>> + Send + Sync>;
 /// Builds a dataset.
@@ -184,7 +184,7 @@ impl Component {
     pub fn optimizer(
         name: &str,
         version: &str,
-        f: impl Fn(&Params, Vec<(String, Var)>) -> Result<Box<dyn Optimizer>> + Send + Sync + 'static,
+        f: impl Fn(&Params, Vec<Parameter>) -> Result<Box<dyn Optimizer>> + Send + Sync + 'static,
     ) -> Self {
         Self::new(name, version, Factory::Optimizer(Arc::new(f)))
     }
@@ -245,7 +245,7 @@ impl Component {
     pub fn optimizer_with<P: crate::TypedParams + 'static>(
         name: &str,
         version: &str,
-        f: impl Fn(P, Vec<(String, Var)>) -> Result<Box<dyn Optimizer>> + Send + Sync + 'static,
+        f: impl Fn(P, Vec<Parameter>) -> Result<Box<dyn Optimizer>> + Send + Sync + 'static,
     ) -> Self {
         Self::optimizer(name, version, move |p, vars| f(P::from_params(p)?, vars)).params::<P>()
     }
@@ -363,12 +363,17 @@ impl Component {
         ))
     }
 
-    /// Builds an optimizer over `parameters`.
+    /// Builds an optimizer over `parameters` (named variables, each with its inferred role and
+    /// full weight decay: [`Parameter::new`]).
     pub fn build_optimizer(
         &self,
         given: &[(&str, crate::Value)],
         parameters: Vec<(String, Var)>,
     ) -> Result<Box<dyn Optimizer>> {
+        let parameters = parameters
+            .into_iter()
+            .map(|(name, var)| Parameter::new(name, var))
+            .collect();
         match &self.factory {
             Factory::Optimizer(f) => f(&self.resolve(given)?, parameters),
             _ => Err(self.wrong_kind(Kind::Optimizer)),

@@ -105,7 +105,12 @@ pub fn check_optimizer_state_roundtrip(
         Ok(total)
     };
     let a_vars = fresh()?;
-    let mut a = make(&params, a_vars.clone())?;
+    let parameters = |vars: &[(String, Var)]| -> Vec<crate::Parameter> {
+        vars.iter()
+            .map(|(n, v)| crate::Parameter::new(n.clone(), v.clone()))
+            .collect()
+    };
+    let mut a = make(&params, parameters(&a_vars))?;
     for _ in 0..steps {
         a.step(&loss(&a_vars)?.backward()?, 1.0)?;
     }
@@ -120,7 +125,7 @@ pub fn check_optimizer_state_roundtrip(
             component.name
         )));
     }
-    let mut b = make(&params, b_vars.clone())?;
+    let mut b = make(&params, parameters(&b_vars))?;
     b.load_state(&state)?;
     a.step(&loss(&a_vars)?.backward()?, 1.0)?;
     b.step(&loss(&b_vars)?.backward()?, 1.0)?;

@@ -76,7 +76,7 @@ pub use generate::{generate, Generated, Sampling};
 pub use hooks::{names as hook_names, Hooks};
 pub use metrics::{Column, Metric, Table};
 pub use model::{Generative, Model};
-pub use optimizer::{HostOptimizer, Optimizer};
+pub use optimizer::{HostOptimizer, NamedState, Optimizer, Parameter, Role};
 pub use params::{Choice, Param, ParamType, ParamValue, Params, TypedParams, Value};
 
 /// Derives [`TypedParams`] for a struct of parameters: each field is one parameter, declared
@@ -126,9 +126,9 @@ pub mod prelude {
     pub use crate::{
         hook_names, init, Action, Batch, BuildContext, Column, Component, DataInfo, Dataset,
         Environment, Factory, Generative, Hooks, HostOptimizer, InputKind, Kind, Mask, Metric,
-        Model, ModelContext, Objective, Observation, Optimizer, Param, ParamType, Params,
-        PluginError, Probe, ProbeContext, PruneContext, Pruner, Registrar, Result, Split, Table,
-        TimeStep, Tokenizer, TypedParams, Value,
+        Model, ModelContext, NamedState, Objective, Observation, Optimizer, Param, ParamType,
+        Parameter, Params, PluginError, Probe, ProbeContext, PruneContext, Pruner, Registrar,
+        Result, Role, Split, Table, TimeStep, Tokenizer, TypedParams, Value,
     };
     // The trait and its derive macro share the name.
     pub use crate::Choice;

@@ -30,6 +30,12 @@ pub trait Model: Send {
         Vec::new()
     }
 
+    /// What the parameter `name` is, for optimizers that treat kinds of parameters differently
+    /// (see [`crate::optimizer::Role`]). The default infers it from the name and rank.
+    fn parameter_role(&self, name: &str, var: &Var) -> crate::optimizer::Role {
+        crate::optimizer::Role::infer(name, var.rank())
+    }
+
     /// The hook points [`Model::forward`] passes, by name.
     fn hook_points(&self) -> Vec<String> {
         Vec::new()

@@ -152,7 +152,10 @@ fn setup(catalog: &Catalog, spec: &Spec) -> anyhow::Result<Setup> {
     )?;
     let optimizer = catalog
         .get(Kind::Optimizer, &spec.optimizer.plugin)?
-        .build_optimizer(&spec.optimizer.params, model.parameters())?;
+        .build_optimizer(
+            &spec.optimizer.params,
+            crate::catalog::optimizer_parameters(&model, &spec.no_decay),
+        )?;
     Ok(Setup {
         dataset,
         model,

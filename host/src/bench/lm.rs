@@ -76,7 +76,7 @@ fn time_assay(catalog: &Catalog, args: &LmBenchArgs) -> anyhow::Result<(f64, f64
         &opt_entry
             .component
             .resolve(&[("weight_decay", Value::Float(0.1))])?,
-        m.parameters(),
+        crate::catalog::optimizer_parameters(&m, &[]),
     )?;
     let mut rng = init::rng(0, "bench/lm");
     let ids: Vec<u32> = (0..BATCH * (CTX + 1))

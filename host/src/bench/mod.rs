@@ -234,7 +234,10 @@ pub fn optimizer(catalog: &Catalog, args: &OptimizerBenchArgs) -> anyhow::Result
         .collect();
 
     let theta = Var::new(&[0.0f32], &Device::Cpu)?;
-    let mut opt = make(&params, vec![("theta".into(), theta.clone())])?;
+    let mut opt = make(
+        &params,
+        vec![assay_sdk::Parameter::new("theta", theta.clone())],
+    )?;
     let t = Instant::now();
     for g in &grads {
         let loss = (theta.as_tensor() * Tensor::new(&[*g], &Device::Cpu)?)?.sum_all()?;

@@ -1,10 +1,9 @@
 //! signSGD with momentum.
 
-use assay_sdk::optimizer::find_state;
 use assay_sdk::prelude::*;
 
 struct Signum {
-    params: Vec<(String, Var)>,
+    params: Vec<Parameter>,
     momentum: Vec<Tensor>,
     lr: f64,
     beta: f64,
@@ -14,53 +13,65 @@ struct Signum {
 impl Optimizer for Signum {
     fn step(&mut self, grads: &GradStore, lr_scale: f64) -> Result<()> {
         let lr = self.lr * lr_scale;
-        for ((_, var), m) in self.params.iter().zip(self.momentum.iter_mut()) {
-            let Some(g) = grads.get(var) else { continue };
+        for (p, m) in self.params.iter().zip(self.momentum.iter_mut()) {
+            let Some(g) = grads.get(&p.var) else { continue };
             // Detached: state computed from a tracked gradient would keep every step's graph alive.
             let g = &g.detach();
             *m = ((&*m * self.beta)? + (g * (1.0 - self.beta))?)?;
-            let w = (var.as_tensor().detach() * (1.0 - lr * self.weight_decay))?;
-            var.set(&(w - (m.sign()? * lr)?)?)?;
+            // Decoupled decay, scaled for the parameter's group (0 for roles the spec exempts).
+            let decay = 1.0 - lr * self.weight_decay * p.weight_decay_scale;
+            let w = (p.var.as_tensor().detach() * decay)?;
+            p.var.set(&(w - (m.sign()? * lr)?)?)?;
         }
         Ok(())
     }
 
     fn state(&self) -> Result<Vec<(String, Tensor)>> {
-        Ok(self
-            .params
-            .iter()
-            .zip(&self.momentum)
-            .map(|((n, _), m)| (format!("momentum.{n}"), m.clone()))
-            .collect())
+        let mut state = NamedState::new();
+        for (p, m) in self.params.iter().zip(&self.momentum) {
+            state.put("momentum", &p.name, m.clone());
+        }
+        Ok(state.into_vec())
     }
 
     fn load_state(&mut self, state: &[(String, Tensor)]) -> Result<()> {
-        for ((name, _), m) in self.params.iter().zip(self.momentum.iter_mut()) {
-            *m = find_state(state, &format!("momentum.{name}"))?.clone();
+        for (p, m) in self.params.iter().zip(self.momentum.iter_mut()) {
+            *m = NamedState::get(state, "momentum", &p.name)?.clone();
         }
         Ok(())
     }
 }
 
+/// The parameters of `signum`.
+#[derive(Debug, Params)]
+struct SignumParams {
+    /// Step size.
+    #[param(default = 1e-3, min = 0.0)]
+    lr: f64,
+    /// Momentum.
+    #[param(default = 0.9, range = (0.0, 1.0))]
+    beta: f64,
+    /// Decoupled weight decay.
+    #[param(default = 0.0, min = 0.0)]
+    weight_decay: f64,
+}
+
 pub(crate) fn register(r: &mut dyn Registrar) {
     r.add(
-        Component::optimizer("signum", "0.1.0", |p, params| {
+        Component::optimizer_with("signum", "0.1.0", |p: SignumParams, params| {
             let momentum = params
                 .iter()
-                .map(|(_, v)| Ok(v.as_tensor().zeros_like()?))
+                .map(|p| Ok(p.var.as_tensor().zeros_like()?))
                 .collect::<Result<_>>()?;
             Ok(Box::new(Signum {
                 params,
                 momentum,
-                lr: p.f64("lr")?,
-                beta: p.f64("beta")?,
-                weight_decay: p.f64("weight_decay")?,
+                lr: p.lr,
+                beta: p.beta,
+                weight_decay: p.weight_decay,
             }))
         })
-        .summary("signSGD with momentum (Bernstein et al., 2018)")
-        .param(Param::float("lr", 1e-3, "step size").min(0.0))
-        .param(Param::float("beta", 0.9, "momentum").range(0.0, 1.0))
-        .param(Param::float("weight_decay", 0.0, "decoupled weight decay").min(0.0)),
+        .summary("signSGD with momentum (Bernstein et al., 2018)"),
     );
 }
 
@@ -86,12 +97,13 @@ mod tests {
     fn steps_by_lr_in_the_direction_of_the_sign() {
         let mut found = Vec::new();
         register(&mut found);
-        let Factory::Optimizer(make) = &found[0].factory else {
-            unreachable!()
-        };
         let w = Var::new(&[0.5f32, -0.25], &Device::Cpu).unwrap();
-        let p = found[0].resolve(&[("lr", Value::Float(0.125))]).unwrap();
-        let mut opt = make(&p, vec![("w".into(), w.clone())]).unwrap();
+        let mut opt = found[0]
+            .build_optimizer(
+                &[("lr", Value::Float(0.125))],
+                vec![("w".into(), w.clone())],
+            )
+            .unwrap();
         let grads = w
             .as_tensor()
             .sqr()

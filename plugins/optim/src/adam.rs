@@ -27,6 +27,14 @@ impl Hyper {
             decoupled,
         })
     }
+
+    /// The hyperparameters for one parameter: its weight decay scaled by the spec's groups.
+    fn for_parameter(&self, p: &Parameter) -> Hyper {
+        Hyper {
+            weight_decay: self.weight_decay * p.weight_decay_scale,
+            ..*self
+        }
+    }
 }
 
 /// One parameter's moments: tensors on accelerators, plain vectors on the CPU, where one fused
@@ -65,7 +73,7 @@ impl Moments {
 }
 
 struct Adam {
-    params: Vec<(String, Var)>,
+    params: Vec<Parameter>,
     moments: Vec<Moments>,
     t: u64,
     h: Hyper,
@@ -120,7 +128,9 @@ impl Optimizer for Adam {
         let lr = self.h.lr * lr_scale;
         let bc1 = 1.0 - self.h.beta1.powi(self.t as i32);
         let bc2 = 1.0 - self.h.beta2.powi(self.t as i32);
-        for ((_, var), moments) in self.params.iter().zip(self.moments.iter_mut()) {
+        for (p, moments) in self.params.iter().zip(self.moments.iter_mut()) {
+            let var = &p.var;
+            let h = self.h.for_parameter(p);
             let Some(g) = grads.get(var) else { continue };
             // Detached: state computed from a tracked gradient would keep every step's graph alive.
             let mut g = g.detach();
@@ -129,7 +139,7 @@ impl Optimizer for Adam {
                     let mut theta = var.as_tensor().flatten_all()?.to_vec1::<f32>()?;
                     let grad = g.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()?;
                     update(
-                        &self.h,
+                        &h,
                         self.t,
                         lr_scale,
                         &mut theta,
@@ -142,11 +152,11 @@ impl Optimizer for Adam {
                 }
                 Moments::Tensors { m, v, vmax } => {
                     let mut theta = var.as_tensor().detach();
-                    if self.h.weight_decay != 0.0 {
-                        if self.h.decoupled {
-                            theta = (&theta * (1.0 - lr * self.h.weight_decay))?;
+                    if h.weight_decay != 0.0 {
+                        if h.decoupled {
+                            theta = (&theta * (1.0 - lr * h.weight_decay))?;
                         } else {
-                            g = (g + (&theta * self.h.weight_decay)?)?;
+                            g = (g + (&theta * h.weight_decay)?)?;
                         }
                     }
                     *m = ((&*m * self.h.beta1)? + (&g * (1.0 - self.h.beta1))?)?;
@@ -172,7 +182,8 @@ impl Optimizer for Adam {
             "t".to_string(),
             Tensor::new(&[self.t as i64], &Device::Cpu)?,
         )];
-        for ((name, var), moments) in self.params.iter().zip(&self.moments) {
+        for (p, moments) in self.params.iter().zip(&self.moments) {
+            let (name, var) = (&p.name, &p.var);
             let mut push = |key: &str, t: Tensor| out.push((format!("{key}.{name}"), t));
             match moments {
                 Moments::Tensors { m, v, vmax } => {
@@ -197,7 +208,8 @@ impl Optimizer for Adam {
 
     fn load_state(&mut self, state: &[(String, Tensor)]) -> Result<()> {
         self.t = find_state(state, "t")?.to_vec1::<i64>()?[0] as u64;
-        for ((name, _), moments) in self.params.iter().zip(self.moments.iter_mut()) {
+        for (p, moments) in self.params.iter().zip(self.moments.iter_mut()) {
+            let name = &p.name;
             let get = |key: &str| find_state(state, &format!("{key}.{name}"));
             match moments {
                 Moments::Tensors { m, v, vmax } => {
@@ -257,7 +269,7 @@ fn component(
     Component::optimizer(name, "0.1.0", move |p, params| {
         let moments = params
             .iter()
-            .map(|(_, v)| Moments::zeros(v, amsgrad))
+            .map(|p| Moments::zeros(&p.var, amsgrad))
             .collect::<Result<_>>()?;
         Ok(Box::new(Adam {
             moments,
@@ -336,7 +348,7 @@ mod tests {
         let w = Var::new(&[1.0f32, -2.0], &Device::Cpu).unwrap();
         let mut opt = make(
             &found[0].resolve(&[("lr", Value::Float(0.1))]).unwrap(),
-            vec![("w".into(), w.clone())],
+            vec![Parameter::new("w", w.clone())],
         )
         .unwrap();
         let grads = w
@@ -353,5 +365,49 @@ mod tests {
             (got[0] - 0.9).abs() < 1e-6 && (got[1] + 1.9).abs() < 1e-6,
             "{got:?}"
         );
+    }
+}
+
+#[cfg(test)]
+mod group_tests {
+    use super::*;
+
+    /// AdamW's first step with gradient 1 moves every entry by -lr (bias-corrected moments are
+    /// 1 and 1); the weight is also decayed by (1 - lr * wd), the exempt bias is not.
+    #[test]
+    fn parameters_exempt_from_decay_are_not_decayed() {
+        let mut found = Vec::new();
+        register(&mut found);
+        let adamw = found.iter().find(|c| c.name == "adamw").unwrap();
+        let w = Var::new(&[[1.0f32, 2.0], [3.0, 4.0]], &Device::Cpu).unwrap();
+        let b = Var::new(&[1.0f32, -1.0], &Device::Cpu).unwrap();
+        let mut bias = Parameter::new("layer.bias", b.clone());
+        assert_eq!(bias.role, Role::Bias);
+        bias.weight_decay_scale = 0.0;
+        let weight = Parameter::new("layer.w", w.clone());
+        assert_eq!(weight.role, Role::Weight);
+        let Factory::Optimizer(make) = &adamw.factory else {
+            unreachable!()
+        };
+        let params = adamw
+            .resolve(&[
+                ("lr", Value::Float(0.1)),
+                ("weight_decay", Value::Float(0.5)),
+            ])
+            .unwrap();
+        let mut opt = make(&params, vec![weight, bias]).unwrap();
+        let loss = (w.as_tensor().sum_all().unwrap() + b.as_tensor().sum_all().unwrap()).unwrap();
+        opt.step(&loss.backward().unwrap(), 1.0).unwrap();
+        let close = |got: Vec<f32>, want: &[f32]| {
+            assert!(
+                got.iter().zip(want).all(|(g, w)| (g - w).abs() < 1e-6),
+                "{got:?} vs {want:?}"
+            )
+        };
+        close(
+            w.as_tensor().flatten_all().unwrap().to_vec1().unwrap(),
+            &[0.85, 1.8, 2.75, 3.7],
+        );
+        close(b.as_tensor().to_vec1().unwrap(), &[0.9, -1.1]);
     }
 }

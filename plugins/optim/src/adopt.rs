@@ -61,7 +61,7 @@ impl Hyper {
 }
 
 struct Adopt {
-    params: Vec<(String, Var)>,
+    params: Vec<Parameter>,
     m: Vec<Tensor>,
     v: Vec<Tensor>,
     /// Calls so far (the first only initialises `v`).
@@ -90,12 +90,13 @@ impl Optimizer for Adopt {
         let first = self.t == 0;
         let lr = self.h.lr * lr_scale;
         for i in 0..self.params.len() {
-            let var = self.params[i].1.clone();
+            let var = self.params[i].var.clone();
+            let weight_decay = self.h.weight_decay * self.params[i].weight_decay_scale;
             let Some(g) = grads.get(&var) else { continue };
             // Detached: state computed from a tracked gradient would keep every step's graph alive.
             let mut g = g.detach();
-            if self.h.weight_decay != 0.0 && !self.h.decoupled {
-                g = (g + (var.as_tensor().detach() * self.h.weight_decay)?)?;
+            if weight_decay != 0.0 && !self.h.decoupled {
+                g = (g + (var.as_tensor().detach() * weight_decay)?)?;
             }
             let g2 = g.sqr()?;
             if first {
@@ -126,8 +127,8 @@ impl Optimizer for Adopt {
                 }
             };
             let mut theta = var.as_tensor().detach();
-            if self.h.weight_decay != 0.0 && self.h.decoupled {
-                theta = (&theta * (1.0 - lr * self.h.weight_decay))?;
+            if weight_decay != 0.0 && self.h.decoupled {
+                theta = (&theta * (1.0 - lr * weight_decay))?;
             }
             var.set(&(theta - (update * lr)?)?)?;
             if self.h.variant != Variant::NoDecorrelation {
@@ -143,7 +144,8 @@ impl Optimizer for Adopt {
             "t".to_string(),
             Tensor::new(&[self.t as i64], &Device::Cpu)?,
         )];
-        for (i, (name, _)) in self.params.iter().enumerate() {
+        for (i, p) in self.params.iter().enumerate() {
+            let name = &p.name;
             out.push((format!("m.{name}"), self.m[i].clone()));
             out.push((format!("v.{name}"), self.v[i].clone()));
         }
@@ -152,7 +154,8 @@ impl Optimizer for Adopt {
 
     fn load_state(&mut self, state: &[(String, Tensor)]) -> Result<()> {
         self.t = find_state(state, "t")?.to_vec1::<i64>()?[0] as u64;
-        for (i, (name, _)) in self.params.iter().enumerate() {
+        for (i, p) in self.params.iter().enumerate() {
+            let name = &p.name;
             self.m[i] = find_state(state, &format!("m.{name}"))?.clone();
             self.v[i] = find_state(state, &format!("v.{name}"))?.clone();
         }
@@ -234,7 +237,7 @@ pub(crate) fn register(r: &mut dyn Registrar) {
             let zeros = || -> Result<Vec<Tensor>> {
                 params
                     .iter()
-                    .map(|(_, v)| Ok(v.as_tensor().zeros_like()?))
+                    .map(|p| Ok(p.var.as_tensor().zeros_like()?))
                     .collect()
             };
             Ok(Box::new(Adopt {
@@ -297,7 +300,7 @@ mod tests {
         };
         f(
             &found[0].resolve(given).unwrap(),
-            vec![("w".into(), w.clone())],
+            vec![Parameter::new("w", w.clone())],
         )
         .unwrap()
     }

@@ -5,7 +5,7 @@ use assay_sdk::optimizer::find_state;
 use assay_sdk::prelude::*;
 
 struct Sgd {
-    params: Vec<(String, Var)>,
+    params: Vec<Parameter>,
     velocity: Vec<Option<Tensor>>,
     lr: f64,
     momentum: f64,
@@ -17,12 +17,14 @@ struct Sgd {
 impl Optimizer for Sgd {
     fn step(&mut self, grads: &GradStore, lr_scale: f64) -> Result<()> {
         let lr = self.lr * lr_scale;
-        for ((_, var), vel) in self.params.iter().zip(self.velocity.iter_mut()) {
+        for (p, vel) in self.params.iter().zip(self.velocity.iter_mut()) {
+            let var = &p.var;
             let Some(g) = grads.get(var) else { continue };
             // Detached: state computed from a tracked gradient would keep every step's graph alive.
             let mut g = g.detach();
-            if self.weight_decay != 0.0 {
-                g = (g + (var.as_tensor().detach() * self.weight_decay)?)?;
+            let weight_decay = self.weight_decay * p.weight_decay_scale;
+            if weight_decay != 0.0 {
+                g = (g + (var.as_tensor().detach() * weight_decay)?)?;
             }
             if self.momentum != 0.0 {
                 let v = match vel.take() {
@@ -46,15 +48,18 @@ impl Optimizer for Sgd {
             .params
             .iter()
             .zip(&self.velocity)
-            .filter_map(|((name, _), v)| {
-                v.as_ref().map(|v| (format!("velocity.{name}"), v.clone()))
+            .filter_map(|(p, v)| {
+                v.as_ref()
+                    .map(|v| (format!("velocity.{}", p.name), v.clone()))
             })
             .collect())
     }
 
     fn load_state(&mut self, state: &[(String, Tensor)]) -> Result<()> {
-        for ((name, _), vel) in self.params.iter().zip(self.velocity.iter_mut()) {
-            *vel = find_state(state, &format!("velocity.{name}")).ok().cloned();
+        for (p, vel) in self.params.iter().zip(self.velocity.iter_mut()) {
+            *vel = find_state(state, &format!("velocity.{}", p.name))
+                .ok()
+                .cloned();
         }
         Ok(())
     }
