@@ -57,24 +57,56 @@ fn trajectories_match_the_numpy_reference_to_1e6_relative() {
             .collect();
         let given: Vec<(&str, Value)> =
             given.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
-        // The host-memory implementation, where the optimizer has one, follows the same rule.
+        // The host-memory implementation, where the optimizer has one, follows the same rule,
+        // in both precisions.
         if let Some(host) = &component.host_optimizer {
-            let mut opt = (host.0)(&component.resolve(&given).unwrap(), theta0.len()).unwrap();
+            let params = component.resolve(&given).unwrap();
+            let mut f32_rule = (host.0)(&params, theta0.len(), Precision::F32).unwrap();
+            let mut f64_rule = (host.0)(&params, theta0.len(), Precision::F64).unwrap();
             let mut theta = theta0.clone();
+            let mut theta64: Vec<f64> = theta0.iter().map(|x| f64::from(*x)).collect();
             for (t, (g, expected)) in grads
                 .iter()
                 .zip(case["trajectory"].as_array().unwrap())
                 .enumerate()
             {
-                opt.step(&mut theta, g, 1.0).unwrap();
-                for (i, (a, b)) in theta.iter().zip(expected.as_array().unwrap()).enumerate() {
-                    let (a, b) = (f64::from(*a), b.as_f64().unwrap());
-                    assert!(
-                        (a - b).abs() <= 1e-6 * a.abs().max(b.abs()) + 1e-9,
-                        "host path, case {n} ({name} {}), step {}, element {i}: rust {a} vs reference {b}",
-                        case["params"],
-                        t + 1
-                    );
+                f32_rule
+                    .step(
+                        Iterate::F32 {
+                            theta: &mut theta,
+                            grad: g,
+                        },
+                        1.0,
+                    )
+                    .unwrap();
+                let g64: Vec<f64> = g.iter().map(|x| f64::from(*x)).collect();
+                f64_rule
+                    .step(
+                        Iterate::F64 {
+                            theta: &mut theta64,
+                            grad: &g64,
+                        },
+                        1.0,
+                    )
+                    .unwrap();
+                let got = theta
+                    .iter()
+                    .map(|x| f64::from(*x))
+                    .zip(theta64.iter().copied());
+                for (i, ((a, a64), b)) in got.zip(expected.as_array().unwrap()).enumerate() {
+                    let b = b.as_f64().unwrap();
+                    // The reference computes in f32: the f32 rule matches it to rounding, the f64
+                    // rule to f32's precision.
+                    for (precision, a, rel, abs) in
+                        [("f32", a, 1e-6, 1e-9), ("f64", a64, 1e-5, 1e-6)]
+                    {
+                        assert!(
+                            (a - b).abs() <= rel * a.abs().max(b.abs()) + abs,
+                            "host path in {precision}, case {n} ({name} {}), step {}, element {i}: rust {a} vs reference {b}",
+                            case["params"],
+                            t + 1
+                        );
+                    }
                 }
             }
             host_checked += 1;

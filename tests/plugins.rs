@@ -252,7 +252,7 @@ fn a_panicking_host_memory_optimizer_fails_its_run_and_the_host_survives() {
     let spec = write_spec(
         dir.path(),
         "online.toml",
-        "name = \"online-panics\"\n[environment]\nplugin = \"online_convex\"\n[optimizer]\nplugin = \"panicky\"\npanic_at = 5\n[train]\nsteps = 100\n",
+        "name = \"online-panics\"\n[problem]\nplugin = \"online_convex\"\n[optimizer]\nplugin = \"panicky\"\npanic_at = 5\n[train]\nsteps = 100\n",
     );
     let store = dir.path().join("store");
     let out = assay_in(

@@ -13,7 +13,7 @@ use assay_sdk::Factory;
 
 use crate::guard::{
     guard, GuardedDataset, GuardedEnvironment, GuardedModel, GuardedOptimizer, GuardedProbe,
-    GuardedPruner,
+    GuardedProblem, GuardedPruner,
 };
 
 /// Where a component came from.
@@ -322,6 +322,23 @@ impl Entry {
         let who = self.who();
         let inner = guard(&who, "build", || f(params, cx))?;
         Ok(Box::new(GuardedEnvironment { who, inner }))
+    }
+
+    /// Builds an online problem.
+    pub fn build_problem(
+        &self,
+        params: &Params,
+        cx: &BuildContext,
+    ) -> Result<Box<dyn OnlineProblem>> {
+        let Factory::Problem(f) = &self.component.factory else {
+            return Err(PluginError::invalid(format!(
+                "{} is not an online problem",
+                self.label()
+            )));
+        };
+        let who = self.who();
+        let inner = guard(&who, "build", || f(params, cx))?;
+        Ok(Box::new(GuardedProblem { who, inner }))
     }
 
     /// Builds a pruner.

@@ -115,8 +115,8 @@ enum PluginsCommand {
 struct NewPluginArgs {
     /// Crate name (lower case, `-` or `_`).
     name: String,
-    /// Kind of the component to scaffold: optimizer, model, dataset, probe, environment or
-    /// pruner.
+    /// Kind of the component to scaffold: optimizer, model, dataset, probe, environment,
+    /// pruner or problem.
     #[arg(long)]
     kind: String,
     /// Parent directory of the new crate, anywhere (default: the current directory).

@@ -699,7 +699,7 @@ fn train(
     opts: &RunOptions,
 ) -> anyhow::Result<Outcome> {
     install_interrupt_handler();
-    if spec.environment.is_some() {
+    if spec.problem.is_some() {
         return crate::online::train(catalog, spec, dir, record, opts, &INTERRUPTED);
     }
     let mut parts = build(catalog, spec)?;

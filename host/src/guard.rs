@@ -96,10 +96,10 @@ pub struct GuardedHostOptimizer {
 }
 
 impl HostOptimizer for GuardedHostOptimizer {
-    fn step(&mut self, theta: &mut [f32], grad: &[f32], lr_scale: f64) -> Result<()> {
+    fn step(&mut self, iterate: Iterate<'_>, lr_scale: f64) -> Result<()> {
         let inner = &mut self.inner;
         guard(&self.who, "HostOptimizer::step", || {
-            inner.step(theta, grad, lr_scale)
+            inner.step(iterate, lr_scale)
         })
     }
 }
@@ -274,6 +274,25 @@ impl Environment for GuardedEnvironment {
     fn step(&mut self, action: &Action) -> Result<TimeStep> {
         let inner = &mut self.inner;
         guard(&self.who, "Environment::step", || inner.step(action))
+    }
+}
+
+/// An online problem whose every call is guarded.
+pub struct GuardedProblem {
+    pub(crate) who: String,
+    pub(crate) inner: Box<dyn OnlineProblem>,
+}
+
+impl OnlineProblem for GuardedProblem {
+    fn start(&mut self, seed: u64) -> Result<Vec<f64>> {
+        let inner = &mut self.inner;
+        guard(&self.who, "OnlineProblem::start", || inner.start(seed))
+    }
+    fn round(&mut self, theta: &mut [f64], grad: &mut [f64]) -> Result<f64> {
+        let inner = &mut self.inner;
+        guard(&self.who, "OnlineProblem::round", || {
+            inner.round(theta, grad)
+        })
     }
 }
 

@@ -223,6 +223,49 @@ fn register(r: &mut dyn Registrar) {
 }
 "#
         }
+        Kind::Problem => {
+            r#"/// f_t(θ) = ½‖θ − c‖²: the simplest online problem, on the box [−1, 1]^d.
+struct Quadratic {
+    centre: f64,
+    dim: usize,
+}
+
+impl OnlineProblem for Quadratic {
+    fn start(&mut self, _seed: u64) -> Result<Vec<f64>> {
+        Ok(vec![0.0; self.dim])
+    }
+    fn round(&mut self, theta: &mut [f64], grad: &mut [f64]) -> Result<f64> {
+        let mut loss = 0.0;
+        for (x, g) in theta.iter_mut().zip(grad.iter_mut()) {
+            *x = x.clamp(-1.0, 1.0);
+            *g = *x - self.centre;
+            loss += 0.5 * *g * *g;
+        }
+        Ok(loss)
+    }
+}
+
+/// The parameters: declared once, read back typed (`assay plugins info NAME` shows the docs).
+#[derive(Debug, Params)]
+struct QuadraticParams {
+    /// Where the loss is smallest (every coordinate).
+    #[param(default = 0.5, range = (-1.0, 1.0))]
+    centre: f64,
+    /// Dimension.
+    #[param(default = 1, min = 1)]
+    dim: usize,
+}
+
+fn register(r: &mut dyn Registrar) {
+    r.add(
+        Component::problem_with("NAME", "0.1.0", |p: QuadraticParams, _cx| {
+            Ok(Box::new(Quadratic { centre: p.centre, dim: p.dim }))
+        })
+        .summary("a quadratic on a box"),
+    );
+}
+"#
+        }
         Kind::Pruner => {
             r#"/// Keeps the entries that moved least from zero: scores are -|theta|.
 struct Smallest;

@@ -243,8 +243,10 @@ pub struct Spec {
     /// The model (training runs).
     pub model: Option<ComponentSpec>,
     /// The online problem (online runs, instead of dataset and model; see
-    /// `assay_sdk::environment`).
-    pub environment: Option<ComponentSpec>,
+    /// `assay_sdk::online`).
+    pub problem: Option<ComponentSpec>,
+    /// The precision of an online run's iterate (`[problem] precision`, `f32` by default).
+    pub precision: assay_sdk::Precision,
     /// The optimizer.
     pub optimizer: ComponentSpec,
     /// Parameter roles exempt from weight decay (`[optimizer] no_decay`, e.g. `["bias",
@@ -695,13 +697,14 @@ fn resolve_at(
     depth: usize,
 ) -> Result<Spec, SpecError> {
     let r = Resolver { file };
-    const TOP: [&str; 11] = [
+    const TOP: [&str; 12] = [
         "name",
         "seed",
         "device",
         "dataset",
         "model",
         "environment",
+        "problem",
         "optimizer",
         "probe",
         "train",
@@ -755,27 +758,61 @@ fn resolve_at(
     };
     crate::engine::parse_device(&device).map_err(|m| r.key_error("device", m))?;
 
-    let online = raw.contains_key("environment");
+    if raw.contains_key("environment") {
+        return Err(r.key_error(
+            "environment",
+            "runs of episodes in an environment are not supported yet; an online optimisation problem is a [problem] table",
+        ));
+    }
+    let online = raw.contains_key("problem");
     let mut canon_parts: Vec<(&str, toml::Table)> = Vec::new();
-    let (mut dataset, mut model, mut environment) = (None, None, None);
+    let (mut dataset, mut model, mut problem) = (None, None, None);
+    let mut precision = assay_sdk::Precision::F32;
     if online {
         for key in ["dataset", "model", "probe"] {
             if raw.contains_key(key) {
                 return Err(r.key_error(
                     key,
-                    "an online problem ([environment]) has no dataset, model or probes",
+                    "an online problem ([problem]) has no dataset, model or probes",
                 ));
             }
         }
-        let (e, c) = r.component(
+        let (e, mut c) = r.component(
             catalog,
-            Kind::Environment,
-            "environment",
-            raw.get("environment"),
-            &[],
+            Kind::Problem,
+            "problem",
+            raw.get("problem"),
+            &["precision"],
         )?;
-        environment = Some(e);
-        canon_parts.push(("environment", c));
+        if let Some(value) = raw.get("problem").and_then(|t| t.get("precision")) {
+            use assay_sdk::Choice as _;
+            let names: Vec<String> = assay_sdk::Precision::CHOICES
+                .iter()
+                .map(|c| c.to_string())
+                .collect();
+            precision = match value {
+                toml::Value::String(s) => {
+                    assay_sdk::Precision::from_choice(s).ok_or_else(|| {
+                        r.key_error(
+                            "problem.precision",
+                            assay_sdk::params::not_a_choice(s, &names),
+                        )
+                    })?
+                }
+                other => {
+                    return Err(r.key_error(
+                        "problem.precision",
+                        format!("expected \"f32\" or \"f64\", found `{other}`"),
+                    ))
+                }
+            };
+            // The default stays out of the canonical spec, so f32 runs keep their ids.
+            if precision != assay_sdk::Precision::F32 {
+                c.insert("precision".into(), toml::Value::String("f64".into()));
+            }
+        }
+        problem = Some(e);
+        canon_parts.push(("problem", c));
     } else {
         let (d, dc) = r.component(catalog, Kind::Dataset, "dataset", raw.get("dataset"), &[])?;
         let (m, mc) = r.component(catalog, Kind::Model, "model", raw.get("model"), &[])?;
@@ -1042,13 +1079,40 @@ fn resolve_at(
             ));
         }
     }
+    if let Some(p) = &problem {
+        let entry = catalog
+            .get(Kind::Optimizer, &optimizer.plugin)
+            .map_err(|error| SpecError::Plugin {
+                file: file.to_string(),
+                key: "optimizer.plugin".into(),
+                error: Box::new(error),
+            })?;
+        if entry.component.host_optimizer.is_none() {
+            let offering: Vec<String> = catalog
+                .entries()
+                .iter()
+                .filter(|e| e.component.host_optimizer.is_some())
+                .map(|e| e.component.name.clone())
+                .collect();
+            return Err(r.key_error(
+                "optimizer.plugin",
+                format!(
+                    "optimizer `{}` offers no host-memory rule (`Component::host_optimizer`), which the online problem `{}` needs; optimizers that do: {}",
+                    optimizer.plugin,
+                    p.plugin,
+                    offering.join(", ")
+                ),
+            ));
+        }
+    }
     Ok(Spec {
         name,
         seed,
         device,
         dataset,
         model,
-        environment,
+        problem,
+        precision,
         optimizer,
         no_decay,
         probes,
@@ -1064,8 +1128,8 @@ impl Spec {
     /// `(kind, name, version)` of every component, in spec order.
     pub fn components(&self) -> Vec<(Kind, &ComponentSpec)> {
         let mut out: Vec<(Kind, &ComponentSpec)> = Vec::new();
-        if let Some(e) = &self.environment {
-            out.push((Kind::Environment, e));
+        if let Some(e) = &self.problem {
+            out.push((Kind::Problem, e));
         }
         if let Some(d) = &self.dataset {
             out.push((Kind::Dataset, d));

@@ -9,12 +9,13 @@ use crate::dataset::{DataInfo, Dataset};
 use crate::environment::Environment;
 use crate::error::Result;
 use crate::model::Model;
+use crate::online::OnlineProblem;
 use crate::optimizer::{Optimizer, Parameter};
 use crate::params::{Param, Params};
 use crate::probe::Probe;
 use crate::prune::Pruner;
 
-/// The six kinds of component a plugin can provide.
+/// The seven kinds of component a plugin can provide.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Kind {
     /// Updates parameters from gradients ([`Optimizer`]).
@@ -29,17 +30,21 @@ pub enum Kind {
     Environment,
     /// Scores weights for pruning ([`Pruner`]).
     Pruner,
+    /// An online optimisation problem driven by an optimizer's host-memory rule
+    /// ([`OnlineProblem`]).
+    Problem,
 }
 
 impl Kind {
     /// Every kind, in a fixed order.
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::Optimizer,
         Kind::Model,
         Kind::Dataset,
         Kind::Probe,
         Kind::Environment,
         Kind::Pruner,
+        Kind::Problem,
     ];
 
     /// The lower-case name used in specs and on the command line.
@@ -51,6 +56,7 @@ impl Kind {
             Kind::Probe => "probe",
             Kind::Environment => "environment",
             Kind::Pruner => "pruner",
+            Kind::Problem => "problem",
         }
     }
 
@@ -110,7 +116,11 @@ pub type EnvironmentFactory =
 pub type PrunerFactory =
     Arc<dyn Fn(&Params, &BuildContext) -> Result<Box<dyn Pruner>> + Send + Sync>;
 
-/// A factory of one of the six kinds.
+/// Builds an online problem.
+pub type ProblemFactory =
+    Arc<dyn Fn(&Params, &BuildContext) -> Result<Box<dyn OnlineProblem>> + Send + Sync>;
+
+/// A factory of one of the seven kinds.
 #[derive(Clone)]
 pub enum Factory {
     /// See [`OptimizerFactory`].
@@ -125,6 +135,8 @@ pub enum Factory {
     Environment(EnvironmentFactory),
     /// See [`PrunerFactory`].
     Pruner(PrunerFactory),
+    /// See [`ProblemFactory`].
+    Problem(ProblemFactory),
 }
 
 impl Factory {
@@ -137,6 +149,7 @@ impl Factory {
             Factory::Probe(_) => Kind::Probe,
             Factory::Environment(_) => Kind::Environment,
             Factory::Pruner(_) => Kind::Pruner,
+            Factory::Problem(_) => Kind::Problem,
         }
     }
 }
@@ -165,7 +178,7 @@ pub struct Component {
     /// Builds instances.
     pub factory: Factory,
     /// For optimizers: the same rule on host vectors, if the component offers it.
-    pub host_optimizer: Option<crate::optimizer::HostOptimizerFactory>,
+    pub host_optimizer: Option<crate::online::HostOptimizerFactory>,
 }
 
 impl Component {
@@ -295,22 +308,45 @@ impl Component {
         Self::pruner(name, version, move |p, cx| f(P::from_params(p)?, cx)).params::<P>()
     }
 
+    /// An online problem component.
+    pub fn problem(
+        name: &str,
+        version: &str,
+        f: impl Fn(&Params, &BuildContext) -> Result<Box<dyn OnlineProblem>> + Send + Sync + 'static,
+    ) -> Self {
+        Self::new(name, version, Factory::Problem(Arc::new(f)))
+    }
+
+    /// An online problem component with typed parameters (see [`Component::optimizer_with`]).
+    pub fn problem_with<P: crate::TypedParams + 'static>(
+        name: &str,
+        version: &str,
+        f: impl Fn(P, &BuildContext) -> Result<Box<dyn OnlineProblem>> + Send + Sync + 'static,
+    ) -> Self {
+        Self::problem(name, version, move |p, cx| f(P::from_params(p)?, cx)).params::<P>()
+    }
+
     /// Sets the one-line summary.
     pub fn summary(mut self, summary: &str) -> Self {
         self.summary = summary.to_string();
         self
     }
 
-    /// Offers a host-memory implementation of an optimizer's rule (see
-    /// [`HostOptimizer`](crate::optimizer::HostOptimizer)).
+    /// Offers a host-memory implementation of an optimizer's rule for online problems (see
+    /// [`HostOptimizer`](crate::online::HostOptimizer)): `f` builds it for a dimension and a
+    /// precision.
     pub fn host_optimizer(
         mut self,
-        f: impl Fn(&Params, usize) -> Result<Box<dyn crate::optimizer::HostOptimizer>>
+        f: impl Fn(
+                &Params,
+                usize,
+                crate::online::Precision,
+            ) -> Result<Box<dyn crate::online::HostOptimizer>>
             + Send
             + Sync
             + 'static,
     ) -> Self {
-        self.host_optimizer = Some(crate::optimizer::HostOptimizerFactory(Arc::new(f)));
+        self.host_optimizer = Some(crate::online::HostOptimizerFactory(Arc::new(f)));
         self
     }
 
@@ -380,14 +416,16 @@ impl Component {
         }
     }
 
-    /// Builds the optimizer's host-memory rule for `dim` numbers, if the component offers one.
+    /// Builds the optimizer's host-memory rule for `dim` numbers in `precision`, if the
+    /// component offers one.
     pub fn build_host_optimizer(
         &self,
         given: &[(&str, crate::Value)],
         dim: usize,
-    ) -> Result<Box<dyn crate::optimizer::HostOptimizer>> {
+        precision: crate::online::Precision,
+    ) -> Result<Box<dyn crate::online::HostOptimizer>> {
         match &self.host_optimizer {
-            Some(f) => (f.0)(&self.resolve(given)?, dim),
+            Some(f) => (f.0)(&self.resolve(given)?, dim, precision),
             None => Err(crate::PluginError::invalid(format!(
                 "optimizer `{}` offers no host-memory rule",
                 self.name
@@ -452,6 +490,20 @@ impl Component {
         match &self.factory {
             Factory::Pruner(f) => f(&self.resolve(given)?, cx),
             _ => Err(self.wrong_kind(Kind::Pruner)),
+        }
+    }
+}
+
+impl Component {
+    /// Builds an online problem.
+    pub fn build_problem(
+        &self,
+        given: &[(&str, crate::Value)],
+        cx: &BuildContext,
+    ) -> Result<Box<dyn OnlineProblem>> {
+        match &self.factory {
+            Factory::Problem(f) => f(&self.resolve(given)?, cx),
+            _ => Err(self.wrong_kind(Kind::Problem)),
         }
     }
 }

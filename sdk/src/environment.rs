@@ -1,18 +1,8 @@
 //! The [`Environment`] kind: interactive tasks such as games and simulators.
 //!
-//! ## Online optimisation
-//!
-//! A spec with an `[environment]` table instead of `[dataset]` and `[model]` runs an *online
-//! optimisation problem*: the host holds the iterate θ in host memory and drives the optimizer's
-//! [`HostOptimizer`](crate::HostOptimizer). The environment owns the feasible set and the
-//! gradient oracle:
-//!
-//! - `reset(seed)` returns the starting point θ₀ as `observation` (its length is the dimension).
-//! - `step(Action::Continuous(θ))` projects θ onto the feasible set and returns
-//!   `observation = [projected θ, stochastic gradient at it]` (twice the dimension) and the loss
-//!   of the point in `rewards[0]`.
-//!
-//! The host logs the first coordinate as the metric `theta`.
+//! Episodes: `reset` starts one, `step` applies the acting player's action. (Online
+//! optimisation problems, which earlier SDKs ran through this trait, have their own kind:
+//! [`OnlineProblem`](crate::OnlineProblem).)
 
 use crate::error::Result;
 

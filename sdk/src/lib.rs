@@ -1,8 +1,8 @@
 //! # assay-sdk
 //!
 //! The contract between the `assay` host and its plugins. A plugin library provides named,
-//! versioned **components** of six kinds — [`Optimizer`], [`Model`], [`Dataset`], [`Probe`],
-//! [`Environment`] and [`Pruner`] — each declaring its parameters ([`Param`]) so that the host can check a spec
+//! versioned **components** of seven kinds — [`Optimizer`], [`Model`], [`Dataset`], [`Probe`],
+//! [`Environment`], [`Pruner`] and [`OnlineProblem`] — each declaring its parameters ([`Param`]) so that the host can check a spec
 //! before anything runs. Probes hand back [`Metric`]s and small [`Table`]s; models expose
 //! TransformerLens-style hook points ([`Hooks`]).
 //!
@@ -16,7 +16,7 @@
 //! `inventory`. `assay new-plugin NAME --kind KIND` scaffolds such a crate anywhere, and
 //! `assay plugins build DIR` builds it against the running host's SDK. Each kind's trait has a
 //! worked example: [`Optimizer`], [`Model`], [`Dataset`], [`Probe`], [`Environment`],
-//! [`Pruner`].
+//! [`Pruner`], [`OnlineProblem`].
 //!
 //! ## Depending on the SDK
 //!
@@ -50,6 +50,7 @@ pub mod hooks;
 pub mod init;
 pub mod metrics;
 pub mod model;
+pub mod online;
 pub mod optimizer;
 pub mod params;
 pub mod probe;
@@ -76,7 +77,8 @@ pub use generate::{generate, Generated, Sampling};
 pub use hooks::{names as hook_names, Hooks};
 pub use metrics::{Column, Metric, Table};
 pub use model::{Generative, Model};
-pub use optimizer::{HostOptimizer, NamedState, Optimizer, Parameter, Role};
+pub use online::{HostFloat, HostOptimizer, Iterate, OnlineProblem, Precision};
+pub use optimizer::{NamedState, Optimizer, Parameter, Role};
 pub use params::{Choice, Param, ParamType, ParamValue, Params, TypedParams, Value};
 
 /// Derives [`TypedParams`] for a struct of parameters: each field is one parameter, declared
@@ -125,10 +127,11 @@ pub mod prelude {
     pub use crate::candle::{DType, Device, Module, Tensor, Var, D};
     pub use crate::{
         hook_names, init, Action, Batch, BuildContext, Column, Component, DataInfo, Dataset,
-        Environment, Factory, Generative, Hooks, HostOptimizer, InputKind, Kind, Mask, Metric,
-        Model, ModelContext, NamedState, Objective, Observation, Optimizer, Param, ParamType,
-        Parameter, Params, PluginError, Probe, ProbeContext, PruneContext, Pruner, Registrar,
-        Result, Role, Split, Table, TimeStep, Tokenizer, TypedParams, Value,
+        Environment, Factory, Generative, Hooks, HostFloat, HostOptimizer, InputKind, Iterate,
+        Kind, Mask, Metric, Model, ModelContext, NamedState, Objective, Observation, OnlineProblem,
+        Optimizer, Param, ParamType, Parameter, Params, PluginError, Precision, Probe,
+        ProbeContext, PruneContext, Pruner, Registrar, Result, Role, Split, Table, TimeStep,
+        Tokenizer, TypedParams, Value,
     };
     // The trait and its derive macro share the name.
     pub use crate::Choice;

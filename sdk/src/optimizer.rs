@@ -150,31 +150,6 @@ pub trait Optimizer: Send {
     fn load_state(&mut self, state: &[(String, Tensor)]) -> Result<()>;
 }
 
-/// The same update rule on plain `f32` vectors in host memory, for problems so small that tensor
-/// dispatch would dominate the step (the online convex counterexamples of Adam's analysis run
-/// 10⁵ steps on one scalar). Hosts use it for online problems (see [`crate::environment`]); an
-/// optimizer offers it through [`crate::Component::host_optimizer`]. It must compute exactly what
-/// [`Optimizer::step`] computes, in the same order, so both agree to rounding.
-pub trait HostOptimizer: Send {
-    /// Applies one update to `theta` from `grad` (same length).
-    fn step(&mut self, theta: &mut [f32], grad: &[f32], lr_scale: f64) -> Result<()>;
-}
-
-/// Builds a [`HostOptimizer`] for `dim` parameters.
-#[derive(Clone)]
-pub struct HostOptimizerFactory(
-    #[allow(clippy::type_complexity)]
-    pub  std::sync::Arc<
-        dyn Fn(&crate::Params, usize) -> Result<Box<dyn HostOptimizer>> + Send + Sync,
-    >,
-);
-
-impl std::fmt::Debug for HostOptimizerFactory {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("HostOptimizerFactory")
-    }
-}
-
 /// Finds `name` in a state list, with an error naming the missing entry.
 pub fn find_state<'a>(state: &'a [(String, Tensor)], name: &str) -> Result<&'a Tensor> {
     state

@@ -250,11 +250,17 @@ pub fn optimizer(catalog: &Catalog, args: &OptimizerBenchArgs) -> anyhow::Result
         .host_optimizer
         .as_ref()
         .with_context(|| format!("{} has no host path", args.optimizer))?;
-    let mut opt = (host.0)(&params, 1)?;
+    let mut opt = (host.0)(&params, 1, assay_sdk::Precision::F32)?;
     let mut x = [0.0f32];
     let t = Instant::now();
     for g in &grads {
-        opt.step(&mut x, &[*g], 1.0)?;
+        opt.step(
+            assay_sdk::Iterate::F32 {
+                theta: &mut x,
+                grad: &[*g],
+            },
+            1.0,
+        )?;
     }
     let hosted = t.elapsed().as_secs_f64() / args.steps as f64;
     let profile = if cfg!(debug_assertions) {

@@ -80,25 +80,30 @@ struct Adam {
 }
 
 /// The update of one step on host vectors, in the order of `tests/reference/optimizers.py`;
-/// `t` is the 1-based step.
+/// `t` is the 1-based step. Generic over the precision: in `f32` it is the fused CPU path of
+/// the tensor optimizer too.
 #[allow(clippy::too_many_arguments)]
-fn update(
+fn update<F: HostFloat>(
     h: &Hyper,
     t: u64,
     lr_scale: f64,
-    theta: &mut [f32],
-    grad: &[f32],
-    m: &mut [f32],
-    v: &mut [f32],
-    mut vmax: Option<&mut [f32]>,
+    theta: &mut [F],
+    grad: &[F],
+    m: &mut [F],
+    v: &mut [F],
+    mut vmax: Option<&mut [F]>,
 ) {
     let lr = h.lr * lr_scale;
-    let (b1, b2) = (h.beta1 as f32, h.beta2 as f32);
-    let (c1, c2) = ((1.0 - h.beta1) as f32, (1.0 - h.beta2) as f32);
-    let bc1 = (1.0 - h.beta1.powi(t as i32)) as f32;
-    let bc2 = (1.0 - h.beta2.powi(t as i32)).sqrt() as f32;
-    let decay = (1.0 - lr * h.weight_decay) as f32;
-    let (wd, eps, lr) = (h.weight_decay as f32, h.eps as f32, lr as f32);
+    let (b1, b2) = (F::from_f64(h.beta1), F::from_f64(h.beta2));
+    let (c1, c2) = (F::from_f64(1.0 - h.beta1), F::from_f64(1.0 - h.beta2));
+    let bc1 = F::from_f64(1.0 - h.beta1.powi(t as i32));
+    let bc2 = F::from_f64((1.0 - h.beta2.powi(t as i32)).sqrt());
+    let decay = F::from_f64(1.0 - lr * h.weight_decay);
+    let (wd, eps, lr) = (
+        F::from_f64(h.weight_decay),
+        F::from_f64(h.eps),
+        F::from_f64(lr),
+    );
     for i in 0..theta.len() {
         let mut g = grad[i];
         if h.weight_decay != 0.0 {
@@ -233,17 +238,35 @@ impl Optimizer for Adam {
     }
 }
 
-/// The same rule on host vectors, for online problems.
-struct HostAdam {
-    m: Vec<f32>,
-    v: Vec<f32>,
-    vmax: Option<Vec<f32>>,
+/// The same rule on host vectors, for online problems, in either precision.
+struct HostAdam<F> {
+    m: Vec<F>,
+    v: Vec<F>,
+    vmax: Option<Vec<F>>,
     t: u64,
     h: Hyper,
 }
 
-impl HostOptimizer for HostAdam {
-    fn step(&mut self, theta: &mut [f32], grad: &[f32], lr_scale: f64) -> Result<()> {
+impl<F: HostFloat> HostAdam<F> {
+    fn boxed(
+        p: &Params,
+        dim: usize,
+        decoupled: bool,
+        amsgrad: bool,
+    ) -> Result<Box<dyn HostOptimizer>> {
+        Ok(Box::new(HostAdam::<F> {
+            m: vec![F::ZERO; dim],
+            v: vec![F::ZERO; dim],
+            vmax: amsgrad.then(|| vec![F::ZERO; dim]),
+            t: 0,
+            h: Hyper::new(p, decoupled)?,
+        }))
+    }
+}
+
+impl<F: HostFloat> HostOptimizer for HostAdam<F> {
+    fn step(&mut self, iterate: Iterate<'_>, lr_scale: f64) -> Result<()> {
+        let (theta, grad) = assay_sdk::online::iterate_as::<F>(iterate)?;
         self.t += 1;
         update(
             &self.h,
@@ -279,14 +302,9 @@ fn component(
         }))
     })
     .summary(summary)
-    .host_optimizer(move |p, dim| {
-        Ok(Box::new(HostAdam {
-            m: vec![0.0; dim],
-            v: vec![0.0; dim],
-            vmax: amsgrad.then(|| vec![0.0; dim]),
-            t: 0,
-            h: Hyper::new(p, decoupled)?,
-        }))
+    .host_optimizer(move |p, dim, precision| match precision {
+        Precision::F32 => HostAdam::<f32>::boxed(p, dim, decoupled, amsgrad),
+        Precision::F64 => HostAdam::<f64>::boxed(p, dim, decoupled, amsgrad),
     })
     .param(Param::float("lr", 1e-3, "learning rate").min(0.0))
     .param(Param::float("beta1", 0.9, "decay of the first moment").range(0.0, 1.0))

@@ -163,33 +163,56 @@ impl Optimizer for Adopt {
     }
 }
 
-/// The same rule on host vectors, in the order of `tests/reference/optimizers.py`.
-struct HostAdopt {
-    m: Vec<f32>,
-    v: Vec<f32>,
+/// The same rule on host vectors, in the order of `tests/reference/optimizers.py`, in either
+/// precision.
+struct HostAdopt<F> {
+    m: Vec<F>,
+    v: Vec<F>,
     t: u64,
     h: Hyper,
 }
 
-impl HostOptimizer for HostAdopt {
-    fn step(&mut self, theta: &mut [f32], grad: &[f32], lr_scale: f64) -> Result<()> {
+impl<F: HostFloat> HostAdopt<F> {
+    fn boxed(p: &Params, dim: usize) -> Result<Box<dyn HostOptimizer>> {
+        Ok(Box::new(HostAdopt::<F> {
+            m: vec![F::ZERO; dim],
+            v: vec![F::ZERO; dim],
+            t: 0,
+            h: Hyper::new(p)?,
+        }))
+    }
+}
+
+impl<F: HostFloat> HostOptimizer for HostAdopt<F> {
+    fn step(&mut self, iterate: Iterate<'_>, lr_scale: f64) -> Result<()> {
+        let (theta, grad) = assay_sdk::online::iterate_as::<F>(iterate)?;
         let lr = self.h.lr * lr_scale;
-        let (b1, b2) = (self.h.beta1 as f32, self.h.beta2 as f32);
-        let (c1, c2) = ((1.0 - self.h.beta1) as f32, (1.0 - self.h.beta2) as f32);
-        let (eps, c) = (self.h.eps as f32, (self.t as f64).powf(0.25) as f32);
-        let normalise = |x: f32, v: f32| {
+        let (b1, b2) = (F::from_f64(self.h.beta1), F::from_f64(self.h.beta2));
+        let (c1, c2) = (
+            F::from_f64(1.0 - self.h.beta1),
+            F::from_f64(1.0 - self.h.beta2),
+        );
+        let (eps, c) = (
+            F::from_f64(self.h.eps),
+            F::from_f64((self.t as f64).powf(0.25)),
+        );
+        let clip = self.h.clip;
+        let normalise = |x: F, v: F| {
             let y = x / v.sqrt().max(eps);
-            if self.h.clip {
+            if clip {
                 y.clamp(-c, c)
             } else {
                 y
             }
         };
         let start_momentum = self.t == 1 && !self.h.clip;
+        let wd = F::from_f64(self.h.weight_decay);
+        let decay = F::from_f64(1.0 - lr * self.h.weight_decay);
+        let lr = F::from_f64(lr);
         for i in 0..theta.len() {
             let mut g = grad[i];
             if self.h.weight_decay != 0.0 && !self.h.decoupled {
-                g += theta[i] * self.h.weight_decay as f32;
+                g += theta[i] * wd;
             }
             let g2 = g * g;
             if self.t == 0 {
@@ -219,9 +242,9 @@ impl HostOptimizer for HostAdopt {
                 }
             };
             if self.h.weight_decay != 0.0 && self.h.decoupled {
-                theta[i] *= (1.0 - lr * self.h.weight_decay) as f32;
+                theta[i] *= decay;
             }
-            theta[i] -= update * lr as f32;
+            theta[i] -= update * lr;
             if self.h.variant != Variant::NoDecorrelation {
                 self.v[i] = self.v[i] * b2 + g2 * c2;
             }
@@ -248,13 +271,9 @@ pub(crate) fn register(r: &mut dyn Registrar) {
                 h: Hyper::new(p)?,
             }))
         })
-        .host_optimizer(|p, dim| {
-            Ok(Box::new(HostAdopt {
-                m: vec![0.0; dim],
-                v: vec![0.0; dim],
-                t: 0,
-                h: Hyper::new(p)?,
-            }))
+        .host_optimizer(|p, dim, precision| match precision {
+            Precision::F32 => HostAdopt::<f32>::boxed(p, dim),
+            Precision::F64 => HostAdopt::<f64>::boxed(p, dim),
         })
         .summary(
             "ADOPT (Taniguchi et al., 2024): decorrelated second moment, normalise then average",

@@ -3,8 +3,8 @@
 //! k² with probability 1/k and −k otherwise: E[g] = 1, so the optimum is θ* = −1. Adam with a
 //! small β2 forgets the rare large gradients and drifts to +1.
 //!
-//! An online problem (see `assay_sdk::environment`): the host sends θ, the environment projects it
-//! onto the box and returns `[projected θ, g_t]`.
+//! An online problem (see `assay_sdk::online`): the host sends θ, the problem projects it onto
+//! the box and returns the loss and g_t.
 
 use assay_sdk::prelude::*;
 use assay_sdk::rand::Rng as _;
@@ -12,66 +12,62 @@ use assay_sdk::rand::Rng as _;
 struct OnlineConvex {
     k: f64,
     dim: usize,
-    theta0: f32,
+    theta0: f64,
     rng: init::Rng,
 }
 
-impl Environment for OnlineConvex {
-    fn reset(&mut self, seed: u64) -> Result<TimeStep> {
+impl OnlineProblem for OnlineConvex {
+    fn start(&mut self, seed: u64) -> Result<Vec<f64>> {
         self.rng = init::rng(seed, "online_convex");
-        Ok(TimeStep {
-            observation: vec![self.theta0; self.dim],
-            rewards: vec![0.0],
-            ..Default::default()
-        })
+        Ok(vec![self.theta0; self.dim])
     }
 
-    fn step(&mut self, action: &Action) -> Result<TimeStep> {
-        let Action::Continuous(theta) = action else {
-            return Err(PluginError::invalid(
-                "online_convex takes the iterate as a continuous action",
-            ));
-        };
-        if theta.len() != self.dim {
+    fn round(&mut self, theta: &mut [f64], grad: &mut [f64]) -> Result<f64> {
+        if theta.len() != self.dim || grad.len() != self.dim {
             return Err(PluginError::invalid(format!(
                 "online_convex has dimension {}, got {} values",
                 self.dim,
                 theta.len()
             )));
         }
-        let mut observation: Vec<f32> = theta.iter().map(|x| x.clamp(-1.0, 1.0)).collect();
         let mut loss = 0.0;
-        for i in 0..self.dim {
-            let g = if self.rng.random::<f64>() < 1.0 / self.k {
+        for (x, g) in theta.iter_mut().zip(grad.iter_mut()) {
+            *x = x.clamp(-1.0, 1.0);
+            *g = if self.rng.random::<f64>() < 1.0 / self.k {
                 self.k * self.k
             } else {
                 -self.k
             };
-            loss += g * f64::from(observation[i]);
-            observation.push(g as f32);
+            loss += *g * *x;
         }
-        Ok(TimeStep {
-            observation,
-            rewards: vec![loss],
-            ..Default::default()
-        })
+        Ok(loss)
     }
+}
+
+#[derive(Debug, Params)]
+struct OnlineConvexParams {
+    /// Gradient scale; E[g] = 1.
+    #[param(default = 10.0, min = 1.0)]
+    k: f64,
+    /// Dimension.
+    #[param(default = 1, min = 1)]
+    dim: usize,
+    /// Starting point (every coordinate).
+    #[param(default = 0.0, range = (-1.0, 1.0))]
+    theta0: f64,
 }
 
 pub(crate) fn register(r: &mut dyn Registrar) {
     r.add(
-        Component::environment("online_convex", "0.1.0", |p, _cx| {
+        Component::problem_with("online_convex", "0.1.0", |p: OnlineConvexParams, _cx| {
             Ok(Box::new(OnlineConvex {
-                k: p.f64("k")?,
-                dim: p.usize("dim")?,
-                theta0: p.f64("theta0")? as f32,
+                k: p.k,
+                dim: p.dim,
+                theta0: p.theta0,
                 rng: init::rng(0, "online_convex"),
             }))
         })
-        .summary("online linear loss on [-1,1]^d with gradient k^2 w.p. 1/k else -k (Adam's counterexample)")
-        .param(Param::float("k", 10.0, "gradient scale; E[g] = 1").min(1.0))
-        .param(Param::int("dim", 1, "dimension").min(1.0))
-        .param(Param::float("theta0", 0.0, "starting point").range(-1.0, 1.0)),
+        .summary("online linear loss on [-1,1]^d with gradient k^2 w.p. 1/k else -k (Adam's counterexample)"),
     );
 }
 
@@ -83,28 +79,23 @@ mod tests {
     fn projects_and_draws_k_squared_with_probability_one_over_k() {
         let mut found = Vec::new();
         register(&mut found);
-        let Factory::Environment(make) = &found[0].factory else {
-            unreachable!()
+        let cx = BuildContext {
+            seed: 0,
+            device: Device::Cpu,
         };
-        let mut env = make(
-            &found[0].resolve(&[]).unwrap(),
-            &BuildContext {
-                seed: 0,
-                device: Device::Cpu,
-            },
-        )
-        .unwrap();
-        assert_eq!(env.reset(3).unwrap().observation, vec![0.0]);
+        let mut problem = found[0].build_problem(&[], &cx).unwrap();
+        assert_eq!(problem.start(3).unwrap(), vec![0.0]);
         let n = 200_000;
         let mut spikes = 0;
         for _ in 0..n {
-            let ts = env.step(&Action::Continuous(vec![2.5])).unwrap();
-            assert_eq!(ts.observation[0], 1.0, "projected onto [-1, 1]");
-            let g = ts.observation[1];
-            if g == 100.0 {
+            let (mut theta, mut grad) = ([2.5], [0.0]);
+            let loss = problem.round(&mut theta, &mut grad).unwrap();
+            assert_eq!(theta[0], 1.0, "projected onto [-1, 1]");
+            assert_eq!(loss, grad[0] * theta[0]);
+            if grad[0] == 100.0 {
                 spikes += 1;
             } else {
-                assert_eq!(g, -10.0);
+                assert_eq!(grad[0], -10.0);
             }
         }
         // k^2 with probability 1/k: 20,000 expected, binomial standard deviation 134.

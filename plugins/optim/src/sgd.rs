@@ -65,27 +65,98 @@ impl Optimizer for Sgd {
     }
 }
 
+/// The same rule on host vectors, for online problems, in either precision.
+struct HostSgd<F> {
+    velocity: Option<Vec<F>>,
+    lr: f64,
+    momentum: f64,
+    dampening: f64,
+    nesterov: bool,
+    weight_decay: f64,
+}
+
+impl<F: HostFloat> HostOptimizer for HostSgd<F> {
+    fn step(&mut self, iterate: Iterate<'_>, lr_scale: f64) -> Result<()> {
+        let (theta, grad) = assay_sdk::online::iterate_as::<F>(iterate)?;
+        let lr = F::from_f64(self.lr * lr_scale);
+        let (wd, mom) = (F::from_f64(self.weight_decay), F::from_f64(self.momentum));
+        let keep = F::from_f64(1.0 - self.dampening);
+        let first = self.velocity.is_none();
+        let velocity = self
+            .velocity
+            .get_or_insert_with(|| vec![F::ZERO; theta.len()]);
+        for i in 0..theta.len() {
+            let mut g = grad[i];
+            if self.weight_decay != 0.0 {
+                g += theta[i] * wd;
+            }
+            if self.momentum != 0.0 {
+                velocity[i] = if first {
+                    g
+                } else {
+                    velocity[i] * mom + g * keep
+                };
+                g = if self.nesterov {
+                    g + velocity[i] * mom
+                } else {
+                    velocity[i]
+                };
+            }
+            theta[i] -= g * lr;
+        }
+        Ok(())
+    }
+}
+
+/// Checks the Nesterov condition and reads the hyperparameters.
+fn hyper(p: &Params) -> Result<(f64, f64, f64, bool, f64)> {
+    let nesterov = p.bool("nesterov")?;
+    let (momentum, dampening) = (p.f64("momentum")?, p.f64("dampening")?);
+    if nesterov && (momentum <= 0.0 || dampening != 0.0) {
+        return Err(PluginError::param(
+            "nesterov",
+            "needs momentum > 0 and dampening = 0",
+        ));
+    }
+    Ok((
+        p.f64("lr")?,
+        momentum,
+        dampening,
+        nesterov,
+        p.f64("weight_decay")?,
+    ))
+}
+
+fn host<F: HostFloat>(p: &Params) -> Result<Box<dyn HostOptimizer>> {
+    let (lr, momentum, dampening, nesterov, weight_decay) = hyper(p)?;
+    Ok(Box::new(HostSgd::<F> {
+        velocity: None,
+        lr,
+        momentum,
+        dampening,
+        nesterov,
+        weight_decay,
+    }))
+}
+
 pub(crate) fn register(r: &mut dyn Registrar) {
     r.add(
         Component::optimizer("sgd", "0.1.0", |p, params| {
-            let nesterov = p.bool("nesterov")?;
-            let (momentum, dampening) = (p.f64("momentum")?, p.f64("dampening")?);
-            if nesterov && (momentum <= 0.0 || dampening != 0.0) {
-                return Err(PluginError::param(
-                    "nesterov",
-                    "needs momentum > 0 and dampening = 0",
-                ));
-            }
+            let (lr, momentum, dampening, nesterov, weight_decay) = hyper(p)?;
             let velocity = vec![None; params.len()];
             Ok(Box::new(Sgd {
                 params,
                 velocity,
-                lr: p.f64("lr")?,
+                lr,
                 momentum,
                 dampening,
                 nesterov,
-                weight_decay: p.f64("weight_decay")?,
+                weight_decay,
             }))
+        })
+        .host_optimizer(|p, _dim, precision| match precision {
+            Precision::F32 => host::<f32>(p),
+            Precision::F64 => host::<f64>(p),
         })
         .summary("stochastic gradient descent with momentum, Nesterov and weight decay")
         .param(Param::float("lr", 0.01, "learning rate").min(0.0))
