@@ -71,10 +71,24 @@ NodeName=$host CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES
 CONF
 
-pkill -x slurmctld 2>/dev/null; pkill -x slurmd 2>/dev/null; sleep 0.5
+# Stop only the daemons this script started earlier (their pids are in $dir), never someone
+# else's cluster on a shared machine.
+for daemon in slurmctld slurmd; do
+  pidfile=$dir/$daemon.started
+  if [ -s "$pidfile" ]; then
+    pid=$(cat "$pidfile")
+    if [ "$(cat /proc/"$pid"/comm 2>/dev/null)" = "$daemon" ]; then
+      kill "$pid" 2>/dev/null
+      for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    fi
+    rm -f "$pidfile"
+  fi
+done
 nohup slurmctld -D -c -i -f "$conf" >"$dir/slurmctld.out" 2>&1 &
+echo $! >"$dir/slurmctld.started"
 sleep 1
 nohup slurmd -D -f "$conf" >"$dir/slurmd.out" 2>&1 &
+echo $! >"$dir/slurmd.started"
 
 for _ in $(seq 1 60); do
   state=$(node_state)

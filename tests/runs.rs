@@ -666,3 +666,84 @@ fn a_schedule_on_an_optimizer_without_lr_is_a_spec_error() {
     assert_error(&out, &["train.lr_schedule", "declares no `lr`"]);
     assert!(!store.exists() || std::fs::read_dir(&store).unwrap().next().is_none());
 }
+
+#[test]
+fn rough_edges_of_the_command_line() {
+    let env = Env::new();
+    // A missing spec says its cause once.
+    let out = env.assay(&["run", "-q", "nonexistent.toml"]);
+    let err = stderr(&out);
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+    // A bad --set value is reported against --set, not only the file.
+    let out = env.run(
+        &spec("steps = 3", "plugin = \"adam\""),
+        &["--set", "optimizer.lr=fast"],
+    );
+    assert_error(
+        &out,
+        &["--set optimizer.lr=fast", "optimizer.lr", "expected float"],
+    );
+    // JSON to stdout ends with a newline; the same aggregate gives the same digits every time.
+    for seed in 0..3 {
+        let out = env.run(
+            &spec("steps = 20\neval_every = 10", "plugin = \"adam\""),
+            &["--set", &format!("seed={seed}")],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let sql = "SELECT name, avg(value) AS mean, sum(value) AS total, stddev(value) AS sd FROM metrics GROUP BY name ORDER BY name";
+    let first = env.assay(&["query", sql, "--format", "json"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(stdout(&first).ends_with('\n'));
+    for _ in 0..5 {
+        let again = env.assay(&["query", sql, "--format", "json"]);
+        assert_eq!(stdout(&again), stdout(&first));
+    }
+    // A run directory without run.json (killed before writing it) is listed and removable.
+    let orphan = env.store().join("tiny-0123456789ab");
+    std::fs::create_dir_all(&orphan).unwrap();
+    std::fs::write(orphan.join("spec.toml"), "name = \"tiny\"\n").unwrap();
+    let listed = env.assay(&["runs", "list"]);
+    assert!(
+        stdout(&listed).contains("tiny-0123456789ab") && stdout(&listed).contains("incomplete"),
+        "{}",
+        stdout(&listed)
+    );
+    let removed = env.assay(&["runs", "rm", "tiny-0123456789ab"]);
+    assert!(removed.status.success(), "{}", stderr(&removed));
+    assert!(!orphan.exists());
+}
+
+#[test]
+fn a_closed_pipe_ends_the_command_quietly() {
+    let env = Env::new();
+    let spec_path = write_spec(
+        env.path(),
+        "sweep.toml",
+        &format!(
+            "{}\n[sweep]\nseeds = 50\n",
+            spec("steps = 3", "plugin = \"adam\"")
+        ),
+    );
+    let mut child = std::process::Command::new(bin())
+        .args(["sweep", spec_path.to_str().unwrap(), "--dry-run"])
+        .current_dir(env.path())
+        .env("ASSAY_STORE", env.store())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read one line, then close the pipe, as `| head -1` does.
+    {
+        use std::io::BufRead;
+        let mut first = String::new();
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        out.read_line(&mut first).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !err.contains("panicked") && !err.contains("Broken pipe"),
+        "{err}"
+    );
+}

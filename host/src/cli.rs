@@ -75,6 +75,8 @@ enum BenchCommand {
     Grokking(crate::bench::GrokkingBenchArgs),
     /// Training and generation tokens/s of study 2's decoder, beside PyTorch (`bench/lm.sh`).
     Lm(crate::bench::LmBenchArgs),
+    /// The grokking step with plugins linked in versus loaded from .so files.
+    Boundary(crate::bench::BoundaryBenchArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -182,6 +184,13 @@ pub fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     crate::guard::install_panic_hook();
+    // Polars on one thread: a parallel aggregation adds floats in whatever order its threads
+    // finish, so the same `avg` over the same store could differ in the last digits from one
+    // call to the next. A table a paper cites must come out the same every time. Set
+    // POLARS_MAX_THREADS to trade that for speed.
+    if std::env::var_os("POLARS_MAX_THREADS").is_none() {
+        std::env::set_var("POLARS_MAX_THREADS", "1");
+    }
     let cli = Cli::parse();
     match dispatch(cli) {
         Ok(code) => code,
@@ -303,6 +312,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Bench(BenchCommand::Grokking(args)) => {
             crate::bench::grokking(&load_catalog(cli.registry.as_deref())?, &args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(BenchCommand::Boundary(args)) => {
+            crate::bench::boundary(&args)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench(BenchCommand::Query(args)) => {
@@ -493,7 +506,8 @@ fn run(args: RunArgs, registry: Option<&Path>, store: &Store) -> anyhow::Result<
         (Some(id), _) => crate::engine::resume(&catalog, store, id, &opts)?,
         (None, Some(path)) => {
             let raw = crate::spec::read_raw(path, &args.set)?;
-            let spec = crate::spec::resolve(&raw, &path.display().to_string(), &catalog)?;
+            let spec = crate::spec::resolve(&raw, &path.display().to_string(), &catalog)
+                .map_err(|e| crate::spec::attribute_overrides(e, &args.set))?;
             crate::engine::run(&catalog, &spec, store, &opts)?
         }
         (None, None) => bail!("give a spec file or --resume RUN_ID"),
@@ -541,8 +555,14 @@ fn runs(cmd: RunsCommand, store: &Store) -> anyhow::Result<ExitCode> {
     match cmd {
         RunsCommand::List { json } => {
             let list = store.list()?;
+            // Directories without a record: killed before writing it, or starting now.
+            let incomplete: Vec<(String, &str)> = store
+                .incomplete()?
+                .into_iter()
+                .map(|(id, live)| (id, if live { "starting" } else { "incomplete" }))
+                .collect();
             if json {
-                let rows: Vec<_> = list
+                let mut rows: Vec<_> = list
                     .iter()
                     .map(|r| match r {
                         Ok((rec, status)) => {
@@ -553,6 +573,11 @@ fn runs(cmd: RunsCommand, store: &Store) -> anyhow::Result<ExitCode> {
                         Err(e) => serde_json::json!({"error": e.to_string()}),
                     })
                     .collect();
+                rows.extend(
+                    incomplete
+                        .iter()
+                        .map(|(id, status)| serde_json::json!({"id": id, "status": status})),
+                );
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else {
                 println!(
@@ -570,6 +595,14 @@ fn runs(cmd: RunsCommand, store: &Store) -> anyhow::Result<ExitCode> {
                         ),
                         Err(e) => println!("{e}"),
                     }
+                }
+                for (id, status) in &incomplete {
+                    println!("{id:<40} {status:<12} {:>14} {:<24}", "-", "-");
+                }
+                if incomplete.iter().any(|(_, s)| *s == "incomplete") {
+                    eprintln!(
+                        "note: `incomplete` runs were stopped before writing run.json; `assay runs rm ID` removes one, or `assay run SPEC` recomputes it"
+                    );
                 }
             }
             Ok(ExitCode::SUCCESS)

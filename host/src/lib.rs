@@ -46,6 +46,17 @@ pub fn link_builtins() {
     assay_text::link();
 }
 
+/// Lets a closed pipe end the process quietly, as it ends any Unix tool (`assay sweep ...
+/// --dry-run | head -2`): Rust ignores SIGPIPE, so a write to a closed pipe would otherwise be
+/// an error that `println!` turns into a panic. Call once at the start of `main`.
+pub fn quit_quietly_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of a signal has no preconditions.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 /// Keeps large tensor buffers in the heap instead of fresh `mmap`s. With glibc's defaults every
 /// buffer above the mmap threshold is mapped and unmapped per operation, and each training step
 /// pays its page faults again (a quarter of the grokking models' step time, measured with

@@ -43,12 +43,12 @@ use crate::reference::{Checkpoint, RunRef};
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
     /// The file cannot be read.
-    #[error("cannot read spec {path}: {source}")]
+    #[error("cannot read spec {path}: {cause}")]
     Read {
         /// The file.
         path: PathBuf,
-        /// Why.
-        source: std::io::Error,
+        /// Why (in the message, not a source: it would be printed twice in a cause chain).
+        cause: std::io::Error,
     },
     /// TOML syntax.
     #[error("{file}:{message}")]
@@ -402,11 +402,43 @@ pub fn parse_raw(text: &str, file: &str) -> Result<toml::Table, SpecError> {
     })
 }
 
+/// Names the `--set` override behind an error about a key it set: the value came from the
+/// command line, not the file.
+pub fn attribute_overrides(error: SpecError, overrides: &[String]) -> SpecError {
+    let culprit = |key: &str| {
+        overrides.iter().find(|o| {
+            let path = o.split_once('=').map_or(o.as_str(), |(p, _)| p).trim();
+            key == path
+                || key.starts_with(&format!("{path}."))
+                || path.starts_with(&format!("{key}."))
+        })
+    };
+    match error {
+        SpecError::Key { file, key, message } => match culprit(&key) {
+            Some(o) => SpecError::Key {
+                file: format!("--set {o} (over {file})"),
+                key,
+                message,
+            },
+            None => SpecError::Key { file, key, message },
+        },
+        SpecError::Plugin { file, key, error } => match culprit(&key) {
+            Some(o) => SpecError::Plugin {
+                file: format!("--set {o} (over {file})"),
+                key,
+                error,
+            },
+            None => SpecError::Plugin { file, key, error },
+        },
+        other => other,
+    }
+}
+
 /// Reads a spec file and applies overrides.
 pub fn read_raw(path: &Path, overrides: &[String]) -> Result<toml::Table, SpecError> {
-    let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
+    let text = std::fs::read_to_string(path).map_err(|cause| SpecError::Read {
         path: path.to_path_buf(),
-        source,
+        cause,
     })?;
     let mut table = parse_raw(&text, &path.display().to_string())?;
     apply_overrides(&mut table, overrides)?;

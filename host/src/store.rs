@@ -357,6 +357,36 @@ impl Store {
         Ok(out)
     }
 
+    /// Run directories without `run.json`: a run killed in the milliseconds between creating its
+    /// directory and writing its record, or one starting right now (`live` when a live process
+    /// holds its lock). `runs list` shows them and `runs rm` removes them.
+    pub fn incomplete(&self) -> Result<Vec<(String, bool)>, StoreError> {
+        if !self.root.exists() {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        for entry in fs::read_dir(&self.root).map_err(io(&self.root))? {
+            let entry = entry.map_err(io(&self.root))?;
+            let name = entry.file_name().to_string_lossy().to_string();
+            let path = entry.path();
+            // Run ids end in `-` and 12 hex digits; other directories (sweeps/) are not runs.
+            let looks_like_run = name
+                .rsplit_once('-')
+                .is_some_and(|(_, h)| h.len() == 12 && h.chars().all(|c| c.is_ascii_hexdigit()));
+            if looks_like_run
+                && path.is_dir()
+                && !path.join("run.json").exists()
+                && Self::check_id(&name).is_ok()
+            {
+                let live = crate::lock::RunLock::owner(&path)
+                    .is_some_and(|owner| owner.alive(self.heartbeat(&name)));
+                out.push((name, live));
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
     /// Every run with its effective status; unreadable records come back as errors in place.
     pub fn list(&self) -> Result<Vec<Listed>, StoreError> {
         Ok(self
@@ -373,7 +403,7 @@ impl Store {
     /// Removes run `id`, unless a live process holds its lock.
     pub fn remove(&self, id: &str) -> Result<(), StoreError> {
         let dir = self.run_dir(id)?;
-        if !dir.join("run.json").exists() {
+        if !dir.is_dir() {
             return Err(StoreError::NoRun {
                 id: id.to_string(),
                 store: self.root.clone(),

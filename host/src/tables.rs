@@ -307,9 +307,15 @@ pub fn render(df: &mut DataFrame, format: Format) -> anyhow::Result<Vec<u8>> {
     match format {
         Format::Table => writeln!(out, "{df}")?,
         Format::Csv => CsvWriter::new(&mut out).include_header(true).finish(df)?,
-        Format::Json => JsonWriter::new(&mut out)
-            .with_json_format(JsonFormat::Json)
-            .finish(df)?,
+        Format::Json => {
+            JsonWriter::new(&mut out)
+                .with_json_format(JsonFormat::Json)
+                .finish(df)?;
+            // A text file ends with a newline, so that a shell prompt does not follow it.
+            if out.last() != Some(&b'\n') {
+                out.push(b'\n');
+            }
+        }
         Format::Md => {
             writeln!(out, "| {} |", header.join(" | "))?;
             writeln!(

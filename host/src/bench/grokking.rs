@@ -65,7 +65,7 @@ pub struct GrokkingBenchArgs {
     pub curve: Option<u64>,
 }
 
-const TRANSFORMER: &str = r#"
+pub(super) const TRANSFORMER: &str = r#"
 name = "bench-grokking-transformer"
 seed = 0
 [dataset]
@@ -91,7 +91,7 @@ eval_every = 100
 log_every = 0
 "#;
 
-const MLP: &str = r#"
+pub(super) const MLP: &str = r#"
 name = "bench-grokking-mlp"
 seed = 0
 [dataset]
@@ -120,7 +120,7 @@ eval_every = 100
 log_every = 0
 "#;
 
-fn spec_of(catalog: &Catalog, text: &str, steps: u64) -> anyhow::Result<Spec> {
+pub(super) fn spec_of(catalog: &Catalog, text: &str, steps: u64) -> anyhow::Result<Spec> {
     let mut raw = crate::spec::parse_raw(text, "bench")?;
     crate::spec::apply_overrides(&mut raw, &[format!("train.steps={steps}")])?;
     Ok(crate::spec::resolve(&raw, "bench", catalog)?)
@@ -164,7 +164,12 @@ fn setup(catalog: &Catalog, spec: &Spec) -> anyhow::Result<Setup> {
 }
 
 /// Steps per second of assay's training step.
-fn time_assay(catalog: &Catalog, spec: &Spec, steps: u64, warmup: u64) -> anyhow::Result<f64> {
+pub(super) fn time_assay(
+    catalog: &Catalog,
+    spec: &Spec,
+    steps: u64,
+    warmup: u64,
+) -> anyhow::Result<f64> {
     let mut s = setup(catalog, spec)?;
     let n = s.dataset.len(Split::Train);
     let idx: Vec<usize> = (0..n).collect();

@@ -5,9 +5,11 @@
 //! alternating so that both see the same machine load, and reports steps per second and their
 //! ratio. Both runs include the same start-up, final evaluation and checkpoint.
 
+mod boundary;
 mod grokking;
 mod lm;
 
+pub use boundary::{boundary, BoundaryBenchArgs};
 pub use grokking::{grokking, GrokkingBenchArgs};
 pub use lm::{lm, LmBenchArgs};
 

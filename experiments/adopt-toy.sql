@@ -1,0 +1,8 @@
+-- Study 1 toy problem: final theta per optimizer, variant and beta2, mean and std over seeds.
+--   assay query --file experiments/adopt-toy.sql --format md
+SELECT r."optimizer.plugin" AS opt, COALESCE(r."optimizer.variant", '-') AS variant,
+       r."optimizer.beta2" AS beta2, avg(f.value) AS theta, stddev(f.value) AS std,
+       count(*) AS n
+FROM final_metrics f JOIN runs r ON f.run_id = r.id
+WHERE f.name = 'theta' AND r.name = 'adopt-toy'
+GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
