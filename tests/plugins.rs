@@ -550,3 +550,24 @@ fn every_choice_of_every_builtin_names_the_closest_valid_value_when_misspelt() {
     }
     assert!(checked >= 40, "only {checked} choices checked");
 }
+
+#[test]
+fn a_misspelt_parameter_is_a_compile_error() {
+    // Declared once as a field, read as a field: reading `lrr` instead of `lr` does not compile,
+    // so the declaration and its use cannot drift apart.
+    let dir = scratch();
+    let out = assay_in(dir.path(), &["new-plugin", "typo", "--kind", "optimizer"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lib = dir.path().join("typo/src/lib.rs");
+    let source = std::fs::read_to_string(&lib).unwrap();
+    assert!(source.contains("lr: p.lr"), "{source}");
+    std::fs::write(&lib, source.replace("lr: p.lr", "lr: p.lrr")).unwrap();
+    let out = cargo()
+        .current_dir(dir.path().join("typo"))
+        .args(["build", "--offline"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no field `lrr`"), "{err}");
+}
