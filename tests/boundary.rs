@@ -47,18 +47,7 @@ fn dynamic_and_static_components_train_bit_identically() {
     let example = plugin_library("assay-example", "assay_example");
     let reg = write_registry(dir.path(), &[(&toy, None), (&example, None)]);
     let dyn_store = dir.path().join("dynamic");
-    let out = assay_in(
-        dir.path(),
-        &[
-            "--registry",
-            reg.to_str().unwrap(),
-            "--store",
-            dyn_store.to_str().unwrap(),
-            "run",
-            "-q",
-            spec_path.to_str().unwrap(),
-        ],
-    );
+    let out = run_with_registry(dir.path(), &reg, &dyn_store, &spec_path);
     assert!(out.status.success(), "{}", stderr(&out));
     let dyn_id = last_line(&out);
 

@@ -209,18 +209,7 @@ fn a_panicking_plugin_fails_its_run_and_the_host_survives() {
         "name = \"panics\"\n[dataset]\nplugin = \"csv\"\nblob_examples = 60\n[model]\nplugin = \"mlp\"\nhidden = [4]\n[optimizer]\nplugin = \"panicky\"\npanic_at = 3\n[train]\nsteps = 10\n",
     );
     let store = dir.path().join("store");
-    let out = assay_in(
-        dir.path(),
-        &[
-            "--registry",
-            reg.to_str().unwrap(),
-            "--store",
-            store.to_str().unwrap(),
-            "run",
-            "-q",
-            spec.to_str().unwrap(),
-        ],
-    );
+    let out = run_with_registry(dir.path(), &reg, &store, &spec);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
@@ -255,18 +244,7 @@ fn a_panicking_host_memory_optimizer_fails_its_run_and_the_host_survives() {
         "name = \"online-panics\"\n[problem]\nplugin = \"online_convex\"\n[optimizer]\nplugin = \"panicky\"\npanic_at = 5\n[train]\nsteps = 100\n",
     );
     let store = dir.path().join("store");
-    let out = assay_in(
-        dir.path(),
-        &[
-            "--registry",
-            reg.to_str().unwrap(),
-            "--store",
-            store.to_str().unwrap(),
-            "run",
-            "-q",
-            spec.to_str().unwrap(),
-        ],
-    );
+    let out = run_with_registry(dir.path(), &reg, &store, &spec);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(

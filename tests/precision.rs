@@ -15,18 +15,7 @@ fn run_in(dir: &std::path::Path, registry: &std::path::Path, dtype: &str) -> std
         ),
     );
     let store = dir.join("store");
-    let out = assay_in(
-        dir,
-        &[
-            "--registry",
-            registry.to_str().unwrap(),
-            "--store",
-            store.to_str().unwrap(),
-            "run",
-            "-q",
-            spec.to_str().unwrap(),
-        ],
-    );
+    let out = run_with_registry(dir, registry, &store, &spec);
     assert!(out.status.success(), "{dtype}: {}", stderr(&out));
     store.join(last_line(&out))
 }

@@ -386,18 +386,7 @@ fn probe_tables_are_queryable_by_name_and_runs_list_show_rm_work() {
         + "\n[[probe]]\nplugin = \"weight_stats\"\nevery = 5\n";
     let p = write_spec(env.path(), "probe.toml", &text);
     let store = env.store();
-    let out = assay_in(
-        env.path(),
-        &[
-            "--registry",
-            reg.to_str().unwrap(),
-            "--store",
-            store.to_str().unwrap(),
-            "run",
-            "-q",
-            p.to_str().unwrap(),
-        ],
-    );
+    let out = run_with_registry(env.path(), &reg, &store, &p);
     assert!(out.status.success(), "{}", stderr(&out));
     let id = last_line(&out);
     let q = env.assay(&[
@@ -651,18 +640,7 @@ fn a_schedule_on_an_optimizer_without_lr_is_a_spec_error() {
     );
     let p = write_spec(env.path(), "spec.toml", &text);
     let store = env.store();
-    let out = assay_in(
-        env.path(),
-        &[
-            "--registry",
-            registry.to_str().unwrap(),
-            "--store",
-            store.to_str().unwrap(),
-            "run",
-            "-q",
-            p.to_str().unwrap(),
-        ],
-    );
+    let out = run_with_registry(env.path(), &registry, &store, &p);
     assert_error(&out, &["train.lr_schedule", "declares no `lr`"]);
     assert!(!store.exists() || std::fs::read_dir(&store).unwrap().next().is_none());
 }

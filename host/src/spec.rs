@@ -413,22 +413,20 @@ pub fn attribute_overrides(error: SpecError, overrides: &[String]) -> SpecError 
                 || path.starts_with(&format!("{key}."))
         })
     };
+    let relabel = |file: String, key: &str| match culprit(key) {
+        Some(o) => format!("--set {o} (over {file})"),
+        None => file,
+    };
     match error {
-        SpecError::Key { file, key, message } => match culprit(&key) {
-            Some(o) => SpecError::Key {
-                file: format!("--set {o} (over {file})"),
-                key,
-                message,
-            },
-            None => SpecError::Key { file, key, message },
+        SpecError::Key { file, key, message } => SpecError::Key {
+            file: relabel(file, &key),
+            key,
+            message,
         },
-        SpecError::Plugin { file, key, error } => match culprit(&key) {
-            Some(o) => SpecError::Plugin {
-                file: format!("--set {o} (over {file})"),
-                key,
-                error,
-            },
-            None => SpecError::Plugin { file, key, error },
+        SpecError::Plugin { file, key, error } => SpecError::Plugin {
+            file: relabel(file, &key),
+            key,
+            error,
         },
         other => other,
     }

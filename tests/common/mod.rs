@@ -154,6 +154,22 @@ pub fn run_spec(cwd: &Path, store: &Path, spec: &Path) -> Output {
     )
 }
 
+/// `assay --registry REGISTRY --store STORE run -q SPEC` in `cwd`.
+pub fn run_with_registry(cwd: &Path, registry: &Path, store: &Path, spec: &Path) -> Output {
+    assay_in(
+        cwd,
+        &[
+            "--registry",
+            registry.to_str().unwrap(),
+            "--store",
+            store.to_str().unwrap(),
+            "run",
+            "-q",
+            spec.to_str().unwrap(),
+        ],
+    )
+}
+
 /// Standard output as text.
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
