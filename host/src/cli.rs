@@ -10,14 +10,9 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::catalog::{Catalog, Origin};
 use crate::distribution::Distribution;
-use crate::engine::{Outcome, RunOptions};
+use crate::lifecycle::{Outcome, RunOptions, EXIT_DIVERGED, EXIT_INTERRUPTED};
 use crate::registry::Registry;
 use crate::store::Store;
-
-/// Exit code of a run that diverged.
-pub const EXIT_DIVERGED: u8 = 3;
-/// Exit code of a run stopped by Ctrl-C or SIGTERM.
-pub const EXIT_INTERRUPTED: u8 = 130;
 
 #[derive(Parser, Debug)]
 #[command(

@@ -18,25 +18,6 @@ use crate::record::RunLog;
 use crate::spec::{ProbeSchedule, Spec};
 use crate::store::{now_rfc3339, ComponentRecord, RunRecord, Status, Store};
 
-/// Parses `cpu` or `cuda:N`.
-pub fn parse_device(s: &str) -> Result<Device, String> {
-    if s == "cpu" {
-        return Ok(Device::Cpu);
-    }
-    if let Some(n) = s
-        .strip_prefix("cuda:")
-        .and_then(|n| n.parse::<usize>().ok())
-    {
-        if cfg!(feature = "cuda") {
-            return Device::new_cuda(n).map_err(|e| format!("cannot open {s}: {e}"));
-        }
-        return Err(format!(
-            "`{s}` needs a build with the `cuda` feature (cargo build --features cuda)"
-        ));
-    }
-    Err(format!("expected \"cpu\" or \"cuda:N\", found \"{s}\""))
-}
-
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 static HANDLER: Once = Once::new();
 
@@ -50,30 +31,8 @@ pub fn install_interrupt_handler() {
     });
 }
 
-/// How a call to [`run`] or [`resume`] ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// Every step done.
-    Completed,
-    /// An identical finished run was in the store; nothing was computed.
-    Reused(Status),
-    /// A loss became NaN or infinite.
-    Diverged,
-    /// Stopped by a signal after a checkpoint.
-    Interrupted,
-}
-
-/// Options of a run.
-#[derive(Debug, Clone, Default)]
-pub struct RunOptions {
-    /// No progress bar.
-    pub quiet: bool,
-    /// Recompute even if an identical finished run is in the store.
-    pub force: bool,
-    /// Stop after this step as if interrupted (checkpoint, status `interrupted`), to continue
-    /// later with `--resume`: for time-sliced machines.
-    pub pause_at: Option<u64>,
-}
+pub use crate::lifecycle::{Outcome, RunOptions};
+pub use crate::loss::{loss, loss_and_accuracy};
 
 /// Everything built for a run.
 struct Parts {
@@ -99,7 +58,7 @@ pub fn build_data_and_model(
 }
 
 fn build(catalog: &Catalog, spec: &Spec) -> anyhow::Result<Parts> {
-    let device = parse_device(&spec.device).map_err(|m| anyhow!("device: {m}"))?;
+    let device = crate::device::open(&spec.device).map_err(|m| anyhow!("device: {m}"))?;
     let cx = BuildContext {
         seed: spec.seed,
         device: device.clone(),
@@ -146,61 +105,6 @@ fn build(catalog: &Catalog, spec: &Spec) -> anyhow::Result<Parts> {
         optimizer,
         probes,
     })
-}
-
-/// The loss of `output` against `target` for `objective`, without the accuracy (the training
-/// step does not need it).
-pub fn loss(objective: &Objective, output: &Tensor, target: &Tensor) -> anyhow::Result<Tensor> {
-    match objective {
-        Objective::Classification { .. } => Ok(assay_sdk::nn::loss::cross_entropy(output, target)?),
-        Objective::Regression { .. } => Ok(assay_sdk::nn::loss::mse(output, target)?),
-        Objective::NextToken { .. } => {
-            let (logits, target) = flatten_positions(output, target)?;
-            Ok(assay_sdk::nn::loss::cross_entropy(&logits, &target)?)
-        }
-        other => bail!("objective {other:?} is not supported by this host"),
-    }
-}
-
-/// `[batch, length, vocab]` logits and `[batch, length]` targets as `[batch·length, vocab]` and
-/// `[batch·length]`.
-fn flatten_positions(output: &Tensor, target: &Tensor) -> anyhow::Result<(Tensor, Tensor)> {
-    let (b, t, v) = output
-        .dims3()
-        .context("a next-token model must output [batch, length, vocab] logits")?;
-    if target.dims() != [b, t] {
-        bail!(
-            "next-token targets have shape {:?}, but the logits are {:?}",
-            target.dims(),
-            output.dims()
-        );
-    }
-    Ok((output.reshape((b * t, v))?, target.reshape(b * t)?))
-}
-
-/// The loss of `output` against `target` for `objective`, and the accuracy where it has one.
-pub fn loss_and_accuracy(
-    objective: &Objective,
-    output: &Tensor,
-    target: &Tensor,
-) -> anyhow::Result<(Tensor, Option<Tensor>)> {
-    match objective {
-        Objective::Classification { .. } => {
-            let loss = assay_sdk::nn::loss::cross_entropy(output, target)?;
-            let pred = output.argmax(D::Minus1)?;
-            let acc = pred.eq(target)?.to_dtype(DType::F32)?.mean_all()?;
-            Ok((loss, Some(acc)))
-        }
-        Objective::Regression { .. } => Ok((assay_sdk::nn::loss::mse(output, target)?, None)),
-        Objective::NextToken { .. } => {
-            let (logits, target) = flatten_positions(output, target)?;
-            let loss = assay_sdk::nn::loss::cross_entropy(&logits, &target)?;
-            let pred = logits.argmax(D::Minus1)?;
-            let acc = pred.eq(&target)?.to_dtype(DType::F32)?.mean_all()?;
-            Ok((loss, Some(acc)))
-        }
-        other => bail!("objective {other:?} is not supported by this host"),
-    }
 }
 
 /// The batch indices of training step `step` (1-based): consecutive slices of per-epoch

@@ -7,21 +7,28 @@
 //!   built-in plugin crates and from dynamic libraries listed in `registry.toml`.
 //! - [`distribution`] and [`scaffold`]: the SDK distribution this host runs on, and plugin
 //!   crates built against it anywhere.
-//! - [`spec`]: parse a spec, apply `--set` overrides, fill defaults, check, hash into a run id.
-//! - [`engine`]: the run loop, checkpoints and resume.
-//! - [`store`] and [`record`]: run directories, written atomically.
+//! - [`spec`]: parse a spec, apply `--set` overrides, fill defaults, check, hash into a run id;
+//!   [`device`]: device names (checked without opening anything).
+//! - [`engine`], [`online`], [`pruning`], [`loss`], [`lifecycle`]: the run loop, online runs,
+//!   masks and rewinding, losses, checkpoints and resume, outcomes and exit codes.
+//! - [`store`], [`record`], [`lock`], [`identity`]: run directories, written atomically, locks,
+//!   and who holds them.
 //! - [`tables`] and [`plot`]: Polars SQL over every run, exports and plots.
 //! - [`cli`]: the `assay` command.
 
 pub mod bench;
 pub mod catalog;
 pub mod cli;
+pub mod device;
 pub mod distribution;
 pub mod engine;
 pub mod generate;
 pub mod guard;
+pub mod identity;
+pub mod lifecycle;
 pub mod loader;
 pub mod lock;
+pub mod loss;
 pub mod online;
 pub mod plot;
 pub mod pruning;

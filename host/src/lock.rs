@@ -2,7 +2,7 @@
 //!
 //! `STORE/<run-id>/lock` is created with `O_EXCL` and holds its owner (user, host, pid, time).
 //! While the owner lives it refreshes the run's `heartbeat`; a lock whose owner is gone (a dead
-//! pid on this host, or a heartbeat older than [`crate::store::STALE_AFTER`] from another host)
+//! pid on this host, or a heartbeat older than [`crate::identity::STALE_AFTER`] from another host)
 //! is stale and may be taken over. Taking over renames the stale lock aside first: the rename
 //! succeeds for exactly one contender, so two processes never both believe they hold the lock.
 
@@ -12,7 +12,17 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use crate::store::{host_name, now_rfc3339, user_name, StoreError};
+use crate::identity::{host_name, now_rfc3339, user_name};
+
+/// A lock file that cannot be written or moved.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {source}")]
+pub struct LockError {
+    /// The lock file.
+    pub path: std::path::PathBuf,
+    /// Why.
+    pub source: std::io::Error,
+}
 
 /// Who holds a lock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,7 +50,7 @@ impl Owner {
 
     /// Whether the owner still runs, judged from this host (pid) or from the heartbeat.
     pub fn alive(&self, heartbeat: Option<SystemTime>) -> bool {
-        crate::store::process_alive(&self.host, self.pid, heartbeat)
+        crate::identity::process_alive(&self.host, self.pid, heartbeat)
     }
 }
 
@@ -83,7 +93,7 @@ impl RunLock {
     pub fn acquire(
         run_dir: &Path,
         heartbeat: Option<SystemTime>,
-    ) -> Result<Result<RunLock, Contention>, StoreError> {
+    ) -> Result<Result<RunLock, Contention>, LockError> {
         let path = Self::path(run_dir);
         let me = Owner::me();
         match std::fs::OpenOptions::new()
@@ -95,7 +105,7 @@ impl RunLock {
                 let text = serde_json::to_string(&me).unwrap_or_default();
                 f.write_all(text.as_bytes())
                     .and_then(|_| f.sync_all())
-                    .map_err(|source| StoreError::Io {
+                    .map_err(|source| LockError {
                         path: path.clone(),
                         source,
                     })?;
@@ -123,7 +133,7 @@ impl RunLock {
                     Contention::Stale(owner)
                 }))
             }
-            Err(source) => Err(StoreError::Io { path, source }),
+            Err(source) => Err(LockError { path, source }),
         }
     }
 
@@ -133,7 +143,7 @@ impl RunLock {
         run_dir: &Path,
         stale: &Owner,
         heartbeat: Option<SystemTime>,
-    ) -> Result<Result<RunLock, Contention>, StoreError> {
+    ) -> Result<Result<RunLock, Contention>, LockError> {
         let path = Self::path(run_dir);
         let aside = run_dir.join(format!("lock.stale-{}-{}", host_name(), std::process::id()));
         match std::fs::rename(&path, &aside) {
@@ -151,7 +161,7 @@ impl RunLock {
                 }
             },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(source) => return Err(StoreError::Io { path, source }),
+            Err(source) => return Err(LockError { path, source }),
         }
         Self::acquire(run_dir, heartbeat)
     }

@@ -15,7 +15,7 @@ use anyhow::{anyhow, bail, Context};
 use assay_sdk::{BuildContext, HostFloat, HostOptimizer, Kind, OnlineProblem, Precision};
 
 use crate::catalog::Catalog;
-use crate::engine::{Outcome, RunOptions};
+use crate::lifecycle::{Outcome, RunOptions};
 use crate::record::RunLog;
 use crate::spec::Spec;
 use crate::store::RunRecord;

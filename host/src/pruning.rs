@@ -110,7 +110,7 @@ pub fn prepare(
     let mut output = || -> Result<Tensor> { model.forward(&batch.input, &mut Hooks::none()) };
     let target = batch.target.clone();
     let loss = move |out: &Tensor| -> Result<Tensor> {
-        crate::engine::loss(&objective, out, &target)
+        crate::loss::loss(&objective, out, &target)
             .map_err(|e| PluginError::invalid(format!("{e:#}")))
     };
     let mut pcx = PruneContext {

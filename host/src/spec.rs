@@ -786,7 +786,7 @@ fn resolve_at(
         }
         None => "cpu".to_string(),
     };
-    crate::engine::parse_device(&device).map_err(|m| r.key_error("device", m))?;
+    crate::device::parse(&device).map_err(|m| r.key_error("device", m))?;
 
     if raw.contains_key("environment") {
         return Err(r.key_error(

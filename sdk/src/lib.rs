@@ -40,6 +40,7 @@
 extern crate self as assay_sdk;
 
 pub mod abi;
+pub mod backend;
 pub mod component;
 pub mod conformance;
 pub mod dataset;
@@ -117,9 +118,10 @@ pub use assay_sdk_derive::Params;
 /// Derives [`Choice`] (and [`ParamValue`]) for an enum of unit variants, spelt in snake case in
 /// specs (`#[choice(name = "…")]` overrides a spelling). See [`Params`](derive@Params).
 pub use assay_sdk_derive::Choice;
+pub use backend::{LocalTextModel, TextModel};
 pub use probe::{Observation, Probe, ProbeContext};
 pub use prune::{Mask, PruneContext, Pruner};
-pub use text::{KvCache, LocalTextModel, TextModel, Tokenizer};
+pub use text::{KvCache, Tokenizer};
 
 /// Everything a plugin usually needs, in one import.
 pub mod prelude {

@@ -30,7 +30,9 @@ use anyhow::{anyhow, bail, Context};
 use assay_sdk::prelude::*;
 
 use crate::catalog::Catalog;
-use crate::engine::{loss, run, RunOptions};
+use crate::engine::run;
+use crate::lifecycle::RunOptions;
+use crate::loss::loss;
 use crate::spec::Spec;
 use crate::store::Store;
 

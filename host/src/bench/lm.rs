@@ -90,7 +90,7 @@ fn time_assay(catalog: &Catalog, args: &LmBenchArgs) -> anyhow::Result<(f64, f64
     let objective = Objective::NextToken { vocab: VOCAB };
     let mut step = |m: &mut crate::guard::GuardedModel| -> anyhow::Result<()> {
         let out = m.forward(&x, &mut Hooks::none())?;
-        let grads = crate::engine::loss(&objective, &out, &y)?.backward()?;
+        let grads = crate::loss::loss(&objective, &out, &y)?.backward()?;
         opt.step(&grads, 1.0)?;
         Ok(())
     };

@@ -13,7 +13,7 @@ use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
 
 use crate::catalog::Catalog;
-use crate::engine::{Outcome, RunOptions};
+use crate::lifecycle::{Outcome, RunOptions};
 use crate::store::{Status, Store};
 use manifest::Manifest;
 
@@ -280,12 +280,12 @@ fn task(
     Ok(match outcome {
         Outcome::Completed | Outcome::Reused(Status::Completed) => ExitCode::SUCCESS,
         Outcome::Diverged | Outcome::Reused(Status::Diverged) => {
-            ExitCode::from(crate::cli::EXIT_DIVERGED)
+            ExitCode::from(crate::lifecycle::EXIT_DIVERGED)
         }
         Outcome::Reused(_) => ExitCode::SUCCESS,
         Outcome::Interrupted => {
             slurm::requeue_if_in_slurm();
-            ExitCode::from(crate::cli::EXIT_INTERRUPTED)
+            ExitCode::from(crate::lifecycle::EXIT_INTERRUPTED)
         }
     })
 }
