@@ -126,7 +126,7 @@ pub struct ProbeSpec {
 }
 
 /// The learning-rate schedule, as a factor on the optimizer's `lr`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, assay_sdk::Choice)]
 pub enum LrSchedule {
     /// 1.0 throughout (after warm-up).
     Constant,
@@ -289,11 +289,11 @@ fn train_params() -> Vec<Param> {
             "checkpoint every N steps; 0 = only at the end",
         )
         .min(0.0),
-        Param::str("lr_schedule", "constant", "learning-rate schedule").choices(&[
-            "constant",
-            "linear_warmup",
-            "cosine",
-        ]),
+        assay_sdk::params::declare::<LrSchedule>(
+            "lr_schedule",
+            Some("constant".into()),
+            "learning-rate schedule",
+        ),
         Param::int("warmup_steps", 0, "linear warm-up steps").min(0.0),
         Param::float("min_lr_factor", 0.0, "final factor of the cosine schedule").range(0.0, 1.0),
         Param::str(
@@ -928,11 +928,8 @@ fn resolve_at(
         batch_size: int_of(&tp, "batch_size") as usize,
         eval_every: int_of(&tp, "eval_every"),
         checkpoint_every: int_of(&tp, "checkpoint_every"),
-        lr_schedule: match tp.str("lr_schedule").unwrap_or("constant") {
-            "linear_warmup" => LrSchedule::LinearWarmup,
-            "cosine" => LrSchedule::Cosine,
-            _ => LrSchedule::Constant,
-        },
+        lr_schedule: assay_sdk::params::read(&tp, "lr_schedule")
+            .map_err(|e| r.key_error("train.lr_schedule", e.to_string()))?,
         warmup_steps: int_of(&tp, "warmup_steps"),
         min_lr_factor: tp.f64("min_lr_factor").unwrap_or(0.0),
         log_every: int_of(&tp, "log_every"),

@@ -17,7 +17,7 @@
 
 use assay_sdk::prelude::*;
 
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Choice)]
 enum Activation {
     Relu,
     Tanh,
@@ -196,11 +196,7 @@ fn build(p: &Params, cx: &ModelContext) -> Result<Box<dyn Model>> {
             })
         })
         .collect::<Result<_>>()?;
-    let activation = match p.str("activation")? {
-        "relu" => Activation::Relu,
-        "tanh" => Activation::Tanh,
-        _ => Activation::Gelu,
-    };
+    let activation: Activation = assay_sdk::params::read(p, "activation")?;
     let bias = p.bool("bias")?;
     let combine_sum = p.str("combine")? == "sum";
     let fan_in_normal = p.str("init")? == "normal_fan_in";
@@ -284,10 +280,11 @@ pub(crate) fn register(r: &mut dyn Registrar) {
                 vec![Value::Int(64)],
                 "widths of the hidden layers",
             ))
-            .param(
-                Param::str("activation", "relu", "hidden activation")
-                    .choices(&["relu", "tanh", "gelu"]),
-            )
+            .param(assay_sdk::params::declare::<Activation>(
+                "activation",
+                Some("relu".into()),
+                "hidden activation",
+            ))
             .param(Param::bool("bias", true, "biases in every layer"))
             .param(Param::int("d_embed", 128, "embedding width for token inputs").min(1.0))
             .param(

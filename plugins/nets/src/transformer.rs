@@ -131,7 +131,7 @@ pub(crate) fn rows_per_example(table: &Tensor, batch: usize) -> Result<Tensor> {
 }
 
 /// The MLP's activation.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Choice)]
 pub(crate) enum Act {
     Relu,
     /// Exact GELU (erf).
@@ -561,11 +561,7 @@ fn build(p: &Params, cx: &ModelContext) -> Result<Box<dyn Model>> {
         unembed,
         heads,
         d_head,
-        act: match p.str("activation")? {
-            "gelu" => Act::Gelu,
-            "gelu_tanh" => Act::GeluTanh,
-            _ => Act::Relu,
-        },
+        act: assay_sdk::params::read(p, "activation")?,
         all_positions: matches!(cx.data.objective, Objective::NextToken { .. }),
         dropout: p.f64("dropout")?,
         mc_dropout: p.bool("mc_dropout")?,
@@ -596,14 +592,11 @@ pub(crate) fn register(r: &mut dyn Registrar) {
             .param(Param::int("d_model", 128, "residual width").min(1.0))
             .param(Param::int("d_head", 0, "width per head; 0 = d_model / n_heads").min(0.0))
             .param(Param::int("d_mlp", 512, "MLP width").min(1.0))
-            .param(
-                Param::str(
-                    "activation",
-                    "relu",
-                    "MLP activation (gelu_tanh: GPT-2's gelu_new)",
-                )
-                .choices(&["relu", "gelu", "gelu_tanh"]),
-            )
+            .param(assay_sdk::params::declare::<Act>(
+                "activation",
+                Some("relu".into()),
+                "MLP activation (gelu_tanh: GPT-2's gelu_new)",
+            ))
             .param(
                 Param::float(
                     "dropout",

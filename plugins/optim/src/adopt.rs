@@ -21,11 +21,21 @@
 use assay_sdk::optimizer::find_state;
 use assay_sdk::prelude::*;
 
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Choice)]
 enum Variant {
     Adopt,
     NoDecorrelation,
     NoReordering,
+}
+
+/// Where the normalised gradient is clipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Choice)]
+enum Clip {
+    /// At ±t^0.25 (the paper's default for stability).
+    #[choice(name = "t^0.25")]
+    QuarterPower,
+    /// Not at all (the original algorithm).
+    None,
 }
 
 /// The hyperparameters, shared by the tensor and the host-memory paths.
@@ -48,14 +58,10 @@ impl Hyper {
             beta1: p.f64("beta1")?,
             beta2: p.f64("beta2")?,
             eps: p.f64("eps")?,
-            clip: p.str("clip")? != "none",
+            clip: assay_sdk::params::read::<Clip>(p, "clip")? != Clip::None,
             weight_decay: p.f64("weight_decay")?,
             decoupled: p.bool("decouple")?,
-            variant: match p.str("variant")? {
-                "no_decorrelation" => Variant::NoDecorrelation,
-                "no_reordering" => Variant::NoReordering,
-                _ => Variant::Adopt,
-            },
+            variant: assay_sdk::params::read(p, "variant")?,
         })
     }
 }
@@ -282,28 +288,22 @@ pub(crate) fn register(r: &mut dyn Registrar) {
         .param(Param::float("beta1", 0.9, "momentum").range(0.0, 1.0))
         .param(Param::float("beta2", 0.9999, "decay of the second moment").range(0.0, 1.0))
         .param(Param::float("eps", 1e-6, "floor under sqrt(v)").min(0.0))
-        .param(
-            Param::str(
-                "clip",
-                "t^0.25",
-                "clip the normalised gradient at t^0.25, or `none` (the original algorithm)",
-            )
-            .choices(&["t^0.25", "none"]),
-        )
+        .param(assay_sdk::params::declare::<Clip>(
+            "clip",
+            Some("t^0.25".into()),
+            "clip the normalised gradient at t^0.25, or `none` (the original algorithm)",
+        ))
         .param(Param::float("weight_decay", 0.0, "weight decay").min(0.0))
         .param(Param::bool(
             "decouple",
             false,
             "decoupled weight decay (theta -= lr wd theta) instead of wd theta added to g",
         ))
-        .param(
-            Param::str(
-                "variant",
-                "adopt",
-                "the algorithm or one of the paper's ablations",
-            )
-            .choices(&["adopt", "no_decorrelation", "no_reordering"]),
-        ),
+        .param(assay_sdk::params::declare::<Variant>(
+            "variant",
+            Some("adopt".into()),
+            "the algorithm or one of the paper's ablations",
+        )),
     );
 }
 
