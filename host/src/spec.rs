@@ -265,6 +265,8 @@ pub struct Spec {
     pub dependencies: Vec<Spec>,
     /// The resolved spec as TOML, in canonical (sorted) order: what `spec.toml` holds.
     pub resolved: toml::Table,
+    /// The run id, computed once from the canonical text when the spec is resolved.
+    id: String,
 }
 
 fn train_params() -> Vec<Param> {
@@ -1087,34 +1089,31 @@ fn resolve_at(
     }
     resolved.insert("train".into(), toml::Value::Table(train_canon));
 
+    let optimizer_entry = catalog
+        .get(Kind::Optimizer, &optimizer.plugin)
+        .map_err(|error| SpecError::Plugin {
+            file: file.to_string(),
+            key: "optimizer.plugin".into(),
+            error: Box::new(error),
+        })?;
     // The schedule scales the optimizer's `lr`: an optimizer without one would ignore it.
-    if train.lr_schedule != LrSchedule::Constant {
-        let entry = catalog
-            .get(Kind::Optimizer, &optimizer.plugin)
-            .map_err(|error| SpecError::Plugin {
-                file: file.to_string(),
-                key: "optimizer.plugin".into(),
-                error: Box::new(error),
-            })?;
-        if !entry.component.params.iter().any(|p| p.name == "lr") {
-            return Err(r.key_error(
-                "train.lr_schedule",
-                format!(
-                    "optimizer `{}` declares no `lr` parameter, so a learning-rate schedule would not change anything; remove the schedule or use an optimizer with `lr`",
-                    optimizer.plugin
-                ),
-            ));
-        }
+    if train.lr_schedule != LrSchedule::Constant
+        && !optimizer_entry
+            .component
+            .params
+            .iter()
+            .any(|p| p.name == "lr")
+    {
+        return Err(r.key_error(
+            "train.lr_schedule",
+            format!(
+                "optimizer `{}` declares no `lr` parameter, so a learning-rate schedule would not change anything; remove the schedule or use an optimizer with `lr`",
+                optimizer.plugin
+            ),
+        ));
     }
     if let Some(p) = &problem {
-        let entry = catalog
-            .get(Kind::Optimizer, &optimizer.plugin)
-            .map_err(|error| SpecError::Plugin {
-                file: file.to_string(),
-                key: "optimizer.plugin".into(),
-                error: Box::new(error),
-            })?;
-        if entry.component.host_optimizer.is_none() {
+        if optimizer_entry.component.host_optimizer.is_none() {
             let offering: Vec<String> = catalog
                 .entries()
                 .iter()
@@ -1132,7 +1131,8 @@ fn resolve_at(
             ));
         }
     }
-    Ok(Spec {
+    let mut spec = Spec {
+        id: String::new(),
         name,
         seed,
         device,
@@ -1148,7 +1148,12 @@ fn resolve_at(
         prune,
         dependencies,
         resolved,
-    })
+    };
+    spec.id = spec.compute_run_id().map_err(|message| SpecError::Syntax {
+        file: file.to_string(),
+        message: format!("cannot canonicalise the resolved spec: {message}"),
+    })?;
+    Ok(spec)
 }
 
 impl Spec {
@@ -1174,19 +1179,24 @@ impl Spec {
 
     /// The canonical text that is hashed: the resolved spec as JSON with sorted keys and floats in
     /// shortest round-trip form, followed by every component's kind, name and version.
-    pub fn canonical_text(&self) -> String {
-        let json = serde_json::to_string(&self.resolved).unwrap_or_default();
+    pub fn canonical_text(&self) -> Result<String, String> {
+        let json = serde_json::to_string(&self.resolved).map_err(|e| e.to_string())?;
         let versions: Vec<String> = self
             .components()
             .iter()
             .map(|(k, c)| format!("{k}:{}@{}", c.plugin, c.version))
             .collect();
-        format!("{json}\n{}", versions.join("\n"))
+        Ok(format!("{json}\n{}", versions.join("\n")))
     }
 
-    /// `NAME-HASH`: the name (made path-safe) and 12 hex digits of the canonical text's SHA-256.
+    /// `NAME-HASH`: the name (made path-safe) and 12 hex digits of the canonical text's SHA-256,
+    /// as computed when the spec was resolved.
     pub fn run_id(&self) -> String {
-        let hash = Sha256::digest(self.canonical_text().as_bytes());
+        self.id.clone()
+    }
+
+    fn compute_run_id(&self) -> Result<String, String> {
+        let hash = Sha256::digest(self.canonical_text()?.as_bytes());
         let hex: String = hash.iter().take(6).map(|b| format!("{b:02x}")).collect();
         let safe: String = self
             .name
@@ -1200,7 +1210,7 @@ impl Spec {
             })
             .take(48)
             .collect();
-        format!("{safe}-{hex}")
+        Ok(format!("{safe}-{hex}"))
     }
 
     /// Every run this one depends on, transitively, each listed after the runs it depends on
