@@ -529,7 +529,8 @@ fn run(args: RunArgs, registry: Option<&Path>, store: &Store) -> anyhow::Result<
 
 /// `test/acc 0.97, test/loss 0.10 at step 400`: the last evaluation of a run.
 fn final_summary(store: &Store, id: &str) -> Option<String> {
-    let df = crate::record::read_parquet(&store.run_dir(id).ok()?.join("metrics.parquet")).ok()?;
+    let df =
+        crate::record::read_parquet(&store.run_dir(id).ok()?.join(crate::layout::METRICS)).ok()?;
     let steps = df.column("step").ok()?.u64().ok()?.clone();
     let names = df.column("name").ok()?.str().ok()?.clone();
     let values = df.column("value").ok()?.f64().ok()?.clone();
@@ -608,7 +609,7 @@ fn runs(cmd: RunsCommand, store: &Store) -> anyhow::Result<ExitCode> {
             let mut v = serde_json::to_value(&rec)?;
             v["status"] = serde_json::Value::String(status.as_str().into());
             println!("{}", serde_json::to_string_pretty(&v)?);
-            let spec = store.run_dir(&id)?.join("spec.toml");
+            let spec = store.run_dir(&id)?.join(crate::layout::SPEC);
             if let Ok(text) = std::fs::read_to_string(&spec) {
                 println!("\n# {}\n{text}", spec.display());
             }

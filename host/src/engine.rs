@@ -198,7 +198,7 @@ fn evaluate(parts: &mut Parts, split: Split, max: usize) -> anyhow::Result<(f64,
 }
 
 fn checkpoint_path(dir: &Path, step: u64) -> std::path::PathBuf {
-    dir.join("checkpoints")
+    dir.join(crate::layout::CHECKPOINTS)
         .join(format!("step-{step:09}.safetensors"))
 }
 
@@ -212,7 +212,10 @@ pub fn all_weights(model: &dyn Model) -> Vec<(String, Var)> {
 fn save_checkpoint(parts: &Parts, dir: &Path, step: u64) -> anyhow::Result<()> {
     let mut map: HashMap<String, Tensor> = HashMap::new();
     for (name, var) in all_weights(&parts.model) {
-        map.insert(format!("model.{name}"), var.as_tensor().clone());
+        map.insert(
+            format!("{}{name}", crate::layout::MODEL_KEY),
+            var.as_tensor().clone(),
+        );
     }
     for (name, t) in parts.optimizer.state()? {
         map.insert(format!("optim.{name}"), t);
@@ -221,7 +224,7 @@ fn save_checkpoint(parts: &Parts, dir: &Path, step: u64) -> anyhow::Result<()> {
         "meta.step".into(),
         Tensor::new(&[step as i64], &Device::Cpu)?,
     );
-    std::fs::create_dir_all(dir.join("checkpoints"))?;
+    std::fs::create_dir_all(dir.join(crate::layout::CHECKPOINTS))?;
     let bytes = assay_sdk::safetensors::serialize(map.iter(), None)
         .map_err(|e| anyhow!("serialising the checkpoint of step {step}: {e}"))?;
     crate::store::write_atomic(&checkpoint_path(dir, step), &bytes)?;
@@ -236,18 +239,23 @@ fn load_checkpoint(parts: &mut Parts, path: &Path) -> anyhow::Result<u64> {
         .ok_or_else(|| anyhow!("{}: no meta.step", path.display()))?
         .to_vec1::<i64>()?[0] as u64;
     for (name, var) in all_weights(&parts.model) {
-        let t = map.get(&format!("model.{name}")).ok_or_else(|| {
-            anyhow!(
-                "{}: no weights for model parameter `{name}`",
-                path.display()
-            )
-        })?;
+        let t = map
+            .get(&format!("{}{name}", crate::layout::MODEL_KEY))
+            .ok_or_else(|| {
+                anyhow!(
+                    "{}: no weights for model parameter `{name}`",
+                    path.display()
+                )
+            })?;
         var.set(t)
             .with_context(|| format!("{}: restoring `{name}`", path.display()))?;
     }
     let state: Vec<(String, Tensor)> = map
         .iter()
-        .filter_map(|(k, v)| k.strip_prefix("optim.").map(|n| (n.to_string(), v.clone())))
+        .filter_map(|(k, v)| {
+            k.strip_prefix(crate::layout::OPTIMIZER_KEY)
+                .map(|n| (n.to_string(), v.clone()))
+        })
         .collect();
     parts.optimizer.load_state(&state)?;
     Ok(step)
@@ -342,7 +350,7 @@ fn lock_run(store: &Store, id: &str, dir: &Path, wait: bool) -> anyhow::Result<R
 fn clear_run_dir(dir: &Path) -> anyhow::Result<()> {
     for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
         let path = entry?.path();
-        if path.file_name().is_some_and(|n| n == "lock") {
+        if path.file_name().is_some_and(|n| n == crate::layout::LOCK) {
             continue;
         }
         if path.is_dir() {
@@ -370,7 +378,7 @@ pub fn run(
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("creating run directory {}", dir.display()))?;
     let lock = lock_run(store, &id, &dir, true)?;
-    if dir.join("run.json").exists() {
+    if dir.join(crate::layout::RUN_RECORD).exists() {
         let status = match store.record(&id) {
             Ok(rec) => Some(rec.status),
             Err(e) if opts.force => {
@@ -402,9 +410,9 @@ pub fn run(
             _ => clear_run_dir(&dir)?,
         }
     }
-    std::fs::create_dir_all(dir.join("checkpoints"))
+    std::fs::create_dir_all(dir.join(crate::layout::CHECKPOINTS))
         .with_context(|| format!("creating run directory {}", dir.display()))?;
-    crate::store::write_atomic(&dir.join("spec.toml"), spec.to_toml().as_bytes())?;
+    crate::store::write_atomic(&dir.join(crate::layout::SPEC), spec.to_toml().as_bytes())?;
     store.beat(&id)?;
     let record = RunRecord {
         id: id.clone(),
@@ -501,7 +509,7 @@ pub fn resume(
         eprintln!("run {id} already completed; nothing to resume");
         return Ok((id.to_string(), Outcome::Reused(status)));
     }
-    let spec_path = dir.join("spec.toml");
+    let spec_path = dir.join(crate::layout::SPEC);
     let raw = crate::spec::read_raw(&spec_path, &[])?;
     let spec = crate::spec::resolve(&raw, &spec_path.display().to_string(), catalog)?;
     if spec.run_id() != id {

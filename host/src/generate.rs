@@ -100,7 +100,7 @@ pub fn generate_command(
     }
     let id = &args.model;
     let dir: PathBuf = store.run_dir(id)?;
-    let spec_path = dir.join("spec.toml");
+    let spec_path = dir.join(crate::layout::SPEC);
     let raw = crate::spec::read_raw(&spec_path, &[])
         .with_context(|| format!("run {id} is not in {}", store.root().display()))?;
     let spec = crate::spec::resolve(&raw, &spec_path.display().to_string(), catalog)?;

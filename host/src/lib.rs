@@ -11,8 +11,8 @@
 //!   [`device`]: device names (checked without opening anything).
 //! - [`engine`], [`online`], [`pruning`], [`loss`], [`lifecycle`]: the run loop, online runs,
 //!   masks and rewinding, losses, checkpoints and resume, outcomes and exit codes.
-//! - [`store`], [`record`], [`lock`], [`identity`]: run directories, written atomically, locks,
-//!   and who holds them.
+//! - [`store`], [`record`], [`lock`], [`identity`], [`layout`]: run directories, written
+//!   atomically, their file names in one place, locks, and who holds them.
 //! - [`tables`] and [`plot`]: Polars SQL over every run, exports and plots.
 //! - [`cli`]: the `assay` command.
 
@@ -25,6 +25,7 @@ pub mod engine;
 pub mod generate;
 pub mod guard;
 pub mod identity;
+pub mod layout;
 pub mod lifecycle;
 pub mod loader;
 pub mod lock;

@@ -86,7 +86,7 @@ fn read_owner(path: &Path) -> Option<Owner> {
 
 impl RunLock {
     fn path(run_dir: &Path) -> PathBuf {
-        run_dir.join("lock")
+        run_dir.join(crate::layout::LOCK)
     }
 
     /// Tries to take the lock of the run in `run_dir` (which must exist).

@@ -19,7 +19,7 @@ use crate::spec::{PruneApply, Spec};
 use crate::store::Store;
 
 /// File name of a run's mask.
-pub const MASK_FILE: &str = "mask.safetensors";
+pub const MASK_FILE: &str = crate::layout::MASK;
 
 /// The weight matrices of a model: what pruning scores and masks.
 pub fn weight_matrices(model: &dyn Model) -> Vec<(String, Var)> {

@@ -118,9 +118,12 @@ impl RunLog {
         if !self.dirty {
             return Ok(());
         }
-        write_parquet(&mut self.metrics_frame()?, &dir.join("metrics.parquet"))?;
+        write_parquet(
+            &mut self.metrics_frame()?,
+            &dir.join(crate::layout::METRICS),
+        )?;
         if !self.tables.is_empty() {
-            let tdir = dir.join("tables");
+            let tdir = dir.join(crate::layout::TABLES);
             std::fs::create_dir_all(&tdir)?;
             for (name, df) in self.tables.iter_mut() {
                 write_parquet(df, &tdir.join(format!("{name}.parquet")))?;
@@ -134,7 +137,7 @@ impl RunLog {
     /// run continues from).
     pub fn load(dir: &Path, max_step: u64) -> anyhow::Result<RunLog> {
         let mut log = RunLog::default();
-        let path = dir.join("metrics.parquet");
+        let path = dir.join(crate::layout::METRICS);
         if path.exists() {
             let df = read_parquet(&path)?;
             let steps = df.column("step")?.u64()?.clone();
@@ -147,7 +150,7 @@ impl RunLog {
                 }
             }
         }
-        let tdir = dir.join("tables");
+        let tdir = dir.join(crate::layout::TABLES);
         if tdir.exists() {
             for entry in std::fs::read_dir(&tdir)? {
                 let p = entry?.path();

@@ -137,7 +137,7 @@ pub struct RunRef {
 
 /// The first step of the run in `dir` at which `cond` holds, from its `metrics.parquet`.
 pub fn first_step_where(dir: &Path, cond: &Condition) -> anyhow::Result<Option<u64>> {
-    let path = dir.join("metrics.parquet");
+    let path = dir.join(crate::layout::METRICS);
     let df = crate::record::read_parquet(&path)?;
     let steps = df.column("step")?.u64()?.clone();
     let names = df.column("name")?.str()?.clone();
@@ -211,7 +211,10 @@ impl RunRef {
             .with_context(|| format!("reading checkpoint {}", path.display()))?;
         let weights = map
             .into_iter()
-            .filter_map(|(k, v)| k.strip_prefix("model.").map(|n| (n.to_string(), v)))
+            .filter_map(|(k, v)| {
+                k.strip_prefix(crate::layout::MODEL_KEY)
+                    .map(|n| (n.to_string(), v))
+            })
             .collect();
         Ok((step, weights))
     }

@@ -255,7 +255,7 @@ impl Store {
     /// Reads `run.json` of `id`.
     pub fn record(&self, id: &str) -> Result<RunRecord, StoreError> {
         let dir = self.run_dir(id)?;
-        let path = dir.join("run.json");
+        let path = dir.join(crate::layout::RUN_RECORD);
         if !path.exists() {
             return Err(StoreError::NoRun {
                 id: id.to_string(),
@@ -273,12 +273,12 @@ impl Store {
     pub fn write_record(&self, record: &RunRecord) -> Result<(), StoreError> {
         let dir = self.run_dir(&record.id)?;
         let text = serde_json::to_string_pretty(record).unwrap_or_default();
-        write_atomic(&dir.join("run.json"), text.as_bytes())
+        write_atomic(&dir.join(crate::layout::RUN_RECORD), text.as_bytes())
     }
 
     /// When the run last showed a sign of life.
     pub fn heartbeat(&self, id: &str) -> Option<SystemTime> {
-        let path = self.run_dir(id).ok()?.join("heartbeat");
+        let path = self.run_dir(id).ok()?.join(crate::layout::HEARTBEAT);
         let text = fs::read_to_string(path).ok()?;
         let secs: f64 = text.trim().parse().ok()?;
         Some(UNIX_EPOCH + Duration::from_secs_f64(secs))
@@ -291,7 +291,10 @@ impl Store {
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_secs_f64();
-        write_atomic(&dir.join("heartbeat"), format!("{now:.3}\n").as_bytes())
+        write_atomic(
+            &dir.join(crate::layout::HEARTBEAT),
+            format!("{now:.3}\n").as_bytes(),
+        )
     }
 
     /// Ids of every run directory, sorted.
@@ -303,7 +306,9 @@ impl Store {
         for entry in fs::read_dir(&self.root).map_err(io(&self.root))? {
             let entry = entry.map_err(io(&self.root))?;
             let name = entry.file_name().to_string_lossy().to_string();
-            if entry.path().join("run.json").exists() && Self::check_id(&name).is_ok() {
+            if entry.path().join(crate::layout::RUN_RECORD).exists()
+                && Self::check_id(&name).is_ok()
+            {
                 out.push(name);
             }
         }
@@ -329,7 +334,7 @@ impl Store {
                 .is_some_and(|(_, h)| h.len() == 12 && h.chars().all(|c| c.is_ascii_hexdigit()));
             if looks_like_run
                 && path.is_dir()
-                && !path.join("run.json").exists()
+                && !path.join(crate::layout::RUN_RECORD).exists()
                 && Self::check_id(&name).is_ok()
             {
                 let live = crate::lock::RunLock::owner(&path)
@@ -403,7 +408,11 @@ impl Store {
                     drop_file(&p)?;
                 }
             }
-            for sub in [dir.clone(), dir.join("checkpoints"), dir.join("tables")] {
+            for sub in [
+                dir.clone(),
+                dir.join(crate::layout::CHECKPOINTS),
+                dir.join(crate::layout::TABLES),
+            ] {
                 let Ok(rd) = fs::read_dir(&sub) else { continue };
                 for e in rd.flatten() {
                     if e.file_name().to_string_lossy().starts_with(TMP_PREFIX) {
@@ -417,7 +426,7 @@ impl Store {
 
     /// Checkpoint files of `id`, sorted by step.
     pub fn checkpoints(&self, id: &str) -> Result<Vec<(u64, PathBuf)>, StoreError> {
-        let dir = self.run_dir(id)?.join("checkpoints");
+        let dir = self.run_dir(id)?.join(crate::layout::CHECKPOINTS);
         if !dir.exists() {
             return Ok(Vec::new());
         }

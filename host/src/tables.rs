@@ -79,7 +79,7 @@ pub fn runs_frame(store: &Store) -> anyhow::Result<DataFrame> {
                 continue;
             }
         };
-        let spec_path = store.run_dir(&rec.id)?.join("spec.toml");
+        let spec_path = store.run_dir(&rec.id)?.join(crate::layout::SPEC);
         let flat = std::fs::read_to_string(&spec_path)
             .ok()
             .and_then(|t| toml::from_str::<toml::Table>(&t).ok())
@@ -199,7 +199,7 @@ pub fn context(store: &Store) -> anyhow::Result<SQLContext> {
         .collect();
     let mut ctx = SQLContext::new();
     ctx.register("runs", runs.lazy());
-    let metrics = match scan_across(store, &ids, "metrics.parquet")? {
+    let metrics = match scan_across(store, &ids, crate::layout::METRICS)? {
         Some(lf) => lf,
         None => DataFrame::new_infer_height(vec![
             Column::new_empty("run_id".into(), &DataType::String),
@@ -219,7 +219,7 @@ pub fn context(store: &Store) -> anyhow::Result<SQLContext> {
     ctx.register("final_metrics", last);
     let mut table_names = BTreeSet::new();
     for id in &ids {
-        let tdir = store.run_dir(id)?.join("tables");
+        let tdir = store.run_dir(id)?.join(crate::layout::TABLES);
         if let Ok(rd) = std::fs::read_dir(&tdir) {
             for e in rd.flatten() {
                 let n = e.file_name().to_string_lossy().to_string();

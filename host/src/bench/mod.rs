@@ -150,7 +150,7 @@ pub fn query(args: &QueryBenchArgs) -> anyhow::Result<()> {
             "name = \"bench\"\nseed = {}\n[optimizer]\nplugin = \"adam\"\nlr = {lr:?}\n",
             i % 5
         );
-        crate::store::write_atomic(&run_dir.join("spec.toml"), spec.as_bytes())?;
+        crate::store::write_atomic(&run_dir.join(crate::layout::SPEC), spec.as_bytes())?;
         let per_name = args.rows / names.len();
         let mut log = crate::record::RunLog::default();
         for s in 0..per_name as u64 {

@@ -1,0 +1,35 @@
+//! The run-directory format, in one place: every file and folder name a run directory holds,
+//! and the key prefixes of its checkpoints. Other tools read these files; changing a name here
+//! changes the format.
+//!
+//! ```text
+//! STORE/<run-id>/run.json            status, times, host, user, components, error
+//! STORE/<run-id>/spec.toml           the resolved spec
+//! STORE/<run-id>/metrics.parquet     long format: step, name, value
+//! STORE/<run-id>/tables/*.parquet    probe tables
+//! STORE/<run-id>/checkpoints/        safetensors: model.<param>, optim.<state>
+//! STORE/<run-id>/mask.safetensors    a pruned run's mask
+//! STORE/<run-id>/heartbeat           seconds since the epoch, refreshed while running
+//! STORE/<run-id>/lock                the owner of a running run
+//! ```
+
+/// The run record.
+pub const RUN_RECORD: &str = "run.json";
+/// The resolved spec.
+pub const SPEC: &str = "spec.toml";
+/// The metrics, long format.
+pub const METRICS: &str = "metrics.parquet";
+/// The folder of probe tables.
+pub const TABLES: &str = "tables";
+/// The folder of checkpoints.
+pub const CHECKPOINTS: &str = "checkpoints";
+/// A pruned run's mask.
+pub const MASK: &str = "mask.safetensors";
+/// The heartbeat of a running run.
+pub const HEARTBEAT: &str = "heartbeat";
+/// The lock file of a running run.
+pub const LOCK: &str = "lock";
+/// Checkpoint key prefix of the model's weights (and buffers).
+pub const MODEL_KEY: &str = "model.";
+/// Checkpoint key prefix of the optimizer's state.
+pub const OPTIMIZER_KEY: &str = "optim.";
