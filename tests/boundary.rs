@@ -4,9 +4,9 @@
 
 mod common;
 
-use assay::catalog::Catalog;
-use assay::engine::{run, RunOptions};
-use assay::store::Store;
+use assay_catalog::Catalog;
+use assay_engine::{run, RunOptions};
+use assay_store::Store;
 use common::*;
 
 const SPEC: &str = r#"
@@ -52,11 +52,12 @@ fn dynamic_and_static_components_train_bit_identically() {
     let dyn_id = last_line(&out);
 
     // Static: the same crates linked into this test binary, run by the same engine in-process.
+    assay::link_builtins();
     assay_example::link();
     toy_model::link();
     let catalog = Catalog::builtin().unwrap();
-    let raw = assay::spec::read_raw(&spec_path, &[]).unwrap();
-    let spec = assay::spec::resolve(&raw, "boundary.toml", &catalog).unwrap();
+    let raw = assay_spec::read_raw(&spec_path, &[]).unwrap();
+    let spec = assay_spec::resolve(&raw, "boundary.toml", &catalog).unwrap();
     let static_store = Store::at(dir.path().join("static"));
     let (static_id, _) = run(
         &catalog,

@@ -138,7 +138,7 @@ stop_when = "test/acc>=0.95"
         "train acc 1.0 at {memorised}, test acc 0.95 at {generalised}"
     );
     // The run-level table says the same.
-    let df = assay::record::read_parquet(&run.join("tables/grokking.parquet")).unwrap();
+    let df = assay_store::record::read_parquet(&run.join("tables/grokking.parquet")).unwrap();
     let last = df.height() - 1;
     let col = |c: &str| df.column(c).unwrap().i64().unwrap().get(last);
     assert_eq!(col("train_acc_1_step"), Some(memorised as i64));

@@ -100,7 +100,7 @@ log_every = 0
         let c = metric(&run, &format!("few_shot/{task}/chance"))[0].1;
         assert!((c - chance).abs() < 1e-9);
     }
-    let table = assay::record::read_parquet(&run.join("tables/few_shot.parquet")).unwrap();
+    let table = assay_store::record::read_parquet(&run.join("tables/few_shot.parquet")).unwrap();
     assert_eq!(table.height(), 12);
 
     // The trained run answers prompts; a seed fixes sampling, and the key/value cache changes

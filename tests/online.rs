@@ -31,7 +31,7 @@ fn run(dir: &Path, text: &str, registry: Option<&Path>) -> std::process::Output 
 }
 
 fn names(run_dir: &Path) -> Vec<String> {
-    let df = assay::record::read_parquet(&run_dir.join("metrics.parquet")).unwrap();
+    let df = assay_store::record::read_parquet(&run_dir.join("metrics.parquet")).unwrap();
     let column = df.column("name").unwrap().str().unwrap().clone();
     let mut names: Vec<String> = (0..df.height())
         .filter_map(|i| column.get(i).map(str::to_string))

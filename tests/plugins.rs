@@ -506,7 +506,7 @@ fn every_kind_scaffolds_a_crate_that_passes_its_own_test() {
 #[test]
 fn every_choice_of_every_builtin_names_the_closest_valid_value_when_misspelt() {
     assay::link_builtins();
-    let catalog = assay::catalog::Catalog::builtin().unwrap();
+    let catalog = assay_catalog::Catalog::builtin().unwrap();
     let mut checked = 0;
     for entry in catalog.entries() {
         for param in &entry.component.params {

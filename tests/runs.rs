@@ -223,8 +223,9 @@ fn a_resumed_run_reproduces_the_uninterrupted_one_bit_for_bit() {
     let rec = other.record(&id);
     assert_eq!(rec["status"], "completed");
     assert_eq!(rec["resumed"], 1);
-    let a = assay::record::read_parquet(&reference.join("metrics.parquet")).unwrap();
-    let b = assay::record::read_parquet(&other.store().join(&id).join("metrics.parquet")).unwrap();
+    let a = assay_store::record::read_parquet(&reference.join("metrics.parquet")).unwrap();
+    let b = assay_store::record::read_parquet(&other.store().join(&id).join("metrics.parquet"))
+        .unwrap();
     assert_eq!(a.height(), b.height());
     assert!(a.equals_missing(&b), "metrics differ:\n{a}\n{b}");
 }
@@ -341,7 +342,7 @@ fn every_export_format_reads_back() {
         pq.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let back = assay::record::read_parquet(&pq).unwrap();
+    let back = assay_store::record::read_parquet(&pq).unwrap();
     assert_eq!(back.height(), expect_rows);
     assert_eq!(
         back.column("value").unwrap().f64().unwrap().to_vec(),
@@ -627,6 +628,44 @@ fn every_choice_typed_key_names_the_closest_valid_value() {
         let out = env.run(&text, &[]);
         assert_error(&out, &[key, &format!("did you mean `{suggestion}`?")]);
     }
+}
+
+/// The choices the host itself reads (not a plugin's parameters): each misspelt is an error
+/// naming the key and the closest valid value.
+#[test]
+fn every_host_choice_names_the_closest_valid_value() {
+    let env = Env::new();
+    let online = |precision: &str| {
+        format!("name = \"toy\"\n[problem]\nplugin = \"online_convex\"\nprecision = \"{precision}\"\n[optimizer]\nplugin = \"adam\"\n[train]\nsteps = 3\n")
+    };
+    let pruned = |apply: &str| {
+        spec("steps = 3", "plugin = \"adam\"")
+            + &format!("\n[prune]\nplugin = \"magnitude\"\nkeep = 0.5\napply = \"{apply}\"\n")
+    };
+    for (text, key, suggestion) in [
+        (online("fp64"), "problem.precision", "f64"),
+        (pruned("maks"), "prune.apply", "mask"),
+        (pruned("norm_l3"), "prune.apply", "norm_l1"),
+        (
+            spec("steps = 3", "plugin = \"adamw\"\nno_decay = [\"norms\"]"),
+            "optimizer.no_decay",
+            "norm",
+        ),
+        (
+            spec(
+                "steps = 3\nlr_schedule = \"linear_warmpu\"",
+                "plugin = \"adam\"",
+            ),
+            "train.lr_schedule",
+            "linear_warmup",
+        ),
+    ] {
+        let out = env.run(&text, &[]);
+        assert_error(&out, &[key, &format!("did you mean `{suggestion}`?")]);
+    }
+    // The spelt-out values still work, and `apply` defaults to `mask`.
+    let out = env.run(&pruned("norm_l2"), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
 }
 
 #[test]

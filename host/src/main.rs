@@ -1,5 +1,5 @@
 fn main() -> std::process::ExitCode {
-    assay::tune_allocator();
-    assay::quit_quietly_on_closed_pipe();
+    assay::process::tune_allocator();
+    assay::process::quit_quietly_on_closed_pipe();
     assay::cli::main()
 }

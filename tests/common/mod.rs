@@ -75,7 +75,7 @@ pub fn plugin_library(package: &str, crate_name: &str) -> PathBuf {
 
 /// SHA-256 of a file, hex.
 pub fn sha256(path: &Path) -> String {
-    assay::loader::sha256_file(path).expect("hashing")
+    assay_catalog::loader::sha256_file(path).expect("hashing")
 }
 
 /// A directory removed on drop.
@@ -192,8 +192,8 @@ pub fn last_line(o: &Output) -> String {
 
 /// `(step, value)` of metric `name` in a run directory, in logged order.
 pub fn metric(run_dir: &Path, name: &str) -> Vec<(u64, f64)> {
-    let df =
-        assay::record::read_parquet(&run_dir.join("metrics.parquet")).expect("metrics.parquet");
+    let df = assay_store::record::read_parquet(&run_dir.join("metrics.parquet"))
+        .expect("metrics.parquet");
     let steps = df.column("step").unwrap().u64().unwrap().clone();
     let names = df.column("name").unwrap().str().unwrap().clone();
     let values = df.column("value").unwrap().f64().unwrap().clone();

@@ -15,7 +15,7 @@ use anyhow::Context;
 
 use super::grokking::{spec_of, time_assay, MLP, TRANSFORMER};
 use super::median;
-use crate::catalog::{Catalog, Origin};
+use assay_catalog::{Catalog, Origin};
 
 /// Arguments of `assay bench boundary`.
 #[derive(clap::Args, Debug)]
@@ -43,7 +43,7 @@ fn dynamic_catalog(dir: &std::path::Path) -> anyhow::Result<Catalog> {
     let mut catalog = Catalog::default();
     for name in ["assay_arith", "assay_nets", "assay_optim"] {
         let path = dir.join(format!("lib{name}.so"));
-        let decl = crate::loader::load(&path, None).with_context(|| {
+        let decl = assay_catalog::loader::load(&path, None).with_context(|| {
             format!(
                 "{} (build it with `cargo build --workspace`)",
                 path.display()
@@ -68,7 +68,7 @@ pub fn boundary(args: &BoundaryBenchArgs) -> anyhow::Result<()> {
             .map(std::path::Path::to_path_buf)
             .context("the binary has no directory")?,
     };
-    let builtin = Catalog::builtin()?;
+    let builtin = crate::builtins::builtin_catalog()?;
     let dynamic = dynamic_catalog(&dir)?;
     let total = args.warmup + args.steps;
     let static_spec = spec_of(&builtin, text, total)?;

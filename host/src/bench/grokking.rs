@@ -29,12 +29,10 @@ use std::time::Instant;
 use anyhow::{anyhow, bail, Context};
 use assay_sdk::prelude::*;
 
-use crate::catalog::Catalog;
-use crate::engine::run;
-use crate::lifecycle::RunOptions;
-use crate::loss::loss;
-use crate::spec::Spec;
-use crate::store::Store;
+use assay_catalog::Catalog;
+use assay_engine::{loss, run, RunOptions};
+use assay_spec::{Override, Spec};
+use assay_store::Store;
 
 /// Arguments of `assay bench grokking`.
 #[derive(clap::Args, Debug)]
@@ -123,14 +121,15 @@ log_every = 0
 "#;
 
 pub(super) fn spec_of(catalog: &Catalog, text: &str, steps: u64) -> anyhow::Result<Spec> {
-    let mut raw = crate::spec::parse_raw(text, "bench")?;
-    crate::spec::apply_overrides(&mut raw, &[format!("train.steps={steps}")])?;
-    Ok(crate::spec::resolve(&raw, "bench", catalog)?)
+    let mut raw = assay_spec::parse_raw(text, "bench")?;
+    let steps = Override::new("bench", "train.steps", toml::Value::Integer(steps as i64));
+    assay_spec::apply_overrides(&mut raw, &[steps])?;
+    Ok(assay_spec::resolve(&raw, "bench", catalog)?)
 }
 
 struct Setup {
-    dataset: crate::guard::GuardedDataset,
-    model: crate::guard::GuardedModel,
+    dataset: assay_catalog::guard::GuardedDataset,
+    model: assay_catalog::guard::GuardedModel,
     optimizer: Box<dyn Optimizer>,
 }
 
@@ -156,7 +155,7 @@ fn setup(catalog: &Catalog, spec: &Spec) -> anyhow::Result<Setup> {
         .get(Kind::Optimizer, &spec.optimizer.plugin)?
         .build_optimizer(
             &spec.optimizer.params,
-            crate::catalog::optimizer_parameters(&model, &spec.no_decay),
+            assay_catalog::optimizer_parameters(&model, &spec.no_decay),
         )?;
     Ok(Setup {
         dataset,
@@ -353,12 +352,12 @@ pub fn grokking(catalog: &Catalog, args: &GrokkingBenchArgs) -> anyhow::Result<(
                     )?;
                     let dir = store.run_dir(&id)?;
                     let first = |metric: &str, value: f64| -> anyhow::Result<String> {
-                        let c = crate::reference::Condition {
+                        let c = assay_spec::Condition {
                             metric: metric.into(),
                             at_least: true,
                             value,
                         };
-                        Ok(crate::reference::first_step_where(&dir, &c)?
+                        Ok(assay_store::checkpoints::first_step_where(&dir, &c)?
                             .map_or("never".into(), |s| s.to_string()))
                     };
                     println!(

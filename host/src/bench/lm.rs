@@ -12,7 +12,8 @@ use assay_sdk::prelude::*;
 use assay_sdk::rand::Rng as _;
 use assay_sdk::KvCache;
 
-use crate::catalog::Catalog;
+use assay_catalog::guard::GuardedModel;
+use assay_catalog::Catalog;
 
 /// Arguments of `assay bench lm`.
 #[derive(clap::Args, Debug)]
@@ -43,7 +44,7 @@ const BATCH: usize = 16;
 const PROMPT: usize = 16;
 const NEW: usize = 128;
 
-fn model(catalog: &Catalog, activation: &str) -> anyhow::Result<crate::guard::GuardedModel> {
+fn model(catalog: &Catalog, activation: &str) -> anyhow::Result<GuardedModel> {
     let entry = catalog.get(Kind::Model, "transformer")?;
     let params = entry.component.resolve(&[
         ("n_layers", Value::Int(4)),
@@ -76,7 +77,7 @@ fn time_assay(catalog: &Catalog, args: &LmBenchArgs) -> anyhow::Result<(f64, f64
         &opt_entry
             .component
             .resolve(&[("weight_decay", Value::Float(0.1))])?,
-        crate::catalog::optimizer_parameters(&m, &[]),
+        assay_catalog::optimizer_parameters(&m, &[]),
     )?;
     let mut rng = init::rng(0, "bench/lm");
     let ids: Vec<u32> = (0..BATCH * (CTX + 1))
@@ -88,9 +89,9 @@ fn time_assay(catalog: &Catalog, args: &LmBenchArgs) -> anyhow::Result<(f64, f64
         data.narrow(1, 1, CTX)?.contiguous()?,
     );
     let objective = Objective::NextToken { vocab: VOCAB };
-    let mut step = |m: &mut crate::guard::GuardedModel| -> anyhow::Result<()> {
+    let mut step = |m: &mut GuardedModel| -> anyhow::Result<()> {
         let out = m.forward(&x, &mut Hooks::none())?;
-        let grads = crate::loss::loss(&objective, &out, &y)?.backward()?;
+        let grads = assay_engine::loss(&objective, &out, &y)?.backward()?;
         opt.step(&grads, 1.0)?;
         Ok(())
     };

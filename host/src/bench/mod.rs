@@ -17,9 +17,10 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use crate::catalog::Catalog;
-use crate::engine::{run, RunOptions};
-use crate::store::Store;
+use assay_catalog::Catalog;
+use assay_engine::{run, RunOptions};
+use assay_spec::Override;
+use assay_store::Store;
 
 /// Arguments of `assay bench engine`.
 #[derive(clap::Args, Debug)]
@@ -63,15 +64,23 @@ pub fn engine(catalog: &Catalog, args: &BenchArgs) -> anyhow::Result<()> {
     let mut rates: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
     for _ in 0..args.repeats.max(1) {
         for (i, log_every) in [1u64, 0].into_iter().enumerate() {
-            let mut raw = crate::spec::parse_raw(SPEC, "bench")?;
-            crate::spec::apply_overrides(
+            let mut raw = assay_spec::parse_raw(SPEC, "bench")?;
+            assay_spec::apply_overrides(
                 &mut raw,
                 &[
-                    format!("train.steps={}", args.steps),
-                    format!("train.log_every={log_every}"),
+                    Override::new(
+                        "bench",
+                        "train.steps",
+                        toml::Value::Integer(args.steps as i64),
+                    ),
+                    Override::new(
+                        "bench",
+                        "train.log_every",
+                        toml::Value::Integer(log_every as i64),
+                    ),
                 ],
             )?;
-            let spec = crate::spec::resolve(&raw, "bench", catalog)?;
+            let spec = assay_spec::resolve(&raw, "bench", catalog)?;
             let t = Instant::now();
             run(
                 catalog,
@@ -136,7 +145,8 @@ pub struct QueryBenchArgs {
 /// Generates a store of `runs` runs with `rows` metric rows each and times a grouped aggregate
 /// over all of it through `assay query`'s code path.
 pub fn query(args: &QueryBenchArgs) -> anyhow::Result<()> {
-    use crate::store::{now_rfc3339, RunRecord, Status};
+    use assay_store::identity::{host_name, now_rfc3339, user_name};
+    use assay_store::{RunRecord, Status};
     let dir = std::env::temp_dir().join(format!("assay-bench-query-{}", std::process::id()));
     let store = Store::at(&dir);
     let t = Instant::now();
@@ -150,9 +160,12 @@ pub fn query(args: &QueryBenchArgs) -> anyhow::Result<()> {
             "name = \"bench\"\nseed = {}\n[optimizer]\nplugin = \"adam\"\nlr = {lr:?}\n",
             i % 5
         );
-        crate::store::write_atomic(&run_dir.join(crate::layout::SPEC), spec.as_bytes())?;
+        assay_store::store::write_atomic(
+            &run_dir.join(assay_store::layout::SPEC),
+            spec.as_bytes(),
+        )?;
         let per_name = args.rows / names.len();
-        let mut log = crate::record::RunLog::default();
+        let mut log = assay_store::record::RunLog::default();
         for s in 0..per_name as u64 {
             for (k, n) in names.iter().enumerate() {
                 log.metric(s * 10, n, (i * 7 + k) as f64 / (s as f64 + 1.0));
@@ -168,8 +181,8 @@ pub fn query(args: &QueryBenchArgs) -> anyhow::Result<()> {
             duration_s: Some(1.0),
             steps_done: per_name as u64,
             steps_total: per_name as u64,
-            host: crate::store::host_name(),
-            user: crate::store::user_name(),
+            host: host_name(),
+            user: user_name(),
             pid: 0,
             git_commit: None,
             assay_version: env!("CARGO_PKG_VERSION").into(),
@@ -185,7 +198,7 @@ pub fn query(args: &QueryBenchArgs) -> anyhow::Result<()> {
     let mut rows = 0;
     for _ in 0..args.repeats.max(1) {
         let t = Instant::now();
-        let df = crate::tables::query(&store, sql)?;
+        let df = assay_store::tables::query(&store, sql)?;
         secs.push(t.elapsed().as_secs_f64());
         rows = df.height();
     }

@@ -1,0 +1,32 @@
+//! # assay-engine
+//!
+//! Owns computing runs: from a resolved spec to a finished run directory in the store.
+//!
+//! - [`lifecycle`]: starting a run or reusing an identical finished one, resuming, computing the
+//!   runs it starts from first, and how it ended ([`Outcome`]).
+//! - `train` (the loop, with its observation step), `parts` (components built from the spec),
+//!   `sampler`, `evaluation`, [`checkpoint`] (the checkpoint format), `heartbeat` (liveness and
+//!   locks) and [`interrupt`] (Ctrl-C and SIGTERM).
+//! - [`online`]: runs of an online problem in host memory.
+//! - [`pruning`] and [`weights`]: rewinding to another run's weights, masks, norm matching.
+//! - [`generate`]: prompting a trained language model; [`loss`]: the losses of each objective.
+
+pub mod checkpoint;
+mod evaluation;
+pub mod generate;
+mod heartbeat;
+pub mod interrupt;
+pub mod lifecycle;
+pub mod loss;
+pub mod online;
+mod parts;
+pub mod pruning;
+mod sampler;
+mod train;
+pub mod weights;
+
+pub use checkpoint::all_weights;
+pub use interrupt::install_interrupt_handler;
+pub use lifecycle::{resume, run, run_or_resume, Outcome, RunOptions};
+pub use loss::{loss, loss_and_accuracy};
+pub use parts::build_data_and_model;

@@ -1,0 +1,336 @@
+//! Metric curves against step, as PNG or SVG (`assay plot`).
+//!
+//! One line per run, or with `--group-by KEY` one line per value of a `runs` column (for example
+//! `optimizer.plugin`) showing the mean over the group's runs with a band of ± one standard
+//! deviation. Logarithmic axes on request.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::store::Store;
+
+/// What to plot: metrics (one panel each), which runs, how grouped, which axes.
+#[derive(Debug, Clone)]
+pub struct Plot {
+    /// Metrics to draw (e.g. `test/acc`), one panel per metric, stacked.
+    pub metrics: Vec<String>,
+    /// Output file, `.png` or `.svg`.
+    pub out: PathBuf,
+    /// `runs` columns to group by, comma-separated (e.g. `optimizer.plugin`); draws mean and
+    /// ± std per group.
+    pub group_by: Option<String>,
+    /// SQL condition on `runs` columns selecting the runs (e.g. `"optimizer.lr" > 0.01`).
+    pub filter: Option<String>,
+    /// Logarithmic step axis.
+    pub logx: bool,
+    /// Logarithmic value axis.
+    pub logy: bool,
+    /// Title (default: the metric name).
+    pub title: Option<String>,
+}
+
+/// One drawn curve: label, points, optional band.
+#[derive(Debug, Clone)]
+pub struct Curve {
+    /// Legend label.
+    pub label: String,
+    /// (step, value) in step order.
+    pub points: Vec<(f64, f64)>,
+    /// (step, low, high) for the band.
+    pub band: Vec<(f64, f64, f64)>,
+}
+
+fn quote(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+/// The curves of `metric` for the runs and groups `args` asks for.
+pub fn curves(store: &Store, args: &Plot, metric: &str) -> anyhow::Result<Vec<Curve>> {
+    let group = match args.group_by.as_deref() {
+        Some(g) => {
+            let keys: Vec<String> = g
+                .split(',')
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .map(|k| {
+                    format!(
+                        "'{}=' || COALESCE(CAST(r.{} AS VARCHAR), '-')",
+                        k.rsplit('.').next().unwrap_or(k).replace('\'', "''"),
+                        quote(k)
+                    )
+                })
+                .collect();
+            if keys.len() == 1 {
+                format!("COALESCE(CAST(r.{} AS VARCHAR), '-')", quote(g.trim()))
+            } else {
+                keys.join(" || ', ' || ")
+            }
+        }
+        None => "m.run_id".to_string(),
+    };
+    let filter = args
+        .filter
+        .as_deref()
+        .map(|f| format!(" AND ({f})"))
+        .unwrap_or_default();
+    let sql = format!(
+        "SELECT m.run_id AS run_id, {group} AS grp, CAST(m.step AS DOUBLE) AS step, m.value AS value \
+         FROM metrics m JOIN runs r ON m.run_id = r.id WHERE m.name = '{}'{filter} ORDER BY grp, run_id, step",
+        metric.replace('\'', "''")
+    );
+    let df = crate::tables::query(store, &sql)?;
+    if df.height() == 0 {
+        bail!("no values of metric `{metric}` in {} (see `assay query \"SELECT DISTINCT name FROM metrics\"`)", store.root().display());
+    }
+    let grp = df.column("grp")?.str()?.clone();
+    let run = df.column("run_id")?.str()?.clone();
+    let step = df.column("step")?.f64()?.clone();
+    let value = df.column("value")?.f64()?.clone();
+    // group -> step -> values (one per run)
+    let mut groups: BTreeMap<String, BTreeMap<u64, Vec<f64>>> = BTreeMap::new();
+    let mut runs_per_group: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+    for i in 0..df.height() {
+        let (Some(g), Some(r), Some(s), Some(v)) =
+            (grp.get(i), run.get(i), step.get(i), value.get(i))
+        else {
+            continue;
+        };
+        if !v.is_finite() || (args.logx && s <= 0.0) || (args.logy && v <= 0.0) {
+            continue;
+        }
+        groups
+            .entry(g.to_string())
+            .or_default()
+            .entry(s as u64)
+            .or_default()
+            .push(v);
+        runs_per_group
+            .entry(g.to_string())
+            .or_default()
+            .insert(r.to_string());
+    }
+    Ok(groups
+        .into_iter()
+        .map(|(label, by_step)| {
+            let n = runs_per_group.get(&label).map(|s| s.len()).unwrap_or(1);
+            let mut points = Vec::new();
+            let mut band = Vec::new();
+            for (s, vals) in by_step {
+                let mean = vals.iter().sum::<f64>() / vals.len() as f64;
+                let var = vals.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / vals.len() as f64;
+                points.push((s as f64, mean));
+                if vals.len() > 1 {
+                    band.push((s as f64, mean - var.sqrt(), mean + var.sqrt()));
+                }
+            }
+            let label = if args.group_by.is_some() {
+                format!("{label} (n={n})")
+            } else {
+                label
+            };
+            Curve {
+                label,
+                points,
+                band,
+            }
+        })
+        .collect())
+}
+
+fn register_font() -> anyhow::Result<()> {
+    let candidates: Vec<PathBuf> = std::env::var_os("ASSAY_FONT")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(
+            [
+                "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+                "/usr/share/fonts/TTF/DejaVuSans.ttf",
+                "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+                "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+            ]
+            .into_iter()
+            .map(PathBuf::from),
+        )
+        .collect();
+    let path = candidates.iter().find(|p| p.exists()).ok_or_else(|| {
+        anyhow::anyhow!("plots need a TrueType font: install fonts-dejavu-core (apt-get install fonts-dejavu-core) or set ASSAY_FONT=/path/to/font.ttf")
+    })?;
+    let bytes: &'static [u8] = Box::leak(
+        std::fs::read(path)
+            .with_context(|| format!("reading font {}", path.display()))?
+            .into_boxed_slice(),
+    );
+    plotters::style::register_font("sans-serif", FontStyle::Normal, bytes)
+        .map_err(|_| anyhow::anyhow!("{}: not a usable TrueType font", path.display()))?;
+    Ok(())
+}
+
+fn draw<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    curves: &[Curve],
+    args: &Plot,
+    metric: &str,
+    title: &str,
+) -> anyhow::Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let tx = |x: f64| if args.logx { x.log10() } else { x };
+    let ty = |y: f64| if args.logy { y.log10() } else { y };
+    let all = curves.iter().flat_map(|c| {
+        c.points
+            .iter()
+            .map(|&(x, y)| (x, y, y))
+            .chain(c.band.iter().copied())
+    });
+    let (mut x0, mut x1, mut y0, mut y1) = (
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    );
+    for (x, lo, hi) in all {
+        x0 = x0.min(tx(x));
+        x1 = x1.max(tx(x));
+        if !args.logy || lo > 0.0 {
+            y0 = y0.min(ty(lo));
+        }
+        y1 = y1.max(ty(hi));
+    }
+    if x0 == x1 {
+        x1 = x0 + 1.0;
+    }
+    if y0 == y1 {
+        y1 = y0 + 1.0;
+    }
+    let pad = (y1 - y0) * 0.05;
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 22))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let fmt_axis = |log: bool| move |v: &f64| compact(if log { 10f64.powf(*v) } else { *v });
+    chart
+        .configure_mesh()
+        .x_desc(if args.logx { "step (log)" } else { "step" })
+        .y_desc(if args.logy {
+            format!("{metric} (log)")
+        } else {
+            metric.to_string()
+        })
+        .x_label_formatter(&fmt_axis(args.logx))
+        .y_label_formatter(&fmt_axis(args.logy))
+        .draw()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    for (i, c) in curves.iter().enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        if c.band.len() > 1 {
+            let mut poly: Vec<(f64, f64)> = c
+                .band
+                .iter()
+                .map(|&(x, lo, _)| {
+                    (
+                        tx(x),
+                        ty(if args.logy {
+                            lo.max(f64::MIN_POSITIVE)
+                        } else {
+                            lo
+                        }),
+                    )
+                })
+                .collect();
+            poly.extend(c.band.iter().rev().map(|&(x, _, hi)| (tx(x), ty(hi))));
+            chart
+                .draw_series(std::iter::once(Polygon::new(poly, color.mix(0.2).filled())))
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+        chart
+            .draw_series(LineSeries::new(
+                c.points.iter().map(|&(x, y)| (tx(x), ty(y))),
+                color.stroke_width(2),
+            ))
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .label(c.label.clone())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+            });
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(())
+}
+
+/// Fills `root` with one panel per `(metric, curves)`, stacked, and writes it.
+fn draw_panels<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    panels: &[(String, Vec<Curve>)],
+    args: &Plot,
+) -> anyhow::Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let areas = root.split_evenly((panels.len().max(1), 1));
+    for (i, ((metric, curves), area)) in panels.iter().zip(&areas).enumerate() {
+        let title = match (&args.title, i) {
+            (Some(t), 0) if panels.len() == 1 => t.clone(),
+            (Some(t), 0) => format!("{t}: {metric}"),
+            _ => metric.clone(),
+        };
+        draw(area, curves, args, metric, &title)?;
+    }
+    root.present().map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(())
+}
+
+/// A tick label with at most four significant digits.
+fn compact(x: f64) -> String {
+    if x.abs() < 1e-12 {
+        return "0".into();
+    }
+    if x.abs() >= 1e5 || x.abs() < 1e-3 {
+        return format!("{x:.1e}");
+    }
+    let decimals = (3 - x.abs().log10().floor() as i32).clamp(0, 6) as usize;
+    let s = format!("{x:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+/// Draws one panel per `(metric, curves)` into `out` (PNG or SVG by extension).
+pub fn render(panels: &[(String, Vec<Curve>)], args: &Plot, out: &Path) -> anyhow::Result<()> {
+    register_font()?;
+    let size = (960, 600 + 360 * (panels.len().max(1) as u32 - 1));
+    match out.extension().and_then(|e| e.to_str()) {
+        Some("png") => draw_panels(
+            BitMapBackend::new(out, size).into_drawing_area(),
+            panels,
+            args,
+        ),
+        Some("svg") => draw_panels(SVGBackend::new(out, size).into_drawing_area(), panels, args),
+        _ => bail!("--out {}: use a .png or .svg file name", out.display()),
+    }
+}
+
+/// Draws every metric of `plot` into `plot.out`; returns the number of curves drawn.
+pub fn draw_all(store: &Store, plot: &Plot) -> anyhow::Result<usize> {
+    let mut panels = Vec::new();
+    for metric in &plot.metrics {
+        panels.push((metric.clone(), curves(store, plot, metric)?));
+    }
+    render(&panels, plot, &plot.out)?;
+    Ok(panels.iter().map(|(_, c)| c.len()).sum())
+}

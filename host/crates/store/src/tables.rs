@@ -1,0 +1,212 @@
+//! Tables across the store: `runs` (one row per run, the resolved spec flattened into columns),
+//! `metrics` (run_id, step, name, value), `final_metrics` (the last value of each metric of each
+//! run) and every probe table by its name, queried with Polars SQL (written out by
+//! [`crate::export`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use polars::prelude::*;
+use polars::sql::SQLContext;
+
+use assay_spec::Spec;
+
+use crate::store::Store;
+
+fn string_of(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The `runs` table: id, name, status, times, progress, host, user, git commit, then every
+/// resolved spec value as a column named by its path. Unreadable runs are skipped with a warning.
+pub fn runs_frame(store: &Store) -> anyhow::Result<DataFrame> {
+    let mut ids = Vec::new();
+    let mut names = Vec::new();
+    let mut statuses = Vec::new();
+    let mut started = Vec::new();
+    let mut ended = Vec::new();
+    let mut durations = Vec::new();
+    let mut steps = Vec::new();
+    let mut hosts = Vec::new();
+    let mut users = Vec::new();
+    let mut commits = Vec::new();
+    let mut specs: Vec<BTreeMap<String, toml::Value>> = Vec::new();
+    for item in store.list()? {
+        let (rec, status) = match item {
+            Ok(x) => x,
+            Err(e) => {
+                eprintln!("warning: skipping run: {e}");
+                continue;
+            }
+        };
+        let spec_path = store.run_dir(&rec.id)?.join(crate::layout::SPEC);
+        let flat = std::fs::read_to_string(&spec_path)
+            .ok()
+            .and_then(|t| toml::from_str::<toml::Table>(&t).ok())
+            .map(|t| Spec::flatten(&t))
+            .unwrap_or_default();
+        ids.push(rec.id.clone());
+        names.push(rec.name.clone());
+        statuses.push(status.as_str().to_string());
+        started.push(rec.started_at.clone());
+        ended.push(rec.ended_at.clone());
+        durations.push(rec.duration_s);
+        steps.push(rec.steps_done);
+        hosts.push(rec.host.clone());
+        users.push(rec.user.clone());
+        commits.push(rec.git_commit.clone());
+        specs.push(flat);
+    }
+    let mut cols = vec![
+        Column::new("id".into(), ids),
+        Column::new("run_name".into(), names),
+        Column::new("status".into(), statuses),
+        Column::new("started_at".into(), started),
+        Column::new("ended_at".into(), ended),
+        Column::new("duration_s".into(), durations),
+        Column::new("steps_done".into(), steps),
+        Column::new("host".into(), hosts),
+        Column::new("user".into(), users),
+        Column::new("git_commit".into(), commits),
+    ];
+    let keys: BTreeSet<&String> = specs.iter().flat_map(|m| m.keys()).collect();
+    for key in keys {
+        let values: Vec<Option<&toml::Value>> = specs.iter().map(|m| m.get(key)).collect();
+        let present = values.iter().flatten();
+        let all = |f: fn(&toml::Value) -> bool| present.clone().all(|v| f(v));
+        let col = if all(|v| v.is_integer()) {
+            Column::new(
+                key.into(),
+                values
+                    .iter()
+                    .map(|v| v.and_then(|v| v.as_integer()))
+                    .collect::<Vec<_>>(),
+            )
+        } else if all(|v| v.is_integer() || v.is_float()) {
+            Column::new(
+                key.into(),
+                values
+                    .iter()
+                    .map(|v| {
+                        v.and_then(|v| v.as_float().or_else(|| v.as_integer().map(|i| i as f64)))
+                    })
+                    .collect::<Vec<_>>(),
+            )
+        } else if all(|v| v.is_bool()) {
+            Column::new(
+                key.into(),
+                values
+                    .iter()
+                    .map(|v| v.and_then(|v| v.as_bool()))
+                    .collect::<Vec<_>>(),
+            )
+        } else {
+            Column::new(
+                key.into(),
+                values.iter().map(|v| v.map(string_of)).collect::<Vec<_>>(),
+            )
+        };
+        cols.push(col);
+    }
+    Ok(DataFrame::new_infer_height(cols)?)
+}
+
+/// Scans `file` (a path relative to each run directory) across every run that has it, as one lazy
+/// frame with a `run_id` column first.
+fn scan_across(store: &Store, ids: &[String], file: &str) -> anyhow::Result<Option<LazyFrame>> {
+    let mut paths = Vec::new();
+    let mut path_ids = Vec::new();
+    for id in ids {
+        let p = store.run_dir(id)?.join(file);
+        if p.exists() {
+            paths.push(p.display().to_string());
+            path_ids.push(id.clone());
+        }
+    }
+    if paths.is_empty() {
+        return Ok(None);
+    }
+    let args = ScanArgsParquet {
+        include_file_paths: Some("__path".into()),
+        allow_missing_columns: true,
+        ..Default::default()
+    };
+    let sources: Vec<PlRefPath> = paths.iter().map(|p| PlRefPath::from(p.as_str())).collect();
+    let lf = LazyFrame::scan_parquet_files(sources.into_iter().collect(), args)?;
+    let map = df!("__path" => paths, "run_id" => path_ids)?.lazy();
+    let joined = lf.join(
+        map,
+        [col("__path")],
+        [col("__path")],
+        JoinArgs::new(JoinType::Inner),
+    );
+    let schema_cols: Vec<Expr> = vec![
+        col("run_id"),
+        all().exclude_cols(["run_id", "__path"]).as_expr(),
+    ];
+    Ok(Some(joined.select(schema_cols)))
+}
+
+/// A SQL context with `runs`, `metrics` and every probe table registered.
+pub fn context(store: &Store) -> anyhow::Result<SQLContext> {
+    let runs = runs_frame(store)?;
+    let ids: Vec<String> = runs
+        .column("id")?
+        .str()?
+        .iter()
+        .flatten()
+        .map(str::to_string)
+        .collect();
+    let mut ctx = SQLContext::new();
+    ctx.register("runs", runs.lazy());
+    let metrics = match scan_across(store, &ids, crate::layout::METRICS)? {
+        Some(lf) => lf,
+        None => DataFrame::new_infer_height(vec![
+            Column::new_empty("run_id".into(), &DataType::String),
+            Column::new_empty("step".into(), &DataType::UInt64),
+            Column::new_empty("name".into(), &DataType::String),
+            Column::new_empty("value".into(), &DataType::Float64),
+        ])?
+        .lazy(),
+    };
+    ctx.register("metrics", metrics);
+    // The last value of every metric of every run: what tables of results are made of.
+    let last = ctx.execute(
+        "SELECT m.run_id, m.name, m.step, m.value FROM metrics m \
+         JOIN (SELECT run_id AS lr, name AS ln, max(step) AS ls FROM metrics GROUP BY run_id, name) l \
+         ON m.run_id = l.lr AND m.name = l.ln AND m.step = l.ls",
+    )?;
+    ctx.register("final_metrics", last);
+    let mut table_names = BTreeSet::new();
+    for id in &ids {
+        let tdir = store.run_dir(id)?.join(crate::layout::TABLES);
+        if let Ok(rd) = std::fs::read_dir(&tdir) {
+            for e in rd.flatten() {
+                let n = e.file_name().to_string_lossy().to_string();
+                if let Some(stem) = n.strip_suffix(".parquet") {
+                    if !stem.starts_with(crate::store::TMP_PREFIX) {
+                        table_names.insert(stem.to_string());
+                    }
+                }
+            }
+        }
+    }
+    for name in table_names {
+        if name == "runs" || name == "metrics" || name == "final_metrics" {
+            continue;
+        }
+        if let Some(lf) = scan_across(store, &ids, &format!("tables/{name}.parquet"))? {
+            ctx.register(&name, lf);
+        }
+    }
+    Ok(ctx)
+}
+
+/// Runs `sql` over the store.
+pub fn query(store: &Store, sql: &str) -> anyhow::Result<DataFrame> {
+    let mut ctx = context(store)?;
+    let lf = anyhow::Context::with_context(ctx.execute(sql), || format!("query: {sql}"))?;
+    Ok(lf.collect()?)
+}
