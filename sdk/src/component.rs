@@ -362,27 +362,11 @@ impl Component {
     }
 
     /// Fills defaults into `given` and checks it against the declarations, without a spec file:
-    /// handy in plugin tests. The host does the same with file and key in its messages.
+    /// handy in plugin tests. The host resolves specs with the same function,
+    /// [`params::resolve`](crate::params::resolve), adding file and key to its messages.
     pub fn resolve(&self, given: &[(&str, crate::Value)]) -> Result<Params> {
-        let mut out = Params::default();
-        for (key, _) in given {
-            if !self.params.iter().any(|p| p.name == *key) {
-                return Err(crate::PluginError::param(*key, "unknown parameter"));
-            }
-        }
-        for p in &self.params {
-            let value = match given.iter().find(|(k, _)| *k == p.name) {
-                Some((_, v)) => p
-                    .check(v)
-                    .map_err(|m| crate::PluginError::param(&p.name, m))?,
-                None => p
-                    .default
-                    .clone()
-                    .ok_or_else(|| crate::PluginError::param(&p.name, "required"))?,
-            };
-            out.insert(p.name.clone(), value);
-        }
-        Ok(out)
+        crate::params::resolve(&self.params, given)
+            .map_err(|issue| crate::PluginError::param(issue.key(), issue.to_string()))
     }
 }
 

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use assay_catalog::Catalog;
-use assay_sdk::params::Choice;
+use assay_sdk::params::{Choice, ParamIssue};
 use assay_sdk::{Kind, Param, Params, Value};
 
 use crate::component::ComponentSpec;
@@ -56,7 +56,8 @@ impl Resolver<'_> {
         }
     }
 
-    /// Checks `given` (a table without `plugin`) against `decl`, returning canonical params.
+    /// Checks `given` (a table without `plugin` and the `skip` keys the host reads itself)
+    /// against `decl` with the SDK's resolver, returning the params and their canonical table.
     pub fn params(
         &self,
         table: &str,
@@ -65,50 +66,52 @@ impl Resolver<'_> {
         given: &toml::Table,
         skip: &[&str],
     ) -> Result<(Params, toml::Table), SpecError> {
-        let mut out = Params::default();
-        let mut canon = toml::Table::new();
-        for key in given.keys() {
+        let mut values: Vec<(&str, Value)> = Vec::new();
+        for (key, v) in given {
             if skip.contains(&key.as_str()) {
                 continue;
             }
-            if !decl.iter().any(|p| &p.name == key) {
-                let known: Vec<_> = decl.iter().map(|p| p.name.as_str()).collect();
-                return Err(self.key_error(
-                    format!("{table}.{key}"),
-                    format!(
-                        "unknown parameter of {owner}; it accepts: {}",
-                        if known.is_empty() {
-                            "nothing".to_string()
-                        } else {
-                            known.join(", ")
-                        }
-                    ),
-                ));
+            let declared = decl.iter().find(|p| &p.name == key);
+            match (to_value(v), declared) {
+                (Some(value), _) => values.push((key.as_str(), value)),
+                (None, Some(p)) => {
+                    return Err(self.key_error(
+                        format!("{table}.{key}"),
+                        format!("expected {}, found a table or date", p.ty),
+                    ))
+                }
+                // An unknown key: the resolver names it, whatever its value.
+                (None, None) => values.push((key.as_str(), Value::Bool(false))),
             }
         }
-        for p in decl {
-            let value = match given.get(&p.name) {
-                Some(v) => {
-                    let v = to_value(v).ok_or_else(|| {
-                        self.key_error(
-                            format!("{table}.{}", p.name),
-                            format!("expected {}, found a table or date", p.ty),
-                        )
-                    })?;
-                    p.check(&v)
-                        .map_err(|m| self.key_error(format!("{table}.{}", p.name), m))?
-                }
-                None => p.default.clone().ok_or_else(|| {
+        let params = assay_sdk::params::resolve(decl, &values).map_err(|issue| {
+            let key = format!("{table}.{}", issue.key());
+            match issue {
+                ParamIssue::Unknown { key: given, known } => {
+                    let hint = assay_sdk::params::closest(&given, known.iter().map(String::as_str))
+                        .map(|best| format!(" (did you mean `{best}`?)"))
+                        .unwrap_or_default();
+                    let accepts = if known.is_empty() {
+                        "nothing".to_string()
+                    } else {
+                        known.join(", ")
+                    };
                     self.key_error(
-                        format!("{table}.{}", p.name),
-                        format!("required by {owner} ({}: {})", p.ty, p.doc),
+                        key,
+                        format!("unknown parameter of {owner}{hint}; it accepts: {accepts}"),
                     )
-                })?,
-            };
-            canon.insert(p.name.clone(), to_toml(&value));
-            out.insert(p.name.clone(), value);
-        }
-        Ok((out, canon))
+                }
+                ParamIssue::Invalid { message, .. } => self.key_error(key, message),
+                ParamIssue::Missing { ty, doc, .. } => {
+                    self.key_error(key, format!("required by {owner} ({ty}: {doc})"))
+                }
+            }
+        })?;
+        let canon = decl
+            .iter()
+            .filter_map(|p| Some((p.name.clone(), to_toml(params.get(&p.name)?))))
+            .collect();
+        Ok((params, canon))
     }
 
     pub fn component(
