@@ -1,8 +1,16 @@
 //! # assay-nets
 //!
-//! Neural network models as assay components. `mlp`: a multi-layer perceptron over features, or
-//! over token embeddings (concatenated or summed). `transformer`: a decoder with TransformerLens
-//! hook points, logits at the last position (modular arithmetic).
+//! Neural network models as assay components:
+//!
+//! - model `mlp`: a multi-layer perceptron over features, or over token embeddings
+//!   (concatenated or summed).
+//! - model `transformer`: a GPT-2-style decoder with TransformerLens hook points, logits at the
+//!   last position (modular arithmetic) or at every position (next-token training), a key/value
+//!   cache and adapters.
+//! - model `llama`: a Llama-style decoder (RMSNorm, rotary positions, SwiGLU, grouped-query
+//!   attention) with the same hook points, cache and adapters.
+//! - model `hf`: a Hugging Face checkpoint (GPT-2, Llama or Mistral architecture) from the local
+//!   cache, mapped onto `transformer` or `llama`, with its tokenizer (`plugin = "hf:ORG/NAME"`).
 
 pub mod hf;
 mod linear;
