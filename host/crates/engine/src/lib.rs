@@ -3,7 +3,7 @@
 //! Owns computing runs: from a resolved spec to a finished run directory in the store.
 //!
 //! - [`lifecycle`]: starting a run or reusing an identical finished one, resuming, computing the
-//!   runs it starts from first, and how it ended ([`Outcome`]).
+//!   runs it starts from first; [`outcome`]: run options and how a run ended.
 //! - `train` (the loop, with its observation step), `parts` (components built from the spec),
 //!   `sampler`, `evaluation`, [`checkpoint`] (the checkpoint format), `heartbeat` (liveness and
 //!   locks) and [`interrupt`] (Ctrl-C and SIGTERM).
@@ -19,6 +19,7 @@ pub mod interrupt;
 pub mod lifecycle;
 pub mod loss;
 pub mod online;
+pub mod outcome;
 mod parts;
 pub mod pruning;
 mod sampler;
@@ -27,6 +28,7 @@ pub mod weights;
 
 pub use checkpoint::all_weights;
 pub use interrupt::install_interrupt_handler;
-pub use lifecycle::{resume, run, run_or_resume, Outcome, RunOptions};
+pub use lifecycle::{resume, run, run_or_resume};
 pub use loss::{loss, loss_and_accuracy};
+pub use outcome::{Outcome, RunOptions};
 pub use parts::build_data_and_model;

@@ -1,6 +1,5 @@
-//! How runs are asked to run and how they end: options and outcomes; starting a run (or reusing
-//! an identical finished one), resuming it, computing the runs it starts from first, and
-//! recording how it ended in `run.json`.
+//! A run's life: starting it (or reusing an identical finished one), resuming it, computing the
+//! runs it starts from first, and recording how it ended in `run.json`.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -14,31 +13,7 @@ use assay_store::store::{git_commit, write_atomic};
 use assay_store::{ComponentRecord, RunRecord, Status, Store};
 
 use crate::heartbeat::{lock_run, Heartbeat};
-
-/// How a call to [`run`] or [`resume`] ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// Every step done.
-    Completed,
-    /// An identical finished run was in the store; nothing was computed.
-    Reused(Status),
-    /// A loss became NaN or infinite.
-    Diverged,
-    /// Stopped by a signal after a checkpoint.
-    Interrupted,
-}
-
-/// Options of a run.
-#[derive(Debug, Clone, Default)]
-pub struct RunOptions {
-    /// No progress bar.
-    pub quiet: bool,
-    /// Recompute even if an identical finished run is in the store.
-    pub force: bool,
-    /// Stop after this step as if interrupted (checkpoint, status `interrupted`), to continue
-    /// later with `--resume`: for time-sliced machines.
-    pub pause_at: Option<u64>,
-}
+use crate::outcome::{Outcome, RunOptions};
 
 /// What `run.json` says about each component: kind, name, version, library and origin.
 fn component_records(spec: &Spec) -> Vec<ComponentRecord> {

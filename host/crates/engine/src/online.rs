@@ -17,7 +17,7 @@ use assay_spec::Spec;
 use assay_store::record::RunLog;
 use assay_store::RunRecord;
 
-use crate::lifecycle::{Outcome, RunOptions};
+use crate::outcome::{Outcome, RunOptions};
 
 /// Runs the online problem of `spec`.
 pub fn train(

@@ -12,9 +12,8 @@ use assay_store::{RunRecord, Store};
 use crate::checkpoint::{load_checkpoint, save_checkpoint};
 use crate::evaluation::evaluate;
 use crate::interrupt::install_interrupt_handler;
-use crate::lifecycle::Outcome;
-use crate::lifecycle::RunOptions;
 use crate::loss::loss;
+use crate::outcome::{Outcome, RunOptions};
 use crate::parts::{build, Parts};
 use crate::sampler::Sampler;
 

@@ -45,7 +45,13 @@ pub(crate) struct Resolver<'a> {
     pub file: &'a str,
     pub catalog: &'a Catalog,
     pub depth: usize,
+    /// Resolves a spec file that `[init]` or `[prune]` names, one level deeper (the resolver of
+    /// the sections, handed in so that this module does not depend on it).
+    pub resolve_file: ResolveFile,
 }
+
+/// Resolves a raw spec from a file, at a depth of references.
+pub(crate) type ResolveFile = fn(&toml::Table, &str, &Catalog, usize) -> Result<Spec, SpecError>;
 
 impl Resolver<'_> {
     pub fn key_error(&self, key: impl Into<String>, message: impl Into<String>) -> SpecError {
@@ -266,7 +272,7 @@ impl Resolver<'_> {
             .collect();
         apply_overrides(&mut raw, &overrides)
             .map_err(|e| self.key_error(format!("{table}.set"), e.to_string()))?;
-        let dep = crate::sections::resolve_at(
+        let dep = (self.resolve_file)(
             &raw,
             &path.display().to_string(),
             self.catalog,

@@ -48,6 +48,7 @@ pub(crate) fn resolve_at(
         file,
         catalog,
         depth,
+        resolve_file: resolve_at,
     };
     let (name, seed, device) = header(&r, raw)?;
     let subject = subject(&r, raw)?;
