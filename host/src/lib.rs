@@ -14,7 +14,7 @@
 //! [`builtins`] (the plugin crates linked into the binary, and the catalog with the registry's
 //! libraries), [`executors`] (local workers and Slurm job arrays), [`distribution`] and
 //! [`scaffold`] (the SDK this host runs on, and plugin crates built against it anywhere),
-//! [`bench`] and [`process`] (signals, allocator, exit codes).
+//! [`bench`](mod@bench) and [`process`] (signals, allocator, exit codes).
 
 pub mod bench;
 pub mod builtins;

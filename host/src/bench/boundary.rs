@@ -75,13 +75,8 @@ pub fn boundary(args: &BoundaryBenchArgs) -> anyhow::Result<()> {
     let dynamic_spec = spec_of(&dynamic, text, total)?;
     let (mut linked, mut loaded) = (Vec::new(), Vec::new());
     for _ in 0..args.repeats.max(1) {
-        linked.push(time_assay(&builtin, &static_spec, args.steps, args.warmup)?);
-        loaded.push(time_assay(
-            &dynamic,
-            &dynamic_spec,
-            args.steps,
-            args.warmup,
-        )?);
+        linked.push(time_assay(&static_spec, args.steps, args.warmup)?);
+        loaded.push(time_assay(&dynamic_spec, args.steps, args.warmup)?);
     }
     let (a, b) = (median(&mut linked), median(&mut loaded));
     let threads = std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "all".into());

@@ -133,7 +133,7 @@ struct Setup {
     optimizer: Box<dyn Optimizer>,
 }
 
-fn setup(catalog: &Catalog, spec: &Spec) -> anyhow::Result<Setup> {
+fn setup(spec: &Spec) -> anyhow::Result<Setup> {
     let cx = BuildContext {
         seed: spec.seed,
         device: Device::Cpu,
@@ -141,22 +141,18 @@ fn setup(catalog: &Catalog, spec: &Spec) -> anyhow::Result<Setup> {
     let (Some(d), Some(m)) = (&spec.dataset, &spec.model) else {
         bail!("bench specs have a dataset and a model");
     };
-    let dataset = catalog
-        .get(Kind::Dataset, &d.plugin)?
-        .build_dataset(&d.params, &cx)?;
-    let model = catalog.get(Kind::Model, &m.plugin)?.build_model(
+    let dataset = d.entry.build_dataset(&d.params, &cx)?;
+    let model = m.entry.build_model(
         &m.params,
         &ModelContext {
             build: cx.clone(),
             data: dataset.info(),
         },
     )?;
-    let optimizer = catalog
-        .get(Kind::Optimizer, &spec.optimizer.plugin)?
-        .build_optimizer(
-            &spec.optimizer.params,
-            assay_catalog::optimizer_parameters(&model, &spec.no_decay),
-        )?;
+    let optimizer = spec.optimizer.entry.build_optimizer(
+        &spec.optimizer.params,
+        assay_catalog::optimizer_parameters(&model, &spec.no_decay),
+    )?;
     Ok(Setup {
         dataset,
         model,
@@ -165,13 +161,8 @@ fn setup(catalog: &Catalog, spec: &Spec) -> anyhow::Result<Setup> {
 }
 
 /// Steps per second of assay's training step.
-pub(super) fn time_assay(
-    catalog: &Catalog,
-    spec: &Spec,
-    steps: u64,
-    warmup: u64,
-) -> anyhow::Result<f64> {
-    let mut s = setup(catalog, spec)?;
+pub(super) fn time_assay(spec: &Spec, steps: u64, warmup: u64) -> anyhow::Result<f64> {
+    let mut s = setup(spec)?;
     let n = s.dataset.len(Split::Train);
     let idx: Vec<usize> = (0..n).collect();
     let batch = s.dataset.batch(Split::Train, &idx, &Device::Cpu)?;
@@ -194,8 +185,8 @@ pub(super) fn time_assay(
 
 /// Writes the dataset's splits, the model configuration and the optimizer's hyperparameters as
 /// the JSON the reference script reads.
-fn export(catalog: &Catalog, spec: &Spec, path: &Path) -> anyhow::Result<()> {
-    let s = setup(catalog, spec)?;
+fn export(spec: &Spec, path: &Path) -> anyhow::Result<()> {
+    let s = setup(spec)?;
     let info = s.dataset.info();
     let InputKind::Tokens { vocab_size } = info.input else {
         bail!("bench datasets are token datasets");
@@ -369,7 +360,7 @@ pub fn grokking(catalog: &Catalog, args: &GrokkingBenchArgs) -> anyhow::Result<(
                     );
                     if let Some(r) = &reference {
                         let data = scratch.join(format!("{name}.json"));
-                        export(catalog, &spec, &data)?;
+                        export(&spec, &data)?;
                         // The restructured PyTorch model computes the same function faster;
                         // for curves only the function matters.
                         let lines = r.call(
@@ -410,7 +401,7 @@ pub fn grokking(catalog: &Catalog, args: &GrokkingBenchArgs) -> anyhow::Result<(
                     let spec = spec_of(catalog, text, args.steps)?;
                     let data = scratch.join(format!("{name}.json"));
                     if reference.is_some() {
-                        export(catalog, &spec, &data)?;
+                        export(&spec, &data)?;
                     }
                     let variants: Vec<(String, Vec<String>)> = match &reference {
                         None => vec![],
@@ -423,7 +414,7 @@ pub fn grokking(catalog: &Catalog, args: &GrokkingBenchArgs) -> anyhow::Result<(
                     let mut theirs: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
                     let mut label = String::from("pytorch");
                     for _ in 0..args.repeats.max(1) {
-                        ours.push(time_assay(catalog, &spec, args.steps, args.warmup)?);
+                        ours.push(time_assay(&spec, args.steps, args.warmup)?);
                         if let Some(r) = &reference {
                             for (i, (_, extra)) in variants.iter().enumerate() {
                                 let mut a = vec![

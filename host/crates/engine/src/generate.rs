@@ -1,7 +1,7 @@
 //! Continue prompts (`assay generate`) with a trained language model of the store.
 //!
 //! The run's spec is rebuilt (its dataset supplies the tokenizer, its model the architecture),
-//! the weights of its last checkpoint are loaded, and [`assay_sdk::generate`] continues every
+//! the weights of its last checkpoint are loaded, and [`assay_sdk::generate()`] continues every
 //! prompt.
 
 use std::path::PathBuf;

@@ -9,7 +9,7 @@
 //!   locks) and [`interrupt`] (Ctrl-C and SIGTERM).
 //! - [`online`]: runs of an online problem in host memory.
 //! - [`pruning`] and [`weights`]: rewinding to another run's weights, masks, norm matching.
-//! - [`generate`]: prompting a trained language model; [`loss`]: the losses of each objective.
+//! - [`generate`]: prompting a trained language model; [`loss`](mod@loss): the losses of each objective.
 
 pub mod checkpoint;
 mod evaluation;

@@ -7,7 +7,7 @@
 //! - [`overrides`]: `--set`, sweep points and `[init].set`, applied as typed TOML values.
 //! - [`resolve`] (in `resolver` and `sections`, one function per spec section) turns a raw
 //!   table into a [`Spec`]; [`identity`] gives its canonical text and run id.
-//! - [`reference`]: `run:ID` or a spec file, and which checkpoint (`init`, `final`, a
+//! - [`reference`](mod@reference): `run:ID` or a spec file, and which checkpoint (`init`, `final`, a
 //!   step, a condition on a metric).
 //! - [`sweep`]: the points of a `[sweep]` table. [`device`]: `cpu` or `cuda:N`.
 //!
