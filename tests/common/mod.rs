@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+pub mod sweep;
+
 /// The `assay` binary under test.
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_assay"))
@@ -245,4 +247,71 @@ pub fn run_dir_where(store: &Path, ready: impl Fn(&Path) -> bool) -> Option<Path
         .map(|e| e.path())
         .find(|p| p.join("run.json").exists() || p.join("heartbeat").exists())?;
     ready(&dir).then_some(dir)
+}
+
+/// A valid spec with the given `[train]` body and optimizer settings.
+pub fn spec(train: &str, optimizer: &str) -> String {
+    format!(
+        "name = \"tiny\"\nseed = 3\n\n[dataset]\nplugin = \"csv\"\nblob_examples = 120\nblob_dim = 4\n\n[model]\nplugin = \"mlp\"\nhidden = [8]\n\n[optimizer]\n{optimizer}\n\n[train]\n{train}\n"
+    )
+}
+
+/// A scratch directory with a store, and the `assay` binary run inside it.
+pub struct Env {
+    dir: Scratch,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        Env { dir: scratch() }
+    }
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+    pub fn store(&self) -> PathBuf {
+        self.path().join("store")
+    }
+    pub fn run(&self, spec_text: &str, extra: &[&str]) -> Output {
+        let p = write_spec(self.path(), "spec.toml", spec_text);
+        let store = self.store();
+        let mut args = vec![
+            "--store",
+            store.to_str().unwrap(),
+            "run",
+            "-q",
+            p.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        assay_in(self.path(), &args)
+    }
+    pub fn assay(&self, args: &[&str]) -> Output {
+        let store = self.store();
+        let mut all = vec!["--store", store.to_str().unwrap()];
+        all.extend_from_slice(args);
+        assay_in(self.path(), &all)
+    }
+    pub fn record(&self, id: &str) -> serde_json::Value {
+        serde_json::from_str(
+            &std::fs::read_to_string(self.store().join(id).join("run.json")).unwrap(),
+        )
+        .unwrap()
+    }
+}
+
+/// Asserts that the command failed with exactly one `error` line containing every needle.
+pub fn assert_error(out: &Output, needles: &[&str]) {
+    assert!(
+        !out.status.success(),
+        "expected failure, got success:\n{}",
+        stdout(out)
+    );
+    let err = stderr(out);
+    for n in needles {
+        assert!(err.contains(n), "`{n}` missing from:\n{err}");
+    }
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("error")).count(),
+        1,
+        "one message:\n{err}"
+    );
 }

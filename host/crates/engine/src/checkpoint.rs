@@ -38,7 +38,7 @@ pub(crate) fn save_checkpoint(parts: &Parts, dir: &Path, step: u64) -> anyhow::R
         map.insert(format!("{}{name}", layout::OPTIMIZER_KEY), t);
     }
     map.insert(
-        "meta.step".into(),
+        layout::STEP_KEY.into(),
         Tensor::new(&[step as i64], &Device::Cpu)?,
     );
     std::fs::create_dir_all(dir.join(layout::CHECKPOINTS))?;
@@ -53,7 +53,7 @@ pub(crate) fn load_checkpoint(parts: &mut Parts, path: &Path) -> anyhow::Result<
     let map = assay_sdk::candle::safetensors::load(path, &parts.device)
         .with_context(|| format!("reading checkpoint {}", path.display()))?;
     let step = map
-        .get("meta.step")
+        .get(layout::STEP_KEY)
         .ok_or_else(|| anyhow!("{}: no meta.step", path.display()))?
         .to_vec1::<i64>()?[0] as u64;
     for (name, var) in all_weights(&parts.model) {

@@ -11,6 +11,8 @@
 //! STORE/<run-id>/mask.safetensors    a pruned run's mask
 //! STORE/<run-id>/heartbeat           seconds since the epoch, refreshed while running
 //! STORE/<run-id>/lock                the owner of a running run
+//! STORE/sweeps/<sweep-id>.json       a sweep's frozen manifest
+//! STORE/sweeps/<sweep-id>/          its workers' logs/ and the Slurm batch script job.sh
 //! ```
 
 /// The run record.
@@ -33,3 +35,7 @@ pub const LOCK: &str = "lock";
 pub const MODEL_KEY: &str = "model.";
 /// Checkpoint key prefix of the optimizer's state.
 pub const OPTIMIZER_KEY: &str = "optim.";
+/// Checkpoint key of the step it was taken at (an `i64` tensor of one element).
+pub const STEP_KEY: &str = "meta.step";
+/// The store's folder of sweep manifests and their work directories.
+pub const SWEEPS: &str = "sweeps";

@@ -174,12 +174,15 @@ impl Manifest {
     /// `STORE/sweeps/<id>.json`.
     pub fn path(store: &Store, id: &str) -> anyhow::Result<PathBuf> {
         Store::check_id(id)?;
-        Ok(store.root().join("sweeps").join(format!("{id}.json")))
+        Ok(store
+            .root()
+            .join(crate::layout::SWEEPS)
+            .join(format!("{id}.json")))
     }
 
     /// Directory for the sweep's logs and batch script.
     pub fn work_dir(&self, store: &Store) -> PathBuf {
-        store.root().join("sweeps").join(&self.id)
+        store.root().join(crate::layout::SWEEPS).join(&self.id)
     }
 
     /// Writes the manifest atomically. An existing manifest of the same sweep is kept as it is
