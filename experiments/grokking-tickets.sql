@@ -1,13 +1,16 @@
--- Study 8 result table: per condition, the step where test accuracy first reaches 0.95 (t95)
--- for each seed, their median, and how many seeds got there within 30,000 steps.
+-- Study 8 result table: per condition (the spec's name) and weight decay, how many seeds reach
+-- test accuracy 0.95 within the budget, the step where each seed first does (t95, by seed; null
+-- for a seed that never does), their median, and each seed's best test accuracy.
 --   assay query --file experiments/grokking-tickets.sql --format md
 WITH t AS (
-  SELECT r.name AS condition, r.seed, g.test_acc_095_step AS t95, g.train_acc_1_step AS memorised
+  SELECT r.run_name AS condition, r."optimizer.weight_decay" AS weight_decay, r.seed,
+         g.test_acc_095_step AS t95, g.run_id
   FROM grokking g JOIN runs r ON g.run_id = r.id
   WHERE r."dataset.p" = 67 AND r."dataset.format" = 'pair' AND r.status = 'completed'
 ),
-d AS (SELECT run_id, value AS density FROM metrics WHERE name = 'prune/density')
-SELECT condition, count(*) AS seeds, count(t95) AS reached_095,
-       median(t95) AS t95_median, min(t95) AS t95_min, max(t95) AS t95_max,
-       median(memorised) AS memorised_median
-FROM t GROUP BY condition ORDER BY t95_median
+best AS (SELECT run_id, max(value) AS best FROM metrics WHERE name = 'test/acc' GROUP BY run_id)
+SELECT condition, weight_decay, count(*) AS seeds, count(t95) AS reached_095,
+       array_agg(t95 ORDER BY seed) AS t95_by_seed, median(t95) AS t95_median,
+       array_agg(round(b.best, 2) ORDER BY seed) AS best_test_acc_by_seed
+FROM t JOIN best b ON t.run_id = b.run_id
+GROUP BY condition, weight_decay ORDER BY t95_median, condition

@@ -12,10 +12,11 @@ Regenerate the fixture (after changing a rule on purpose):
     python3 tests/reference/optimizers.py > tests/reference/optimizers.json
 
 Sources: PyTorch's documented algorithms for SGD (momentum, dampening, Nesterov, coupled weight
-decay), Adam, AdamW and Adam(amsgrad=True); ADOPT from Taniguchi et al. (2024) and its reference
-implementation (v initialised to g0^2 with no parameter step, eps as a floor under sqrt(v), no
-bias correction, clip at t^0.25 or none; the original unclipped version starts m at the first
-normalised gradient), with the paper's two ablations.
+decay), Adam, AdamW and Adam(amsgrad=True); ADOPT from Taniguchi et al. (2024) as the authors'
+published PyTorch implementation computes it (adopt.py with clip_lambda: v initialised to g0^2
+with no parameter step, eps as a floor under sqrt(v), no bias correction, clip at t^0.25 or none,
+m blended in from zero with torch.lerp in both cases, decoupled decay theta -= (lr*wd)*theta
+before each update), with the paper's two ablations.
 """
 import json
 import math
@@ -99,6 +100,13 @@ def adopt(p):
             y = np.clip(y, -c, c).astype(f32)
         return y
 
+    def lerp(m, x):
+        # torch.lerp(m, x, w) on CPU: m + w (x - m) for w < 0.5, else x - (x - m)(1 - w).
+        w = 1.0 - b1
+        if w < 0.5:
+            return m + f32(w) * (x - m)
+        return x - (x - m) * f32(1.0 - w)
+
     for t, g in enumerate(GRADS):
         g = g.copy()
         if wd != 0 and not decouple:
@@ -108,17 +116,16 @@ def adopt(p):
             v = g2
             out.append(th.copy())
             continue
+        if wd != 0 and decouple:
+            th = th - th * f32(lr * wd)
         if variant == "no_decorrelation":
             v = v * f32(b2) + g2 * f32(1.0 - b2)
         if variant in ("adopt", "no_decorrelation"):
-            gh = normalise(g, v, t)
-            m = gh if (t == 1 and not clip) else m * f32(b1) + gh * f32(1.0 - b1)
+            m = lerp(m, normalise(g, v, t))
             update = m
         else:
-            m = g if (t == 1 and not clip) else m * f32(b1) + g * f32(1.0 - b1)
+            m = lerp(m, g)
             update = normalise(m, v, t)
-        if wd != 0 and decouple:
-            th = th * f32(1.0 - lr * wd)
         th = th - update * f32(lr)
         if variant != "no_decorrelation":
             v = v * f32(b2) + g2 * f32(1.0 - b2)
@@ -141,6 +148,8 @@ CASES = [
     ("adopt", ADOPT, adopt),
     ("adopt", {**ADOPT, "clip": "none", "beta2": 0.5}, adopt),
     ("adopt", {**ADOPT, "weight_decay": 0.1, "decouple": True}, adopt),
+    ("adopt", {**ADOPT, "clip": "none", "weight_decay": 0.1, "decouple": True}, adopt),
+    ("adopt", {**ADOPT, "clip": "none", "beta1": 0.3}, adopt),
     ("adopt", {**ADOPT, "weight_decay": 0.1}, adopt),
     ("adopt", {**ADOPT, "variant": "no_decorrelation", "clip": "none", "beta2": 0.5}, adopt),
     ("adopt", {**ADOPT, "variant": "no_reordering", "clip": "none", "beta2": 0.5}, adopt),
