@@ -10,7 +10,7 @@ use polars::sql::SQLContext;
 
 use assay_spec::Spec;
 
-use crate::store::Store;
+use crate::store::{ComponentRecord, Store};
 
 fn string_of(v: &toml::Value) -> String {
     match v {
@@ -42,11 +42,12 @@ pub fn runs_frame(store: &Store) -> anyhow::Result<DataFrame> {
             }
         };
         let spec_path = store.run_dir(&rec.id)?.join(crate::layout::SPEC);
-        let flat = std::fs::read_to_string(&spec_path)
+        let mut flat = std::fs::read_to_string(&spec_path)
             .ok()
             .and_then(|t| toml::from_str::<toml::Table>(&t).ok())
             .map(|t| Spec::flatten(&t))
             .unwrap_or_default();
+        flat.extend(component_versions(&rec.components));
         ids.push(rec.id.clone());
         names.push(rec.name.clone());
         statuses.push(status.as_str().to_string());
@@ -111,6 +112,29 @@ pub fn runs_frame(store: &Store) -> anyhow::Result<DataFrame> {
         cols.push(col);
     }
     Ok(DataFrame::new_infer_height(cols)?)
+}
+
+/// `TABLE.version` for every component of a run (`optimizer.version`, `probe.0.version`,
+/// `prune.version`), from its record: which version of each plugin computed it.
+fn component_versions(components: &[ComponentRecord]) -> Vec<(String, toml::Value)> {
+    let mut probes = 0;
+    components
+        .iter()
+        .map(|c| {
+            let table = match c.kind.as_str() {
+                "probe" => {
+                    probes += 1;
+                    format!("probe.{}", probes - 1)
+                }
+                "pruner" => "prune".to_string(),
+                other => other.to_string(),
+            };
+            (
+                format!("{table}.version"),
+                toml::Value::String(c.version.clone()),
+            )
+        })
+        .collect()
 }
 
 /// Scans `file` (a path relative to each run directory) across every run that has it, as one lazy
