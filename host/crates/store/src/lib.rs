@@ -10,7 +10,7 @@
 //! - [`record`]: metrics and probe tables as a run logs them, flushed to Parquet.
 //! - [`checkpoints`]: the checkpoint another run names, and its weights.
 //! - [`manifest`]: a sweep's runs frozen in the store before any starts.
-//! - [`tables`] (Polars SQL across runs), [`export`] (text, CSV, JSON, Markdown, LaTeX,
+//! - [`tables`] (Polars SQL across runs, join conditions made safe by [`sql`]), [`export`] (text, CSV, JSON, Markdown, LaTeX,
 //!   Parquet), [`plot`] and [`report`].
 
 pub mod checkpoints;
@@ -22,6 +22,7 @@ pub mod manifest;
 pub mod plot;
 pub mod record;
 pub mod report;
+pub mod sql;
 pub mod store;
 pub mod tables;
 

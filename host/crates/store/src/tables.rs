@@ -230,7 +230,8 @@ pub fn context(store: &Store) -> anyhow::Result<SQLContext> {
 
 /// Runs `sql` over the store.
 pub fn query(store: &Store, sql: &str) -> anyhow::Result<DataFrame> {
+    let prepared = crate::sql::prepare(sql)?;
     let mut ctx = context(store)?;
-    let lf = anyhow::Context::with_context(ctx.execute(sql), || format!("query: {sql}"))?;
+    let lf = anyhow::Context::with_context(ctx.execute(&prepared), || format!("query: {sql}"))?;
     Ok(lf.collect()?)
 }
