@@ -194,14 +194,23 @@ pub fn query(args: &QueryBenchArgs) -> anyhow::Result<()> {
     let generated = t.elapsed().as_secs_f64();
     let sql = "SELECT r.\"optimizer.lr\" AS lr, m.name, avg(m.value) AS mean, count(*) AS n \
                FROM metrics m JOIN runs r ON m.run_id = r.id GROUP BY 1, 2 ORDER BY 1, 2";
-    let mut secs = Vec::new();
-    let mut rows = 0;
-    for _ in 0..args.repeats.max(1) {
-        let t = Instant::now();
-        let df = assay_store::tables::query(&store, sql)?;
-        secs.push(t.elapsed().as_secs_f64());
-        rows = df.height();
-    }
+    let time = |sql: &str| -> anyhow::Result<(Vec<f64>, usize)> {
+        let mut secs = Vec::new();
+        let mut rows = 0;
+        for _ in 0..args.repeats.max(1) {
+            let t = Instant::now();
+            let df = assay_store::tables::query(&store, sql)?;
+            secs.push(t.elapsed().as_secs_f64());
+            rows = df.height();
+        }
+        Ok((secs, rows))
+    };
+    let (secs, rows) = time(sql)?;
+    let (runs_secs, runs_rows) = time("SELECT * FROM runs")?;
+    let (final_secs, final_rows) = time(
+        "SELECT r.\"optimizer.lr\" AS lr, f.name, avg(f.value) AS mean FROM final_metrics f \
+         JOIN runs r ON f.run_id = r.id GROUP BY 1, 2 ORDER BY 1, 2",
+    )?;
     std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
     let profile = if cfg!(debug_assertions) {
         "debug"
@@ -213,12 +222,20 @@ pub fn query(args: &QueryBenchArgs) -> anyhow::Result<()> {
         args.runs,
         (args.rows / names.len()) * names.len()
     );
-    println!(
-        "grouped aggregate over every run ({rows} result rows): {}",
+    let shown = |secs: &[f64]| {
         secs.iter()
-            .map(|s| format!("{s:.2} s"))
+            .map(|s| format!("{s:.3} s"))
             .collect::<Vec<_>>()
             .join(", ")
+    };
+    println!(
+        "grouped aggregate over every run ({rows} result rows): {}",
+        shown(&secs)
+    );
+    println!("runs alone ({runs_rows} rows): {}", shown(&runs_secs));
+    println!(
+        "grouped aggregate of final metrics ({final_rows} result rows): {}",
+        shown(&final_secs)
     );
     Ok(())
 }

@@ -366,12 +366,24 @@ mod tests {
     fn queries_that_need_nothing_pass_unchanged() {
         for sql in [
             "SELECT * FROM runs",
-            "SELECT * FROM runs r LEFT JOIN metrics f ON f.run_id = r.id AND f.name = 'x'",
+            "SELECT * FROM runs r LEFT JOIN metrics f ON f.run_id = r.id AND r.seed = 1",
             "SELECT * FROM runs r JOIN metrics f ON f.run_id = r.id AND f.step > r.steps_done",
             "not sql at all",
         ] {
             assert_eq!(prepare(sql).unwrap(), sql);
         }
+    }
+
+    #[test]
+    fn a_left_joins_conditions_on_its_right_table_filter_that_table_first() {
+        let out = prepare(
+            "SELECT * FROM runs r LEFT JOIN final_metrics f ON f.run_id = r.id AND f.name = 'x' AND r.seed = 1",
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            "SELECT * FROM runs r LEFT JOIN (SELECT * FROM final_metrics f WHERE (f.name = 'x')) f ON f.run_id = r.id AND r.seed = 1"
+        );
     }
 
     #[test]
