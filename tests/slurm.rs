@@ -126,6 +126,10 @@ fn a_preempted_slurm_task_checkpoints_requeues_and_resumes() {
         );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
+    // slurmd revokes the killed task's credentials at a time with one-second resolution, and a
+    // credential made within that same second counts as revoked ("Job credential revoked"): let
+    // the second pass before starting the task again.
+    std::thread::sleep(std::time::Duration::from_millis(2000));
     slurm(
         &conf,
         &[
