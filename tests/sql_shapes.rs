@@ -41,6 +41,9 @@ const SAME_AS_DUCKDB: &[&str] = &[
     "SELECT x.name, x.n FROM (SELECT f.name, count(*) AS n FROM final_metrics f JOIN runs r ON r.id = f.run_id AND r.seed = 0 GROUP BY f.name) x WHERE x.n >= 1",
     "SELECT f.name, avg(f.value) AS mean FROM final_metrics f, runs r WHERE f.run_id = r.id AND r.seed = 1 GROUP BY f.name",
     "SELECT r.seed AS s, count(*) AS c FROM runs r GROUP BY s",
+    // Aliases the store's own definitions use internally must stay free for users.
+    "WITH t AS (SELECT run_id, avg(value) AS v FROM final_metrics GROUP BY run_id) SELECT r.id, l.v FROM runs r JOIN t l ON l.run_id = r.id",
+    "SELECT m.name, count(*) AS n FROM metrics m JOIN runs l ON m.run_id = l.id GROUP BY m.name",
     "SELECT r.seed, count(*) AS n FROM runs r WHERE r.id IN (SELECT run_id FROM final_metrics WHERE name = 'test/acc' AND value > 0.5) GROUP BY r.seed",
 ];
 

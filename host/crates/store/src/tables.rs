@@ -183,7 +183,7 @@ pub fn context(store: &Store) -> anyhow::Result<SQLContext> {
         .flatten()
         .map(str::to_string)
         .collect();
-    let mut ctx = SQLContext::new();
+    let ctx = SQLContext::new();
     ctx.register("runs", runs.lazy());
     let metrics = match scan_across(store, &ids, crate::layout::METRICS)? {
         Some(lf) => lf,
@@ -195,9 +195,13 @@ pub fn context(store: &Store) -> anyhow::Result<SQLContext> {
         ])?
         .lazy(),
     };
-    ctx.register("metrics", metrics);
-    // The last value of every metric of every run: what tables of results are made of.
-    let last = ctx.execute(
+    ctx.register("metrics", metrics.clone());
+    // The last value of every metric of every run: what tables of results are made of. Computed
+    // in a context of its own: a context keeps the aliases of what it executed, and users write
+    // `l` and `m` too.
+    let mut own = SQLContext::new();
+    own.register("metrics", metrics);
+    let last = own.execute(
         "SELECT m.run_id, m.name, m.step, m.value FROM metrics m \
          JOIN (SELECT run_id AS lr, name AS ln, max(step) AS ls FROM metrics GROUP BY run_id, name) l \
          ON m.run_id = l.lr AND m.name = l.ln AND m.step = l.ls",
