@@ -206,7 +206,7 @@ fn export(spec: &Spec, path: &Path) -> anyhow::Result<()> {
     }
     let m = spec.model.as_ref().ok_or_else(|| anyhow!("no model"))?;
     let int = |k: &str| m.params.i64(k).unwrap_or(0);
-    let model = if m.plugin == "transformer" {
+    let model = if m.plugin() == "transformer" {
         serde_json::json!({
             "kind": "transformer",
             "d_model": int("d_model"),

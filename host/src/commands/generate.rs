@@ -54,9 +54,6 @@ pub fn run(
     registry: Option<&Path>,
     store: &Store,
 ) -> anyhow::Result<ExitCode> {
-    if !(args.top_p > 0.0 && args.top_p <= 1.0) {
-        anyhow::bail!("--top-p {}: expected a value in (0, 1]", args.top_p);
-    }
     let request = Request {
         model: args.model.clone(),
         prompts: args.prompts.clone(),

@@ -36,6 +36,21 @@ pub enum ParamIssue {
 }
 
 impl ParamIssue {
+    /// For an unknown key, what follows "unknown parameter" in a message: the closest declared
+    /// name, if one is close, and every declared name (` (did you mean `lr`?); it accepts: lr`).
+    pub fn unknown_hint(key: &str, known: &[String]) -> String {
+        let mut out = String::new();
+        if let Some(best) = super::closest(key, known.iter().map(String::as_str)) {
+            out.push_str(&format!(" (did you mean `{best}`?)"));
+        }
+        if known.is_empty() {
+            out.push_str("; it accepts nothing");
+        } else {
+            out.push_str(&format!("; it accepts: {}", known.join(", ")));
+        }
+        out
+    }
+
     /// The parameter the issue is about.
     pub fn key(&self) -> &str {
         match self {
@@ -51,16 +66,7 @@ impl fmt::Display for ParamIssue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ParamIssue::Unknown { key, known } => {
-                write!(f, "unknown parameter")?;
-                let names = known.iter().map(String::as_str);
-                if let Some(best) = super::closest(key, names) {
-                    write!(f, " (did you mean `{best}`?)")?;
-                }
-                if known.is_empty() {
-                    write!(f, "; it accepts nothing")
-                } else {
-                    write!(f, "; it accepts: {}", known.join(", "))
-                }
+                write!(f, "unknown parameter{}", Self::unknown_hint(key, known))
             }
             ParamIssue::Invalid { message, .. } => write!(f, "{message}"),
             ParamIssue::Missing { ty, doc, .. } => write!(f, "required ({ty}: {doc})"),

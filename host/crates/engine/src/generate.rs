@@ -33,7 +33,10 @@ pub fn generate(
 ) -> anyhow::Result<Vec<Generated>> {
     let sampling = &args.sampling;
     if !(sampling.top_p > 0.0 && sampling.top_p <= 1.0) {
-        bail!("top_p {}: expected a value in (0, 1]", sampling.top_p);
+        bail!(
+            "top_p (--top-p) {}: expected a value in (0, 1]",
+            sampling.top_p
+        );
     }
     let prompts: Vec<&str> = args.prompts.iter().map(String::as_str).collect();
     if let Some(rest) = args.model.strip_prefix("hf:") {
@@ -89,7 +92,7 @@ pub fn generate(
     else {
         bail!(
             "run {id}: neither its dataset `{}` nor its model has a tokenizer, so it cannot be prompted with text",
-            spec.dataset.as_ref().map_or("?", |d| d.plugin.as_str())
+            spec.dataset.as_ref().map_or("?", |d| d.plugin())
         );
     };
     let model: &dyn Model = &model;

@@ -21,8 +21,8 @@ fn component_records(spec: &Spec) -> Vec<ComponentRecord> {
         .into_iter()
         .map(|(kind, c)| ComponentRecord {
             kind: kind.to_string(),
-            name: c.plugin.clone(),
-            version: c.version.clone(),
+            name: c.plugin().to_string(),
+            version: c.version().to_string(),
             library: c.entry.library.clone(),
             origin: c.entry.origin.to_string(),
         })

@@ -120,7 +120,7 @@ pub fn prepare(
         output: &mut output,
         loss: &loss,
         keep: p.keep,
-        rng: cx.rng(&format!("prune/{}", p.pruner.plugin)),
+        rng: cx.rng(&format!("prune/{}", p.pruner.plugin())),
         device: start.device.clone(),
     };
     let scores = pruner

@@ -8,14 +8,22 @@ use assay_sdk::Params;
 /// was resolved against, so that building it needs no second lookup by name.
 #[derive(Debug, Clone)]
 pub struct ComponentSpec {
-    /// The component's name.
-    pub plugin: String,
-    /// Its version in the catalog.
-    pub version: String,
     /// Every declared parameter, defaults filled in.
     pub params: Params,
     /// The catalog entry (component, origin, library) it was resolved against.
     pub entry: Entry,
+}
+
+impl ComponentSpec {
+    /// The component's name.
+    pub fn plugin(&self) -> &str {
+        &self.entry.component.name
+    }
+
+    /// Its version in the catalog.
+    pub fn version(&self) -> &str {
+        &self.entry.component.version
+    }
 }
 
 /// When a probe runs.

@@ -54,7 +54,7 @@ impl Spec {
         let versions: Vec<String> = self
             .components()
             .iter()
-            .map(|(k, c)| format!("{k}:{}@{}", c.plugin, c.version))
+            .map(|(k, c)| format!("{k}:{}@{}", c.plugin(), c.version()))
             .collect();
         Ok(format!("{json}\n{}", versions.join("\n")))
     }

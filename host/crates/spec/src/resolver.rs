@@ -93,20 +93,13 @@ impl Resolver<'_> {
         let params = assay_sdk::params::resolve(decl, &values).map_err(|issue| {
             let key = format!("{table}.{}", issue.key());
             match issue {
-                ParamIssue::Unknown { key: given, known } => {
-                    let hint = assay_sdk::params::closest(&given, known.iter().map(String::as_str))
-                        .map(|best| format!(" (did you mean `{best}`?)"))
-                        .unwrap_or_default();
-                    let accepts = if known.is_empty() {
-                        "nothing".to_string()
-                    } else {
-                        known.join(", ")
-                    };
-                    self.key_error(
-                        key,
-                        format!("unknown parameter of {owner}{hint}; it accepts: {accepts}"),
-                    )
-                }
+                ParamIssue::Unknown { key: given, known } => self.key_error(
+                    key,
+                    format!(
+                        "unknown parameter of {owner}{}",
+                        ParamIssue::unknown_hint(&given, &known)
+                    ),
+                ),
                 ParamIssue::Invalid { message, .. } => self.key_error(key, message),
                 ParamIssue::Missing { ty, doc, .. } => {
                     self.key_error(key, format!("required by {owner} ({ty}: {doc})"))
@@ -181,8 +174,6 @@ impl Resolver<'_> {
         canon.insert("plugin".into(), toml::Value::String(plugin.clone()));
         Ok((
             ComponentSpec {
-                plugin,
-                version: entry.component.version.clone(),
                 params,
                 entry: entry.clone(),
             },

@@ -382,7 +382,7 @@ fn check_optimizer_fits(
             "train.lr_schedule",
             format!(
                 "optimizer `{}` declares no `lr` parameter, so a learning-rate schedule would not change anything; remove the schedule or use an optimizer with `lr`",
-                optimizer.plugin
+                optimizer.plugin()
             ),
         ));
     }
@@ -399,8 +399,8 @@ fn check_optimizer_fits(
                 "optimizer.plugin",
                 format!(
                     "optimizer `{}` offers no host-memory rule (`Component::host_optimizer`), which the online problem `{}` needs; optimizers that do: {}",
-                    optimizer.plugin,
-                    p.plugin,
+                    optimizer.plugin(),
+                    p.plugin(),
                     offering.join(", ")
                 ),
             ));

@@ -302,8 +302,7 @@ fn nested(e: Expr) -> Expr {
 
 fn contains_or(e: &Expr) -> bool {
     let mut found = false;
-    let mut e = e.clone();
-    let _ = sqlparser::ast::visit_expressions_mut(&mut e, |x| {
+    let _ = sqlparser::ast::visit_expressions(e, |x| {
         if matches!(
             x,
             Expr::BinaryOp {
@@ -321,8 +320,7 @@ fn contains_or(e: &Expr) -> bool {
 /// The table qualifiers a condition names (`f` in `f.name`).
 fn tables(e: &Expr) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
-    let mut e = e.clone();
-    let _ = sqlparser::ast::visit_expressions_mut(&mut e, |x| {
+    let _ = sqlparser::ast::visit_expressions(e, |x| {
         if let Expr::CompoundIdentifier(parts) = x {
             if parts.len() >= 2 {
                 out.insert(parts[parts.len() - 2].value.to_lowercase());
