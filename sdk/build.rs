@@ -58,6 +58,10 @@ fn main() {
     }
     hash_tree(&mut h, &root.join("src"));
     hash_tree(&mut h, &root.join("derive"));
+    // The link crate is copied into every distribution: a change to it is a new distribution.
+    for file in ["link/Cargo.toml", "link/build.rs", "link/src/lib.rs"] {
+        h.write(&std::fs::read(root.join(file)).unwrap_or_default());
+    }
     let mut env: Vec<(String, String)> = std::env::vars()
         .filter(|(k, _)| {
             k.starts_with("CARGO_FEATURE_")
@@ -66,6 +70,8 @@ fn main() {
                 || k == "OPT_LEVEL"
                 || k == "DEBUG"
                 || k == "TARGET"
+                // The GPU generation candle's CUDA kernels are compiled for.
+                || k == "CUDA_COMPUTE_CAP"
         })
         .collect();
     env.sort();
@@ -80,7 +86,17 @@ fn main() {
         let _ = std::fs::write(Path::new(&out).join("sdk-build"), &build);
     }
 
-    for path in ["src", "derive", "Cargo.toml", "Cargo.lock", "build.rs"] {
+    println!("cargo:rerun-if-env-changed=CUDA_COMPUTE_CAP");
+    for path in [
+        "src",
+        "derive",
+        "Cargo.toml",
+        "Cargo.lock",
+        "build.rs",
+        "link/Cargo.toml",
+        "link/build.rs",
+        "link/src/lib.rs",
+    ] {
         println!("cargo:rerun-if-changed={path}");
     }
     println!("cargo:rerun-if-env-changed=RUSTC");

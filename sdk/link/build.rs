@@ -39,7 +39,32 @@ fn main() {
         ));
     };
     println!("cargo:rustc-link-search=all={}", dist.display());
+    for dir in link_search(&dist) {
+        println!("cargo:rustc-link-search=native={dir}");
+    }
     println!("cargo:dist={}", dist.display());
+}
+
+/// The marker's key for folders of native libraries outside the distribution.
+const LINK_SEARCH: &str = "link_search";
+
+/// The folders of native libraries a distribution's marker records (one line,
+/// `link_search = ["…", …]`; absent in distributions that need none).
+fn link_search(dist: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(dist.join(MARKER)).unwrap_or_default();
+    let Some(line) = text
+        .lines()
+        .find_map(|l| l.strip_prefix(LINK_SEARCH)?.trim_start().strip_prefix('='))
+    else {
+        return Vec::new();
+    };
+    line.trim()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .split(", ")
+        .map(|s| s.trim().trim_matches('"').replace("\\\\", "\\"))
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 fn fail(message: &str) -> ! {
@@ -126,6 +151,9 @@ fn build_from_source(sdk: &Path) -> PathBuf {
     // the proc macros (rustc resolves every dependency of a dylib when a dependent loads it,
     // and dependents expand the SDK's own derives).
     let mut metadata = Vec::new();
+    // Where the graph's build scripts told the linker to look: a dependent links some of the
+    // same native libraries again (the CUDA build's libcuda, libcublas, candle's kernels).
+    let mut linked_paths = Vec::new();
     for line in stdout.lines() {
         if line.contains("\"reason\":\"compiler-artifact\"") {
             for file in filenames(line) {
@@ -136,10 +164,15 @@ fn build_from_source(sdk: &Path) -> PathBuf {
                     metadata.push(PathBuf::from(file));
                 }
             }
-        } else if line.contains("\"reason\":\"build-script-executed\"")
-            && line.contains("#assay-sdk@")
-        {
-            out_dir = json_string(line, "out_dir");
+        } else if line.contains("\"reason\":\"build-script-executed\"") {
+            if line.contains("#assay-sdk@") {
+                out_dir = json_string(line, "out_dir");
+            }
+            linked_paths.extend(
+                json_array(line, "linked_paths")
+                    .into_iter()
+                    .map(|p| PathBuf::from(p.split_once('=').map_or(p.as_str(), |(_, path)| path))),
+            );
         }
     }
     let library =
@@ -154,6 +187,7 @@ fn build_from_source(sdk: &Path) -> PathBuf {
     freeze(
         &library,
         &metadata,
+        &linked_paths,
         &format!("assay-sdk-{version}-{build}"),
         build,
     )
@@ -161,10 +195,16 @@ fn build_from_source(sdk: &Path) -> PathBuf {
 
 /// The paths in the `"filenames":[…]` array of one cargo JSON message.
 fn filenames(line: &str) -> Vec<String> {
-    let Some(start) = line.find("\"filenames\":[") else {
+    json_array(line, "filenames")
+}
+
+/// The strings of the array `"key":[…]` in one cargo JSON message.
+fn json_array(line: &str, key: &str) -> Vec<String> {
+    let pattern = format!("\"{key}\":[");
+    let Some(start) = line.find(&pattern) else {
         return Vec::new();
     };
-    let rest = &line[start + 13..];
+    let rest = &line[start + pattern.len()..];
     let Some(end) = rest.find(']') else {
         return Vec::new();
     };
@@ -185,7 +225,13 @@ fn outer_profile_dir() -> PathBuf {
         .unwrap_or_else(|| fail("cannot find the target directory from OUT_DIR"))
 }
 
-fn freeze(library: &Path, metadata: &[PathBuf], name: &str, build: &str) -> PathBuf {
+fn freeze(
+    library: &Path,
+    metadata: &[PathBuf],
+    linked_paths: &[PathBuf],
+    name: &str,
+    build: &str,
+) -> PathBuf {
     let root = outer_profile_dir().join("assay-sdk");
     let dist = root.join(name);
     if dist.join(MARKER).is_file() {
@@ -208,6 +254,31 @@ fn freeze(library: &Path, metadata: &[PathBuf], name: &str, build: &str) -> Path
         let name = file.file_name().unwrap_or_default();
         copy(file, &tmp.join(name)).unwrap_or_else(|e| io(&name.to_string_lossy(), e));
     }
+    // Native libraries the graph's build scripts made (candle's CUDA kernels: `libmoe.a`) are
+    // copied in, as the distribution is on every dependent's search path; folders outside the
+    // SDK's build (a CUDA toolkit's) are recorded in the marker and searched from there.
+    let sdk_target = library
+        .ancestors()
+        .find(|p| p.file_name().is_some_and(|n| n == "target"))
+        .map(Path::to_path_buf);
+    let mut external = Vec::new();
+    for dir in linked_paths {
+        if sdk_target.as_ref().is_some_and(|t| dir.starts_with(t)) {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.extension().is_some_and(|e| e == "a") {
+                    let name = entry.file_name();
+                    copy(&path, &tmp.join(&name))
+                        .unwrap_or_else(|e| io(&name.to_string_lossy(), e));
+                }
+            }
+        } else if !external.contains(dir) {
+            external.push(dir.clone());
+        }
+    }
     // The link crate itself, so that crates outside the checkout can depend on `DIST/link`.
     let link = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
     std::fs::create_dir_all(tmp.join("link/src")).unwrap_or_else(|e| io("link/", e));
@@ -222,9 +293,14 @@ fn freeze(library: &Path, metadata: &[PathBuf], name: &str, build: &str) -> Path
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default();
     let target = std::env::var("TARGET").unwrap_or_default();
+    let link_search: Vec<String> = external
+        .iter()
+        .map(|p| format!("{:?}", p.display().to_string()))
+        .collect();
     let marker = format!(
-        "# An assay SDK distribution: libassay_sdk.so and the metadata plugins compile against.\n# Never edit; a different SDK build gets a different directory.\nversion = \"{}\"\nbuild = \"{build}\"\nstd_dir = \"{sysroot}/lib/rustlib/{target}/lib\"\n",
-        std::env::var("CARGO_PKG_VERSION").unwrap_or_default()
+        "# An assay SDK distribution: libassay_sdk.so and the metadata plugins compile against.\n# Never edit; a different SDK build gets a different directory.\nversion = \"{}\"\nbuild = \"{build}\"\nstd_dir = \"{sysroot}/lib/rustlib/{target}/lib\"\n{LINK_SEARCH} = [{}]\n",
+        std::env::var("CARGO_PKG_VERSION").unwrap_or_default(),
+        link_search.join(", ")
     );
     std::fs::write(tmp.join(MARKER), marker).unwrap_or_else(|e| io(MARKER, e));
     if std::fs::rename(&tmp, &dist).is_err() {

@@ -140,6 +140,10 @@ pub struct QueryBenchArgs {
     /// Repetitions of the query.
     #[arg(long, default_value_t = 3)]
     pub repeats: usize,
+    /// Generate the store here and keep it (to profile `assay query` on it); by default a
+    /// temporary directory, removed at the end.
+    #[arg(long)]
+    pub keep: Option<std::path::PathBuf>,
 }
 
 /// Generates a store of `runs` runs with `rows` metric rows each and times a grouped aggregate
@@ -147,7 +151,12 @@ pub struct QueryBenchArgs {
 pub fn query(args: &QueryBenchArgs) -> anyhow::Result<()> {
     use assay_store::identity::{host_name, now_rfc3339, user_name};
     use assay_store::{RunRecord, Status};
-    let dir = std::env::temp_dir().join(format!("assay-bench-query-{}", std::process::id()));
+    let dir = args.keep.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("assay-bench-query-{}", std::process::id()))
+    });
+    if dir.exists() {
+        anyhow::bail!("{} exists: give a new directory to --keep", dir.display());
+    }
     let store = Store::at(&dir);
     let t = Instant::now();
     let names = ["train/loss", "train/acc", "test/loss", "test/acc"];
@@ -211,7 +220,9 @@ pub fn query(args: &QueryBenchArgs) -> anyhow::Result<()> {
         "SELECT r.\"optimizer.lr\" AS lr, f.name, avg(f.value) AS mean FROM final_metrics f \
          JOIN runs r ON f.run_id = r.id GROUP BY 1, 2 ORDER BY 1, 2",
     )?;
-    std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
+    if args.keep.is_none() {
+        std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
+    }
     let profile = if cfg!(debug_assertions) {
         "debug"
     } else {

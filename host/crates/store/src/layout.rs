@@ -13,6 +13,7 @@
 //! STORE/<run-id>/lock                the owner of a running run
 //! STORE/sweeps/<sweep-id>.json       a sweep's frozen manifest
 //! STORE/sweeps/<sweep-id>/          its workers' logs/ and the Slurm batch script job.sh
+//! STORE/index/                       a cache of finished runs' metrics (see crate::index)
 //! ```
 
 /// The run record.
@@ -39,3 +40,7 @@ pub const OPTIMIZER_KEY: &str = "optim.";
 pub const STEP_KEY: &str = "meta.step";
 /// The store's folder of sweep manifests and their work directories.
 pub const SWEEPS: &str = "sweeps";
+/// The store's index of finished runs' metrics (a cache; see [`crate::index`]).
+pub const INDEX: &str = "index";
+/// The index's manifest, inside [`INDEX`].
+pub const INDEX_MANIFEST: &str = "index.json";

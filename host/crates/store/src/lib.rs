@@ -10,12 +10,13 @@
 //! - [`record`]: metrics and probe tables as a run logs them, flushed to Parquet.
 //! - [`checkpoints`]: the checkpoint another run names, and its weights.
 //! - [`manifest`]: a sweep's runs frozen in the store before any starts.
-//! - [`tables`] (Polars SQL across runs, join conditions made safe by [`sql`]), [`export`] (text, CSV, JSON, Markdown, LaTeX,
+//! - [`tables`] (Polars SQL across runs, read through the [`index`] of finished runs' metrics, join conditions made safe by [`sql`]), [`export`] (text, CSV, JSON, Markdown, LaTeX,
 //!   Parquet), [`plot`] and [`report`].
 
 pub mod checkpoints;
 pub mod export;
 pub mod identity;
+pub mod index;
 pub mod layout;
 pub mod lock;
 pub mod manifest;

@@ -10,7 +10,8 @@ use polars::sql::SQLContext;
 
 use assay_spec::Spec;
 
-use crate::store::{ComponentRecord, Store};
+use crate::index::RunMetrics;
+use crate::store::{ComponentRecord, Status, Store};
 
 fn string_of(v: &toml::Value) -> String {
     match v {
@@ -22,6 +23,12 @@ fn string_of(v: &toml::Value) -> String {
 /// The `runs` table: id, name, status, times, progress, host, user, git commit, then every
 /// resolved spec value as a column named by its path. Unreadable runs are skipped with a warning.
 pub fn runs_frame(store: &Store) -> anyhow::Result<DataFrame> {
+    Ok(runs_with_status(store)?.0)
+}
+
+/// The `runs` table, and each run's id and effective status.
+fn runs_with_status(store: &Store) -> anyhow::Result<(DataFrame, Vec<(String, Status)>)> {
+    let mut listed = Vec::new();
     let mut ids = Vec::new();
     let mut names = Vec::new();
     let mut statuses = Vec::new();
@@ -48,6 +55,7 @@ pub fn runs_frame(store: &Store) -> anyhow::Result<DataFrame> {
             .map(|t| Spec::flatten(&t))
             .unwrap_or_default();
         flat.extend(component_versions(&rec.components));
+        listed.push((rec.id.clone(), status));
         ids.push(rec.id.clone());
         names.push(rec.name.clone());
         statuses.push(status.as_str().to_string());
@@ -111,7 +119,7 @@ pub fn runs_frame(store: &Store) -> anyhow::Result<DataFrame> {
         };
         cols.push(col);
     }
-    Ok(DataFrame::new_infer_height(cols)?)
+    Ok((DataFrame::new_infer_height(cols)?, listed))
 }
 
 /// `TABLE.version` for every component of a run (`optimizer.version`, `probe.0.version`,
@@ -137,76 +145,38 @@ fn component_versions(components: &[ComponentRecord]) -> Vec<(String, toml::Valu
         .collect()
 }
 
-/// Scans `file` (a path relative to each run directory) across every run that has it, as one lazy
-/// frame with a `run_id` column first.
-fn scan_across(store: &Store, ids: &[String], file: &str) -> anyhow::Result<Option<LazyFrame>> {
-    let mut paths = Vec::new();
-    let mut path_ids = Vec::new();
-    for id in ids {
-        let p = store.run_dir(id)?.join(file);
-        if p.exists() {
-            paths.push(p.display().to_string());
-            path_ids.push(id.clone());
-        }
-    }
-    if paths.is_empty() {
-        return Ok(None);
-    }
-    let args = ScanArgsParquet {
-        include_file_paths: Some("__path".into()),
-        allow_missing_columns: true,
-        ..Default::default()
-    };
-    let sources: Vec<PlRefPath> = paths.iter().map(|p| PlRefPath::from(p.as_str())).collect();
-    let lf = LazyFrame::scan_parquet_files(sources.into_iter().collect(), args)?;
-    let map = df!("__path" => paths, "run_id" => path_ids)?.lazy();
-    let joined = lf.join(
-        map,
-        [col("__path")],
-        [col("__path")],
-        JoinArgs::new(JoinType::Inner),
-    );
-    let schema_cols: Vec<Expr> = vec![
-        col("run_id"),
-        all().exclude_cols(["run_id", "__path"]).as_expr(),
-    ];
-    Ok(Some(joined.select(schema_cols)))
-}
-
 /// A SQL context with `runs`, `metrics` and every probe table registered.
 pub fn context(store: &Store) -> anyhow::Result<SQLContext> {
-    let runs = runs_frame(store)?;
-    let ids: Vec<String> = runs
-        .column("id")?
-        .str()?
-        .iter()
-        .flatten()
-        .map(str::to_string)
-        .collect();
+    let (runs, listed) = runs_with_status(store)?;
     let ctx = SQLContext::new();
     ctx.register("runs", runs.lazy());
-    let metrics = match scan_across(store, &ids, crate::layout::METRICS)? {
-        Some(lf) => lf,
-        None => DataFrame::new_infer_height(vec![
-            Column::new_empty("run_id".into(), &DataType::String),
-            Column::new_empty("step".into(), &DataType::UInt64),
-            Column::new_empty("name".into(), &DataType::String),
-            Column::new_empty("value".into(), &DataType::Float64),
-        ])?
-        .lazy(),
+    let with_metrics: Vec<RunMetrics> = listed
+        .iter()
+        .map(|(id, status)| {
+            Ok(RunMetrics {
+                id: id.clone(),
+                status: *status,
+                path: store.run_dir(id)?.join(crate::layout::METRICS),
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let (metrics, last) = match crate::index::metric_tables(store, &with_metrics)? {
+        Some(tables) => tables,
+        None => {
+            let empty = DataFrame::new_infer_height(vec![
+                Column::new_empty("run_id".into(), &DataType::String),
+                Column::new_empty("step".into(), &DataType::UInt64),
+                Column::new_empty("name".into(), &DataType::String),
+                Column::new_empty("value".into(), &DataType::Float64),
+            ])?
+            .lazy();
+            (empty.clone(), crate::index::last_rows(empty))
+        }
     };
-    ctx.register("metrics", metrics.clone());
-    // The last value of every metric of every run: what tables of results are made of. Computed
-    // in a context of its own: a context keeps the aliases of what it executed, and users write
-    // `l` and `m` too.
-    let mut own = SQLContext::new();
-    own.register("metrics", metrics);
-    let last = own.execute(
-        "SELECT m.run_id, m.name, m.step, m.value FROM metrics m \
-         JOIN (SELECT run_id AS lr, name AS ln, max(step) AS ls FROM metrics GROUP BY run_id, name) l \
-         ON m.run_id = l.lr AND m.name = l.ln AND m.step = l.ls",
-    )?;
+    ctx.register("metrics", metrics);
+    // The last value of every metric of every run: what tables of results are made of.
     ctx.register("final_metrics", last);
+    let ids: Vec<String> = listed.into_iter().map(|(id, _)| id).collect();
     let mut table_names = BTreeSet::new();
     for id in &ids {
         let tdir = store.run_dir(id)?.join(crate::layout::TABLES);
@@ -225,8 +195,20 @@ pub fn context(store: &Store) -> anyhow::Result<SQLContext> {
         if name == "runs" || name == "metrics" || name == "final_metrics" {
             continue;
         }
-        if let Some(lf) = scan_across(store, &ids, &format!("tables/{name}.parquet"))? {
-            ctx.register(&name, lf);
+        let mut files = Vec::new();
+        for id in &ids {
+            let path = store
+                .run_dir(id)?
+                .join(crate::layout::TABLES)
+                .join(format!("{name}.parquet"));
+            if path.is_file() {
+                files.push((id.as_str(), path));
+            }
+        }
+        let files: Vec<(&str, &std::path::Path)> =
+            files.iter().map(|(id, p)| (*id, p.as_path())).collect();
+        if !files.is_empty() {
+            ctx.register(&name, crate::index::scan_by_path(&files)?);
         }
     }
     Ok(ctx)
