@@ -58,6 +58,8 @@ fn main() {
     }
     hash_tree(&mut h, &root.join("src"));
     hash_tree(&mut h, &root.join("derive"));
+    // The patched candle-core compiled into the SDK.
+    hash_tree(&mut h, &root.join("patches"));
     // The link crate is copied into every distribution: a change to it is a new distribution.
     for file in ["link/Cargo.toml", "link/build.rs", "link/src/lib.rs"] {
         h.write(&std::fs::read(root.join(file)).unwrap_or_default());
@@ -90,6 +92,7 @@ fn main() {
     for path in [
         "src",
         "derive",
+        "patches",
         "Cargo.toml",
         "Cargo.lock",
         "build.rs",

@@ -84,6 +84,7 @@ fn build_from_source(sdk: &Path) -> PathBuf {
     for path in [
         "src",
         "derive",
+        "patches",
         "Cargo.toml",
         "Cargo.lock",
         "build.rs",

@@ -52,6 +52,7 @@ pub mod init;
 pub mod metrics;
 pub mod model;
 pub mod online;
+pub mod ops;
 pub mod optimizer;
 pub mod params;
 pub mod probe;
@@ -63,6 +64,8 @@ pub use candle_nn as nn;
 #[doc(hidden)]
 pub use inventory;
 pub use rand;
+/// candle's thread pool: use this `rayon` so that plugin code shares the pool with candle's.
+pub use rayon;
 /// The `safetensors` crate that candle's `Tensor` implements `View` for: serialise tensors with
 /// `assay_sdk::safetensors::serialize`.
 pub use safetensors;

@@ -103,21 +103,26 @@ macro_rules! host_float {
         impl HostFloat for $t {
             const PRECISION: Precision = Precision::$p;
             const ZERO: Self = 0.0;
+            #[inline]
             fn from_f64(x: f64) -> Self {
                 x as $t
             }
+            #[inline]
             fn to_f64(self) -> f64 {
                 f64::from(self)
             }
             fn iterate<'a>(theta: &'a mut [Self], grad: &'a [Self]) -> Iterate<'a> {
                 Iterate::$p { theta, grad }
             }
+            #[inline]
             fn sqrt(self) -> Self {
                 <$t>::sqrt(self)
             }
+            #[inline]
             fn max(self, other: Self) -> Self {
                 <$t>::max(self, other)
             }
+            #[inline]
             fn clamp(self, lo: Self, hi: Self) -> Self {
                 <$t>::clamp(self, lo, hi)
             }

@@ -159,6 +159,75 @@ pub fn find_state<'a>(state: &'a [(String, Tensor)], name: &str) -> Result<&'a T
         .ok_or_else(|| crate::PluginError::invalid(format!("optimizer state has no `{name}`")))
 }
 
+/// Runs `update(theta, grad)` on the values of a CPU `f32` variable, in place, and on its
+/// gradient: the fused update loop of an optimizer, without copying the weights out and back
+/// (which a `to_vec1` + [`Var::set`] pair does, twice per parameter per step). Returns
+/// `Ok(false)`, calling nothing, when the variable is not a contiguous `f32` tensor on the CPU;
+/// the caller then uses tensor operations. The gradient is converted to `f32` and made
+/// contiguous if it is not already.
+///
+/// ```
+/// use assay_sdk::candle::{Device, Tensor, Var};
+/// use assay_sdk::optimizer::update_in_place;
+///
+/// let w = Var::new(&[1.0f32, 2.0, 3.0], &Device::Cpu)?;
+/// let g = Tensor::new(&[0.5f32, 0.5, 0.5], &Device::Cpu)?;
+/// let done = update_in_place(&w, &g, |theta, grad| {
+///     for (t, g) in theta.iter_mut().zip(grad) {
+///         *t -= 0.1 * g;
+///     }
+/// })?;
+/// assert!(done);
+/// assert_eq!(w.as_tensor().to_vec1::<f32>()?, [0.95, 1.95, 2.95]);
+/// # Ok::<(), assay_sdk::PluginError>(())
+/// ```
+pub fn update_in_place<F: FnMut(&mut [f32], &[f32])>(
+    var: &Var,
+    grad: &Tensor,
+    update: F,
+) -> Result<bool> {
+    use candle_core::{DType, InplaceOp2};
+    let t = var.as_tensor();
+    if !t.device().is_cpu() || t.dtype() != DType::F32 || !t.is_contiguous() {
+        return Ok(false);
+    }
+    if grad.elem_count() != t.elem_count() {
+        return Err(crate::PluginError::invalid(format!(
+            "a gradient of {} values for a parameter of {}",
+            grad.elem_count(),
+            t.elem_count()
+        )));
+    }
+    let grad = grad.to_dtype(DType::F32)?.contiguous()?;
+
+    struct Update<F>(std::cell::RefCell<F>);
+    impl<F: FnMut(&mut [f32], &[f32])> InplaceOp2 for Update<F> {
+        fn name(&self) -> &'static str {
+            "optimizer-update"
+        }
+        fn cpu_fwd(
+            &self,
+            s1: &mut candle_core::CpuStorage,
+            l1: &candle_core::Layout,
+            s2: &candle_core::CpuStorage,
+            l2: &candle_core::Layout,
+        ) -> candle_core::Result<()> {
+            use candle_core::CpuStorage::F32;
+            let (F32(theta), F32(grad)) = (s1, s2) else {
+                candle_core::bail!("optimizer-update: f32 only")
+            };
+            let (Some((a, b)), Some((c, d))) = (l1.contiguous_offsets(), l2.contiguous_offsets())
+            else {
+                candle_core::bail!("optimizer-update: contiguous tensors only")
+            };
+            (self.0.borrow_mut())(&mut theta[a..b], &grad[c..d]);
+            Ok(())
+        }
+    }
+    t.inplace_op2(&grad, &Update(std::cell::RefCell::new(update)))?;
+    Ok(true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

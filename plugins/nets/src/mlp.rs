@@ -69,7 +69,7 @@ impl Mlp {
         }
         let x = hooks.point(&self.hook_pre[i], x)?;
         let x = match self.activation {
-            Activation::Relu => x.relu()?,
+            Activation::Relu => assay_sdk::ops::relu(&x)?,
             Activation::Tanh => x.tanh()?,
             Activation::Gelu => x.gelu_erf()?,
         };

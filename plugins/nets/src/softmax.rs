@@ -7,7 +7,7 @@
 
 use assay_sdk::candle::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape};
 use assay_sdk::prelude::*;
-use rayon::prelude::*;
+use assay_sdk::rayon::prelude::*;
 
 type CandleResult<T> = std::result::Result<T, assay_sdk::candle::Error>;
 

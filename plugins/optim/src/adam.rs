@@ -2,7 +2,7 @@
 //! weight decay is decoupled from the gradient, and AMSGrad (Reddi et al., 2018), which
 //! normalises by the running maximum of the second moment, as PyTorch's `amsgrad=True` does.
 
-use assay_sdk::optimizer::find_state;
+use assay_sdk::optimizer::{find_state, update_in_place};
 use assay_sdk::prelude::*;
 
 /// The hyperparameters, shared by the tensor and the host-memory paths.
@@ -91,7 +91,46 @@ fn update<F: HostFloat>(
     grad: &[F],
     m: &mut [F],
     v: &mut [F],
-    mut vmax: Option<&mut [F]>,
+    vmax: Option<&mut [F]>,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        unsafe { update_avx2(h, t, lr_scale, theta, grad, m, v, vmax) };
+        return;
+    }
+    update_body(h, t, lr_scale, theta, grad, m, v, vmax)
+}
+
+/// [`update`] compiled for AVX2: twice the lanes for the square root and divisions. The same
+/// operations in the same order (no FMA contraction), so the same bits.
+#[allow(clippy::too_many_arguments)]
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn update_avx2<F: HostFloat>(
+    h: &Hyper,
+    t: u64,
+    lr_scale: f64,
+    theta: &mut [F],
+    grad: &[F],
+    m: &mut [F],
+    v: &mut [F],
+    vmax: Option<&mut [F]>,
+) {
+    update_body(h, t, lr_scale, theta, grad, m, v, vmax)
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn update_body<F: HostFloat>(
+    h: &Hyper,
+    t: u64,
+    lr_scale: f64,
+    theta: &mut [F],
+    grad: &[F],
+    m: &mut [F],
+    v: &mut [F],
+    vmax: Option<&mut [F]>,
 ) {
     let lr = h.lr * lr_scale;
     let (b1, b2) = (F::from_f64(h.beta1), F::from_f64(h.beta2));
@@ -104,26 +143,31 @@ fn update<F: HostFloat>(
         F::from_f64(h.eps),
         F::from_f64(lr),
     );
-    for i in 0..theta.len() {
-        let mut g = grad[i];
-        if h.weight_decay != 0.0 {
-            if h.decoupled {
-                theta[i] *= decay;
-            } else {
-                g += theta[i] * wd;
+    // One loop per variant, each free of branches and bounds checks, so that it vectorises.
+    let moments = |g: F, m: &mut F, v: &mut F| {
+        *m = *m * b1 + g * c1;
+        *v = *v * b2 + (g * g) * c2;
+    };
+    let step = |m: F, vi: F| (m / bc1 / (vi.sqrt() / bc2 + eps)) * lr;
+    let coupled = h.weight_decay != 0.0 && !h.decoupled;
+    if h.weight_decay != 0.0 && h.decoupled {
+        theta.iter_mut().for_each(|t| *t *= decay);
+    }
+    let grad_at = |t: F, g: F| if coupled { g + t * wd } else { g };
+    match vmax {
+        None => {
+            for (((t, &g), m), v) in theta.iter_mut().zip(grad).zip(m).zip(v) {
+                moments(grad_at(*t, g), m, v);
+                *t -= step(*m, *v);
             }
         }
-        m[i] = m[i] * b1 + g * c1;
-        v[i] = v[i] * b2 + (g * g) * c2;
-        let vi = match vmax.as_deref_mut() {
-            Some(vmax) => {
-                vmax[i] = vmax[i].max(v[i]);
-                vmax[i]
+        Some(vmax) => {
+            for ((((t, &g), m), v), vx) in theta.iter_mut().zip(grad).zip(m).zip(v).zip(vmax) {
+                moments(grad_at(*t, g), m, v);
+                *vx = vx.max(*v);
+                *t -= step(*m, *vx);
             }
-            None => v[i],
-        };
-        let denom = vi.sqrt() / bc2 + eps;
-        theta[i] -= (m[i] / bc1 / denom) * lr;
+        }
     }
 }
 
@@ -141,19 +185,26 @@ impl Optimizer for Adam {
             let mut g = g.detach();
             match moments {
                 Moments::Host { m, v, vmax } => {
-                    let mut theta = var.as_tensor().flatten_all()?.to_vec1::<f32>()?;
-                    let grad = g.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()?;
-                    update(
-                        &h,
-                        self.t,
-                        lr_scale,
-                        &mut theta,
-                        &grad,
-                        m,
-                        v,
-                        vmax.as_deref_mut(),
-                    );
-                    var.set(&Tensor::from_vec(theta, var.shape(), var.device())?)?;
+                    let done = update_in_place(var, &g, |theta, grad| {
+                        update(&h, self.t, lr_scale, theta, grad, m, v, vmax.as_deref_mut())
+                    })?;
+                    if !done {
+                        // A CPU f32 parameter that is not contiguous (never made by a model
+                        // here): through host vectors.
+                        let mut theta = var.as_tensor().flatten_all()?.to_vec1::<f32>()?;
+                        let grad = g.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()?;
+                        update(
+                            &h,
+                            self.t,
+                            lr_scale,
+                            &mut theta,
+                            &grad,
+                            m,
+                            v,
+                            vmax.as_deref_mut(),
+                        );
+                        var.set(&Tensor::from_vec(theta, var.shape(), var.device())?)?;
+                    }
                 }
                 Moments::Tensors { m, v, vmax } => {
                     let mut theta = var.as_tensor().detach();

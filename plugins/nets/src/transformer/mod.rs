@@ -20,6 +20,7 @@
 //! `hook_attn_out`, `hook_resid_mid`, `mlp.hook_pre`, `mlp.hook_post`, `hook_mlp_out`,
 //! `hook_resid_post`; then `ln_final.hook_normalized` and `hook_logits`.
 
+use assay_sdk::ops::FUSED_ATTENTION_MAX_KEYS;
 use assay_sdk::prelude::*;
 use assay_sdk::KvCache;
 
@@ -185,18 +186,32 @@ impl Transformer {
             Source::Resid(x) => (x.dim(0)?, x.dim(1)?),
             Source::Tokens(ids) => ids.dims2()?,
         };
-        let split = |y: Tensor| -> Result<Tensor> {
-            let n = y.dim(1)?;
-            Ok(y.reshape((batch, n, self.heads, self.d_head))?
-                .transpose(1, 2)?
-                .contiguous()?)
-        };
         let from = if last_only { t - 1 } else { 0 };
         let tq = t - from;
+        let scale = 1.0 / (self.d_head as f64).sqrt();
+        let by_position = |y: Tensor| -> Result<Tensor> {
+            let n = y.dim(1)?;
+            Ok(y.reshape((batch, n, self.heads, self.d_head))?)
+        };
+        if !hooks.is_active() && t <= FUSED_ATTENTION_MAX_KEYS {
+            // Short sequences: the fused attention (one pass each way) on the projections as
+            // they come, instead of batch · heads tiny matrix products on transposed copies.
+            let z = assay_sdk::ops::attention_by_position(
+                &by_position(self.project(&b.q, src, from)?)?,
+                &by_position(self.project(&b.k, src, 0)?)?,
+                &by_position(self.project(&b.v, src, 0)?)?,
+                scale,
+                true,
+            )?;
+            return b
+                .o
+                .forward(&z.reshape((batch, tq, self.heads * self.d_head))?);
+        }
+        let split =
+            |y: Tensor| -> Result<Tensor> { Ok(by_position(y)?.transpose(1, 2)?.contiguous()?) };
         let q = hooks.point(&b.names.q, split(self.project(&b.q, src, from)?)?)?;
         let k = hooks.point(&b.names.k, split(self.project(&b.k, src, 0)?)?)?;
         let v = hooks.point(&b.names.v, split(self.project(&b.v, src, 0)?)?)?;
-        let scale = 1.0 / (self.d_head as f64).sqrt();
         let pattern = if hooks.is_active() {
             let scores = masked_scores(&q.matmul(&k.t()?)?, scale)?;
             let scores = hooks.point(&b.names.scores, scores)?;
@@ -354,12 +369,15 @@ impl Generative for Transformer {
             let q = split(b.q.forward(&a_in)?)?;
             let (k, v) =
                 cache.append(i, split(b.k.forward(&a_in)?)?, split(b.v.forward(&a_in)?)?)?;
-            let pattern = scaled_softmax(&q.matmul(&k.t()?)?, scale, true)?;
-            let z = pattern.matmul(&v)?.transpose(1, 2)?.reshape((
-                batch,
-                n,
-                self.heads * self.d_head,
-            ))?;
+            // One new token, or a short sequence: the fused attention.
+            let z = if n == 1 || k.dim(2)? <= FUSED_ATTENTION_MAX_KEYS {
+                assay_sdk::ops::attention(&q, &k, &v, scale, true)?
+            } else {
+                scaled_softmax(&q.matmul(&k.t()?)?, scale, true)?.matmul(&v)?
+            };
+            let z = z
+                .transpose(1, 2)?
+                .reshape((batch, n, self.heads * self.d_head))?;
             x = (x + self.drop(b.o.forward(&z)?)?)?;
             let m_in = match &b.ln2 {
                 Some(norm) => norm.forward(&x)?,

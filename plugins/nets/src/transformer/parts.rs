@@ -122,7 +122,7 @@ pub(crate) enum Act {
 impl Act {
     pub(crate) fn apply(self, x: &Tensor) -> Result<Tensor> {
         Ok(match self {
-            Act::Relu => x.relu()?,
+            Act::Relu => assay_sdk::ops::relu(x)?,
             Act::Gelu => x.gelu_erf()?,
             Act::GeluTanh => x.gelu()?,
         })
