@@ -118,6 +118,8 @@ def main():
     ap.add_argument("--restructured", action="store_true",
                     help="the same function computed as assay does when no hook watches: "
                          "vocabulary-table projections, last position only, fused linear head")
+    ap.add_argument("--fused-adamw", action="store_true",
+                    help="PyTorch's fused CPU AdamW (fused=True): one kernel over all parameters")
     ap.add_argument("--f64-loss", action="store_true",
                     help="cross-entropy in float64, as the original grokking code")
     ap.add_argument("--curve", action="store_true",
@@ -134,7 +136,8 @@ def main():
     model = build(data, args.restructured)
     o = data["optimizer"]
     opt = torch.optim.AdamW(model.parameters(), lr=o["lr"], betas=(o["beta1"], o["beta2"]),
-                            eps=o["eps"], weight_decay=o["weight_decay"])
+                            eps=o["eps"], weight_decay=o["weight_decay"],
+                            fused=True if args.fused_adamw else None)
 
     def step():
         logits = model(xs["train"])

@@ -65,6 +65,8 @@ class Decoder(nn.Module):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--fused-adamw", action="store_true",
+                    help="PyTorch's fused CPU AdamW (fused=True)")
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--batch", type=int, default=16)
@@ -82,7 +84,8 @@ def main():
     torch.manual_seed(0)
     m = Decoder(args.vocab, args.ctx + args.new_tokens + 16, args.d_model, args.heads, args.d_mlp,
                 args.layers, args.activation)
-    opt = torch.optim.AdamW(m.parameters(), lr=1e-3, weight_decay=0.1)
+    opt = torch.optim.AdamW(m.parameters(), lr=1e-3, weight_decay=0.1,
+                            fused=True if args.fused_adamw else None)
     data = torch.randint(0, args.vocab, (args.batch, args.ctx + 1))
     x, y = data[:, :-1], data[:, 1:]
 

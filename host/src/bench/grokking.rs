@@ -14,10 +14,11 @@
 //! `--reference PYTHON` the data and model configuration are exported as JSON and
 //! `bench/reference/grokking.py` trains the same models on them, alternating with assay repeat
 //! by repeat so both see the same machine load, at the same thread count. PyTorch runs each
-//! model twice: written straightforwardly (every position, layer by layer, as the grokking
-//! code is) and restructured the way assay's models compute when no hook watches (projected
-//! vocabulary tables, last position only, fused linear head), so that the ratio is reported
-//! both against the usual implementation and against the same arithmetic (`--threads` sets
+//! model three times: written straightforwardly (every position, layer by layer, as the
+//! grokking code is), restructured the way assay's models compute when no hook watches
+//! (projected vocabulary tables, last position only, fused linear head), and restructured with
+//! PyTorch's fused CPU AdamW (`fused=True`), so that the ratio is reported against the usual
+//! implementation and against the same arithmetic at PyTorch's best (`--threads` sets
 //! `RAYON_NUM_THREADS` for candle and `torch.set_num_threads` for PyTorch). `--curve N` instead
 //! trains each model N steps in both implementations and reports where each memorises and
 //! generalises.
@@ -394,7 +395,7 @@ pub fn grokking(catalog: &Catalog, args: &GrokkingBenchArgs) -> anyhow::Result<(
                     args.repeats, args.steps, args.warmup
                 );
                 println!(
-                    "{:<12} {:<30} {:>8} {:>8} {:>8}",
+                    "{:<12} {:<48} {:>8} {:>8} {:>8}",
                     "model", "implementation", "min", "median", "max"
                 );
                 for (name, text) in &models {
@@ -408,6 +409,10 @@ pub fn grokking(catalog: &Catalog, args: &GrokkingBenchArgs) -> anyhow::Result<(
                         Some(_) => vec![
                             ("straightforward".into(), vec![]),
                             ("restructured".into(), vec!["--restructured".into()]),
+                            (
+                                "restructured, fused AdamW".into(),
+                                vec!["--restructured".into(), "--fused-adamw".into()],
+                            ),
                         ],
                     };
                     let mut ours = Vec::new();
@@ -441,7 +446,7 @@ pub fn grokking(catalog: &Catalog, args: &GrokkingBenchArgs) -> anyhow::Result<(
                     }
                     let (lo, med, hi) = stats(&mut ours);
                     println!(
-                        "{name:<12} {:<30} {lo:>8.2} {med:>8.2} {hi:>8.2}  steps/s",
+                        "{name:<12} {:<48} {lo:>8.2} {med:>8.2} {hi:>8.2}  steps/s",
                         "assay"
                     );
                     for ((variant, _), t) in variants.iter().zip(theirs.iter_mut()) {
@@ -451,7 +456,7 @@ pub fn grokking(catalog: &Catalog, args: &GrokkingBenchArgs) -> anyhow::Result<(
                         } else {
                             format!("{label} ({variant})")
                         };
-                        println!("{name:<12} {who:<30} {l:>8.2} {m:>8.2} {h:>8.2}  steps/s   assay/pytorch = {:.2}", med / m);
+                        println!("{name:<12} {who:<48} {l:>8.2} {m:>8.2} {h:>8.2}  steps/s   assay/pytorch = {:.2}", med / m);
                     }
                 }
             }

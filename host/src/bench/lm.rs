@@ -139,18 +139,24 @@ pub fn lm(catalog: &Catalog, args: &LmBenchArgs) -> anyhow::Result<()> {
             args.activation
         );
     }
-    let (mut ours_t, mut ours_g, mut theirs_t, mut theirs_g) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut ours_t, mut ours_g) = (Vec::new(), Vec::new());
+    // PyTorch with its default AdamW, then with its fused CPU AdamW (`fused=True`).
+    let variants: [(&str, &[&str]); 2] = [("", &[]), (", fused AdamW", &["--fused-adamw"])];
+    let mut theirs: Vec<(Vec<f64>, Vec<f64>)> = vec![(Vec::new(), Vec::new()); variants.len()];
     let mut label = String::from("pytorch");
     for _ in 0..args.repeats.max(1) {
         let (t, g) = time_assay(catalog, args)?;
         ours_t.push(t);
         ours_g.push(g);
-        if let Some(python) = &args.reference {
+        let Some(python) = &args.reference else {
+            continue;
+        };
+        for ((_, extra), (tt, tg)) in variants.iter().zip(theirs.iter_mut()) {
             let mut cmd = Command::new(python);
             cmd.arg(&args.script)
                 .args(["--steps", &args.steps.to_string()])
-                .args(["--activation", &args.activation]);
+                .args(["--activation", &args.activation])
+                .args(extra.iter());
             if let Some(t) = args.threads {
                 cmd.args(["--threads", &t.to_string()])
                     .env("OMP_NUM_THREADS", t.to_string());
@@ -170,8 +176,8 @@ pub fn lm(catalog: &Catalog, args: &LmBenchArgs) -> anyhow::Result<()> {
                 .as_str()
                 .unwrap_or("pytorch")
                 .to_string();
-            theirs_t.push(v["train_tokens_per_s"].as_f64().unwrap_or(f64::NAN));
-            theirs_g.push(v["generate_tokens_per_s"].as_f64().unwrap_or(f64::NAN));
+            tt.push(v["train_tokens_per_s"].as_f64().unwrap_or(f64::NAN));
+            tg.push(v["generate_tokens_per_s"].as_f64().unwrap_or(f64::NAN));
         }
     }
     let threads = std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "all cores".into());
@@ -182,19 +188,21 @@ pub fn lm(catalog: &Catalog, args: &LmBenchArgs) -> anyhow::Result<()> {
     };
     println!("decoder bench: 4 layers, d_model 128, context {CTX}, batch {BATCH}, {} activation, {profile} build, threads {threads}, median of {}", args.activation, args.repeats);
     println!(
-        "{:<24} {:>18} {:>22}",
+        "{:<36} {:>18} {:>22}",
         "implementation", "train tokens/s", "generate tokens/s"
     );
     let (ot, og) = (median(&mut ours_t), median(&mut ours_g));
-    println!("{:<24} {ot:>18.0} {og:>22.1}", "assay");
-    if !theirs_t.is_empty() {
-        let (tt, tg) = (median(&mut theirs_t), median(&mut theirs_g));
-        println!("{label:<24} {tt:>18.0} {tg:>22.1}");
-        println!(
-            "assay/pytorch: training {:.2}, generation {:.2}",
-            ot / tt,
-            og / tg
-        );
+    println!("{:<36} {ot:>18.0} {og:>22.1}", "assay");
+    if args.reference.is_some() {
+        for ((suffix, _), (tt, tg)) in variants.iter().zip(theirs.iter_mut()) {
+            let (tt, tg) = (median(tt), median(tg));
+            println!("{:<36} {tt:>18.0} {tg:>22.1}", format!("{label}{suffix}"));
+            println!(
+                "assay/pytorch{suffix}: training {:.2}, generation {:.2}",
+                ot / tt,
+                og / tg
+            );
+        }
     }
     Ok(())
 }
