@@ -81,6 +81,7 @@ d_model = 128
 n_heads = 4
 d_mlp = 512
 pos_embed = true
+fused_attention = true
 [optimizer]
 plugin = "adamw"
 lr = 1e-3

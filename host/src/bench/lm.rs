@@ -49,6 +49,7 @@ fn model(catalog: &Catalog, activation: &str) -> anyhow::Result<GuardedModel> {
     let params = entry.component.resolve(&[
         ("n_layers", Value::Int(4)),
         ("d_model", Value::Int(128)),
+        ("fused_attention", Value::Bool(true)),
         ("n_heads", Value::Int(4)),
         ("d_mlp", Value::Int(512)),
         ("layer_norm", Value::Bool(true)),

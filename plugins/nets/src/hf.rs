@@ -216,6 +216,7 @@ fn gpt2(config: &serde_json::Value, w: &Weights, all_positions: bool) -> Result<
         act,
         dropout: 0.0,
         mc_dropout: false,
+        fused_attention: false,
         training: false,
         dropout_rng: std::sync::Mutex::new(init::rng(0, "hf/dropout")),
         all_positions,

@@ -1,4 +1,10 @@
 //! The loss the host computes from a model's output, by the dataset's objective.
+//!
+//! Cross-entropy is candle's composed computation, not the fused `assay_sdk::ops::cross_entropy`:
+//! the fused one differs in the last bit, and over thousands of full-batch Adam steps that
+//! moves when (and in study 8's tickets, whether) a run groks, so the README's result tables,
+//! computed with this one, would no longer be reproduced. Switching is one line here plus
+//! `experiments/reproduce.sh --update` over every study.
 
 use anyhow::{bail, Context};
 use assay_sdk::prelude::*;
@@ -7,11 +13,11 @@ use assay_sdk::prelude::*;
 /// step does not need it).
 pub fn loss(objective: &Objective, output: &Tensor, target: &Tensor) -> anyhow::Result<Tensor> {
     match objective {
-        Objective::Classification { .. } => Ok(assay_sdk::ops::cross_entropy(output, target)?),
+        Objective::Classification { .. } => Ok(assay_sdk::nn::loss::cross_entropy(output, target)?),
         Objective::Regression { .. } => Ok(assay_sdk::nn::loss::mse(output, target)?),
         Objective::NextToken { .. } => {
             let (logits, target) = flatten_positions(output, target)?;
-            Ok(assay_sdk::ops::cross_entropy(&logits, &target)?)
+            Ok(assay_sdk::nn::loss::cross_entropy(&logits, &target)?)
         }
         other => bail!("objective {other:?} is not supported by this host"),
     }
@@ -41,7 +47,7 @@ pub fn loss_and_accuracy(
 ) -> anyhow::Result<(Tensor, Option<Tensor>)> {
     match objective {
         Objective::Classification { .. } => {
-            let loss = assay_sdk::ops::cross_entropy(output, target)?;
+            let loss = assay_sdk::nn::loss::cross_entropy(output, target)?;
             let pred = output.argmax(D::Minus1)?;
             let acc = pred.eq(target)?.to_dtype(DType::F32)?.mean_all()?;
             Ok((loss, Some(acc)))
@@ -49,7 +55,7 @@ pub fn loss_and_accuracy(
         Objective::Regression { .. } => Ok((assay_sdk::nn::loss::mse(output, target)?, None)),
         Objective::NextToken { .. } => {
             let (logits, target) = flatten_positions(output, target)?;
-            let loss = assay_sdk::ops::cross_entropy(&logits, &target)?;
+            let loss = assay_sdk::nn::loss::cross_entropy(&logits, &target)?;
             let pred = logits.argmax(D::Minus1)?;
             let acc = pred.eq(&target)?.to_dtype(DType::F32)?.mean_all()?;
             Ok((loss, Some(acc)))

@@ -77,6 +77,7 @@ fn build(p: &Params, cx: &ModelContext) -> Result<Box<dyn Model>> {
         all_positions: matches!(cx.data.objective, Objective::NextToken { .. }),
         dropout: p.f64("dropout")?,
         mc_dropout: p.bool("mc_dropout")?,
+        fused_attention: p.bool("fused_attention")?,
         training: true,
         dropout_rng: std::sync::Mutex::new(cx.build.rng("transformer/dropout")),
     };
@@ -154,6 +155,13 @@ pub(crate) fn register(r: &mut dyn Registrar) {
                 "pos_embed",
                 true,
                 "learned position embeddings",
+            ))
+            .param(Param::bool(
+                "fused_attention",
+                false,
+                "attention as one fused CPU operation for short sequences and one-token \
+                 generation (faster; the same function, rounded differently, so off by default to \
+                 keep stored runs reproducible)",
             )),
     );
 }

@@ -56,6 +56,9 @@ pub(crate) struct Transformer {
     pub dropout: f64,
     /// Keep dropout on when not training (Monte Carlo dropout).
     pub mc_dropout: bool,
+    /// Use `assay_sdk::ops::attention_by_position` / `attention` where it pays (short sequences,
+    /// one new token): the same function, rounded differently from the matrix-product path.
+    pub fused_attention: bool,
     pub training: bool,
     pub dropout_rng: std::sync::Mutex<init::Rng>,
     /// Logits at every position (next-token training) instead of the last only.
@@ -193,7 +196,7 @@ impl Transformer {
             let n = y.dim(1)?;
             Ok(y.reshape((batch, n, self.heads, self.d_head))?)
         };
-        if !hooks.is_active() && t <= FUSED_ATTENTION_MAX_KEYS {
+        if self.fused_attention && !hooks.is_active() && t <= FUSED_ATTENTION_MAX_KEYS {
             // Short sequences: the fused attention (one pass each way) on the projections as
             // they come, instead of batch · heads tiny matrix products on transposed copies.
             let z = assay_sdk::ops::attention_by_position(
@@ -370,7 +373,7 @@ impl Generative for Transformer {
             let (k, v) =
                 cache.append(i, split(b.k.forward(&a_in)?)?, split(b.v.forward(&a_in)?)?)?;
             // One new token, or a short sequence: the fused attention.
-            let z = if n == 1 || k.dim(2)? <= FUSED_ATTENTION_MAX_KEYS {
+            let z = if self.fused_attention && (n == 1 || k.dim(2)? <= FUSED_ATTENTION_MAX_KEYS) {
                 assay_sdk::ops::attention(&q, &k, &v, scale, true)?
             } else {
                 scaled_softmax(&q.matmul(&k.t()?)?, scale, true)?.matmul(&v)?
