@@ -189,21 +189,12 @@ impl Optimizer for Adam {
                         update(&h, self.t, lr_scale, theta, grad, m, v, vmax.as_deref_mut())
                     })?;
                     if !done {
-                        // A CPU f32 parameter that is not contiguous (never made by a model
-                        // here): through host vectors.
-                        let mut theta = var.as_tensor().flatten_all()?.to_vec1::<f32>()?;
-                        let grad = g.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()?;
-                        update(
-                            &h,
-                            self.t,
-                            lr_scale,
-                            &mut theta,
-                            &grad,
-                            m,
-                            v,
-                            vmax.as_deref_mut(),
-                        );
-                        var.set(&Tensor::from_vec(theta, var.shape(), var.device())?)?;
+                        // Host moments are made only for CPU f32 parameters, and a `Var` is
+                        // always contiguous: unreachable unless a model hands over another.
+                        return Err(PluginError::invalid(format!(
+                            "adam: parameter `{}` is not a contiguous CPU f32 tensor",
+                            p.name
+                        )));
                     }
                 }
                 Moments::Tensors { m, v, vmax } => {

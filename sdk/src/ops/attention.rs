@@ -5,7 +5,8 @@
 //! 3,830 examples) made 92,000 calls into gemm per step, each mostly overhead, on one thread.
 //! Here each (batch, head) problem is a few dot products and row updates, forward and
 //! backward, spread over the thread pool. For long sequences matrix products win: callers
-//! choose (the built-in decoders use this up to [`FUSED_ATTENTION_MAX_KEYS`] keys).
+//! choose (the built-in `transformer`, with `fused_attention = true`, uses this up to
+//! [`FUSED_ATTENTION_MAX_KEYS`] keys and for one new token after a cache).
 
 use candle_core::{CpuStorage, CustomOp3, DType, Layout, Shape, Storage, Tensor, D};
 use rayon::prelude::*;
@@ -13,8 +14,8 @@ use rayon::prelude::*;
 use super::kernels::{self, Attend};
 use super::{f32_slice, CandleResult, PARALLEL_FROM};
 
-/// The longest key sequence for which the built-in decoders use [`attention`] rather than
-/// matrix products.
+/// The longest key sequence for which the built-in `transformer` (with `fused_attention`) uses
+/// [`attention`] rather than matrix products.
 pub const FUSED_ATTENTION_MAX_KEYS: usize = 16;
 
 /// `softmax(scale · q kᵀ + mask) v` over the last two axes: `q` is `[.., tq, d]`, `k` and `v`
