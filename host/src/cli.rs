@@ -41,6 +41,12 @@ enum Command {
     Query(commands::query::QueryArgs),
     /// Continue prompts with a trained language model of the store.
     Generate(commands::generate::GenerateArgs),
+    /// Cache a model's activations at chosen hook points into a safetensors file.
+    Cache(commands::cache::CacheArgs),
+    /// The logit lens: each layer's residual stream read through the final norm and unembedding.
+    Lens(commands::lens::LensArgs),
+    /// Activation patching: copy a clean prompt's activations into a corrupted one, block by block.
+    Patch(commands::patch::PatchArgs),
     /// Plot metric curves against step.
     Plot(commands::plot::PlotArgs),
     /// A Markdown report of a sweep: grouped final metrics and curve plots.
@@ -90,6 +96,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Runs(cmd) => commands::runs::run(cmd, &store),
         Command::Query(args) => commands::query::run(&args, &store),
         Command::Generate(args) => commands::generate::run(&args, registry, &store),
+        Command::Cache(args) => commands::cache::run(&args, registry, &store),
+        Command::Lens(args) => commands::lens::run(&args, registry, &store),
+        Command::Patch(args) => commands::patch::run(&args, registry, &store),
         Command::Plot(args) => commands::plot::run(args, &store),
         Command::Report(args) => commands::report::run(args, &store),
         Command::Sweep(cmd) => commands::sweep::run(cmd, registry, &store),

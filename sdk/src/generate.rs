@@ -143,6 +143,20 @@ pub fn generate(
     s: &Sampling,
     device: &Device,
 ) -> Result<Vec<Generated>> {
+    generate_with_hooks(model, tokenizer, prompts, s, device, &mut Hooks::none())
+}
+
+/// [`generate`] with `hooks` in every forward pass (cached or not): interventions steer every
+/// generated token, and captured activations hold the last step's. Check the hooks' names
+/// against the model first ([`Hooks::check`]).
+pub fn generate_with_hooks(
+    model: &dyn Model,
+    tokenizer: &dyn Tokenizer,
+    prompts: &[&str],
+    s: &Sampling,
+    device: &Device,
+    hooks: &mut Hooks,
+) -> Result<Vec<Generated>> {
     let mut rng = crate::init::rng(s.seed, "generate");
     let encoded: Vec<Vec<u32>> = prompts
         .iter()
@@ -182,15 +196,15 @@ pub fn generate(
                 let ids: Vec<u32> = seqs.iter().flat_map(|q| q[fresh..].to_vec()).collect();
                 let input = Tensor::from_vec(ids, (seqs.len(), len - fresh), device)?;
                 match generative {
-                    Some(g) => last_rows(&g.forward_cached(&input, &mut cache)?)?,
+                    Some(g) => last_rows(&g.forward_cached_with_hooks(&input, &mut cache, hooks)?)?,
                     None => {
                         cached = false;
-                        continue_without_cache(model, &seqs, window, device)?
+                        continue_without_cache(model, &seqs, window, device, hooks)?
                     }
                 }
             } else {
                 cached = false;
-                continue_without_cache(model, &seqs, window, device)?
+                continue_without_cache(model, &seqs, window, device, hooks)?
             };
             for (j, row) in rows.iter().enumerate() {
                 let token = choose(row, s, &mut rng);
@@ -257,12 +271,16 @@ fn continue_without_cache(
     seqs: &[Vec<u32>],
     window: Option<usize>,
     device: &Device,
+    hooks: &mut Hooks,
 ) -> Result<Vec<Vec<f32>>> {
     let len = seqs[0].len();
     let from = window.map_or(0, |w| len.saturating_sub(w));
     let ids: Vec<u32> = seqs.iter().flat_map(|q| q[from..].to_vec()).collect();
     let input = Tensor::from_vec(ids, (seqs.len(), len - from), device)?;
-    let out = model.forward(&input, &mut Hooks::none())?;
+    // A window that slid drops the first positions: chosen positions count from its start.
+    hooks.set_position_offset(from);
+    let out = model.forward(&input, hooks)?;
+    hooks.set_position_offset(0);
     last_rows(&out)
 }
 

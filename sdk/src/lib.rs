@@ -49,6 +49,7 @@ pub mod error;
 pub mod generate;
 pub mod hooks;
 pub mod init;
+pub mod interp;
 pub mod metrics;
 pub mod model;
 pub mod online;
@@ -77,8 +78,8 @@ pub use component::{
 pub use dataset::{Batch, DataInfo, Dataset, InputKind, Objective, Split};
 pub use environment::{Action, Environment, TimeStep};
 pub use error::{PluginError, Result};
-pub use generate::{generate, Generated, Sampling};
-pub use hooks::{names as hook_names, Hooks};
+pub use generate::{generate, generate_with_hooks, Generated, Sampling};
+pub use hooks::{names as hook_names, Hooks, Intervention};
 pub use metrics::{Column, Metric, Table};
 pub use model::{Generative, Model};
 pub use online::{HostFloat, HostOptimizer, Iterate, OnlineProblem, Precision};

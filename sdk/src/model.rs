@@ -72,4 +72,31 @@ pub trait Generative {
     /// [`position`](KvCache::position) is where the new positions start) and appending theirs
     /// with [`KvCache::append`].
     fn forward_cached(&self, input: &Tensor, cache: &mut KvCache) -> Result<Tensor>;
+
+    /// The model's head applied to a residual-stream activation (`[..., d_model]`): the final
+    /// norm, if the model has one, and the unembedding, giving `[..., vocab]`. The logit lens
+    /// reads every layer through it; applied to the last block's `hook_resid_post` it gives the
+    /// model's own logits. The default: not available.
+    fn readout(&self, _resid: &Tensor) -> Result<Tensor> {
+        Err(crate::PluginError::invalid(
+            "this model does not expose its final norm and unembedding (Generative::readout)",
+        ))
+    }
+
+    /// [`Generative::forward_cached`] passing the new positions' activations through `hooks`
+    /// (interventions at chosen positions count positions from the sequence's start). The
+    /// default serves models without hooks: it refuses active hooks rather than ignore them.
+    fn forward_cached_with_hooks(
+        &self,
+        input: &Tensor,
+        cache: &mut KvCache,
+        hooks: &mut Hooks,
+    ) -> Result<Tensor> {
+        if hooks.is_active() {
+            return Err(crate::PluginError::invalid(
+                "this model has no hook points in its cached forward pass",
+            ));
+        }
+        self.forward_cached(input, cache)
+    }
 }

@@ -19,6 +19,13 @@ pub trait Tokenizer: Send + Sync {
     fn vocab_size(&self) -> usize;
     /// The end-of-text id, if the tokenizer has one: generation stops there.
     fn eos(&self) -> Option<u32>;
+    /// The tokenizer as the text of a Hugging Face `tokenizer.json` that encodes and decodes the
+    /// same ids, with the end-of-text id as a special token named `<|endoftext|>`, if it can be
+    /// written so. A training run saves it as `tokenizer.json` in its directory, so that the run
+    /// can be loaded and prompted later without its corpus. The default: `None`.
+    fn to_hf_json(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Keys and values of the positions a decoder has already processed, per layer.

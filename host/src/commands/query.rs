@@ -58,13 +58,31 @@ pub fn run(args: &QueryArgs, store: &Store) -> anyhow::Result<ExitCode> {
         (None, None) => bail!("give the SQL as an argument or with --file"),
     };
     let mut df = assay_store::tables::query(store, &sql)?;
-    let bytes = render(&mut df, args.format)?;
-    match &args.out {
+    let rows = df.height();
+    emit(
+        &render(&mut df, args.format)?,
+        rows,
+        args.format,
+        args.out.as_deref(),
+    )
+}
+
+/// Prints a rendered table, or writes it to `out` (Parquet needs a file).
+pub fn emit(
+    bytes: &[u8],
+    rows: usize,
+    format: Format,
+    out: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
+    if format == Format::Parquet && out.is_none() {
+        bail!("--format parquet writes binary data; give --out FILE");
+    }
+    match out {
         Some(path) => {
-            write_atomic(path, &bytes)?;
-            eprintln!("wrote {} rows to {}", df.height(), path.display());
+            write_atomic(path, bytes)?;
+            eprintln!("wrote {rows} rows to {}", path.display());
         }
-        None => std::io::stdout().write_all(&bytes)?,
+        None => std::io::stdout().write_all(bytes)?,
     }
     Ok(ExitCode::SUCCESS)
 }

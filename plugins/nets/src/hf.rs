@@ -19,9 +19,8 @@ use std::sync::Arc;
 use assay_sdk::prelude::*;
 use hf_hub::{Cache, Repo, RepoType};
 
+use crate::decoder::{rope_tables, Act, Block, Decoder, Names, Norm, Positions};
 use crate::linear::Linear;
-use crate::llama::{rope_tables, Llama, LlamaBlock, RmsNorm};
-use crate::transformer::{Act, Block, Names, Norm, Transformer};
 
 /// The files of a checkpoint, resolved in a cache.
 pub(crate) struct Checkpoint {
@@ -140,7 +139,7 @@ fn usize_of(config: &serde_json::Value, keys: &[&str]) -> Option<usize> {
         .map(|v| v as usize)
 }
 
-fn gpt2(config: &serde_json::Value, w: &Weights, all_positions: bool) -> Result<Transformer> {
+fn gpt2(config: &serde_json::Value, w: &Weights, all_positions: bool) -> Result<Decoder> {
     let pre = ["transformer.", ""];
     let (d, heads, layers) = (
         usize_of(config, &["n_embd"]).unwrap_or(768),
@@ -148,12 +147,6 @@ fn gpt2(config: &serde_json::Value, w: &Weights, all_positions: bool) -> Result<
         usize_of(config, &["n_layer"]).unwrap_or(12),
     );
     let eps = config["layer_norm_epsilon"].as_f64().unwrap_or(1e-5);
-    if (eps - 1e-5).abs() > 1e-12 {
-        return Err(PluginError::invalid(format!(
-            "{}: layer_norm_epsilon {eps} is not supported (only 1e-5)",
-            w.origin
-        )));
-    }
     let act = match config["activation_function"].as_str().unwrap_or("gelu_new") {
         "gelu_new" | "gelu_pytorch_tanh" | "gelu_fast" => Act::GeluTanh,
         "gelu" => Act::Gelu,
@@ -166,10 +159,11 @@ fn gpt2(config: &serde_json::Value, w: &Weights, all_positions: bool) -> Result<
         }
     };
     let norm = |name: &str| -> Result<Norm> {
-        Ok(Norm {
-            w: Var::from_tensor(&w.get(&format!("{name}.weight"), &pre)?)?,
-            b: Var::from_tensor(&w.get(&format!("{name}.bias"), &pre)?)?,
-        })
+        Norm::from_tensors(
+            w.get(&format!("{name}.weight"), &pre)?,
+            Some(w.get(&format!("{name}.bias"), &pre)?),
+            eps,
+        )
     };
     let linear = |name: &str| -> Result<Linear> {
         Linear::from_tensors(
@@ -193,6 +187,7 @@ fn gpt2(config: &serde_json::Value, w: &Weights, all_positions: bool) -> Result<
             k: part(1)?,
             v: part(2)?,
             o: linear(&format!("{h}.attn.c_proj"))?,
+            gate: None,
             w_in: linear(&format!("{h}.mlp.c_fc"))?,
             w_out: linear(&format!("{h}.mlp.c_proj"))?,
             ln1: Some(norm(&format!("{h}.ln_1"))?),
@@ -205,13 +200,14 @@ fn gpt2(config: &serde_json::Value, w: &Weights, all_positions: bool) -> Result<
         Some(head) => Linear::from_tensors(head.t()?.contiguous()?, None)?,
         None => Linear::from_tensors(wte.t()?.contiguous()?, None)?,
     };
-    Ok(Transformer {
+    Ok(Decoder {
         embed: Var::from_tensor(&wte)?,
-        pos: Some(Var::from_tensor(&w.get("wpe.weight", &pre)?)?),
+        positions: Positions::Learned(Var::from_tensor(&w.get("wpe.weight", &pre)?)?),
         blocks,
         ln_final: Some(norm("ln_f")?),
-        unembed,
+        unembed: Some(unembed),
         heads,
+        kv_heads: heads,
         d_head: d / heads,
         act,
         dropout: 0.0,
@@ -228,7 +224,7 @@ fn llama(
     w: &Weights,
     all_positions: bool,
     device: &Device,
-) -> Result<Llama> {
+) -> Result<Decoder> {
     let pre = ["model.", ""];
     let d = usize_of(config, &["hidden_size"]).unwrap_or(4096);
     let heads = usize_of(config, &["num_attention_heads"]).unwrap_or(32);
@@ -264,25 +260,22 @@ fn llama(
             None,
         )
     };
-    let norm = |name: &str| -> Result<RmsNorm> {
-        Ok(RmsNorm {
-            w: Var::from_tensor(&w.get(&format!("{name}.weight"), &pre)?)?,
-            eps,
-        })
+    let norm = |name: &str| -> Result<Norm> {
+        Norm::from_tensors(w.get(&format!("{name}.weight"), &pre)?, None, eps)
     };
     let mut blocks = Vec::with_capacity(layers);
     for i in 0..layers {
         let l = format!("layers.{i}");
-        blocks.push(LlamaBlock {
-            ln1: norm(&format!("{l}.input_layernorm"))?,
+        blocks.push(Block {
+            ln1: Some(norm(&format!("{l}.input_layernorm"))?),
             q: linear(&format!("{l}.self_attn.q_proj"))?,
             k: linear(&format!("{l}.self_attn.k_proj"))?,
             v: linear(&format!("{l}.self_attn.v_proj"))?,
             o: linear(&format!("{l}.self_attn.o_proj"))?,
-            ln2: norm(&format!("{l}.post_attention_layernorm"))?,
-            gate: linear(&format!("{l}.mlp.gate_proj"))?,
-            up: linear(&format!("{l}.mlp.up_proj"))?,
-            down: linear(&format!("{l}.mlp.down_proj"))?,
+            ln2: Some(norm(&format!("{l}.post_attention_layernorm"))?),
+            gate: Some(linear(&format!("{l}.mlp.gate_proj"))?),
+            w_in: linear(&format!("{l}.mlp.up_proj"))?,
+            w_out: linear(&format!("{l}.mlp.down_proj"))?,
             names: Names::new(i),
         });
     }
@@ -292,16 +285,21 @@ fn llama(
         _ => None,
     };
     let (cos, sin) = rope_tables(max, d_head, theta, device)?;
-    Ok(Llama {
+    Ok(Decoder {
         embed: Var::from_tensor(&w.get("embed_tokens.weight", &pre)?)?,
+        positions: Positions::Rotary { cos, sin },
         blocks,
-        norm: norm("norm")?,
+        ln_final: Some(norm("norm")?),
         unembed,
         heads,
         kv_heads,
         d_head,
-        cos,
-        sin,
+        act: Act::Silu,
+        dropout: 0.0,
+        mc_dropout: false,
+        fused_attention: false,
+        training: false,
+        dropout_rng: std::sync::Mutex::new(init::rng(0, "hf/dropout")),
         all_positions,
     })
 }
@@ -336,7 +334,7 @@ impl Tokenizer for HfTokenizer {
 
 /// A loaded checkpoint: the architecture's model and the tokenizer.
 struct HfModel {
-    inner: Box<dyn Model>,
+    inner: Decoder,
     tokenizer: Option<Arc<dyn Tokenizer>>,
 }
 
@@ -368,16 +366,24 @@ impl Generative for HfModel {
     }
 
     fn context_length(&self) -> Option<usize> {
-        self.inner.generative().and_then(|g| g.context_length())
+        self.inner.context_length()
     }
 
     fn forward_cached(&self, input: &Tensor, cache: &mut assay_sdk::KvCache) -> Result<Tensor> {
-        match self.inner.generative() {
-            Some(g) => g.forward_cached(input, cache),
-            None => Err(PluginError::invalid(
-                "this checkpoint's model has no cached forward",
-            )),
-        }
+        self.inner.forward_cached(input, cache)
+    }
+
+    fn forward_cached_with_hooks(
+        &self,
+        input: &Tensor,
+        cache: &mut assay_sdk::KvCache,
+        hooks: &mut Hooks,
+    ) -> Result<Tensor> {
+        self.inner.forward_cached_with_hooks(input, cache, hooks)
+    }
+
+    fn readout(&self, resid: &Tensor) -> Result<Tensor> {
+        self.inner.readout(resid)
     }
 }
 
@@ -394,9 +400,9 @@ pub(crate) fn load(
         map: tensors(&ck.weights, device)?,
         origin: format!("hf:{repo}@{revision}"),
     };
-    let inner: Box<dyn Model> = match ck.config["model_type"].as_str().unwrap_or("") {
-        "gpt2" => Box::new(gpt2(&ck.config, &w, all_positions)?),
-        "llama" | "mistral" => Box::new(llama(&ck.config, &w, all_positions, device)?),
+    let inner = match ck.config["model_type"].as_str().unwrap_or("") {
+        "gpt2" => gpt2(&ck.config, &w, all_positions)?,
+        "llama" | "mistral" => llama(&ck.config, &w, all_positions, device)?,
         other => {
             return Err(PluginError::invalid(format!(
                 "hf:{repo}: model_type `{other}` is not supported (gpt2, llama, mistral)"

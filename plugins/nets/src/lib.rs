@@ -10,8 +10,14 @@
 //! - model `llama`: a Llama-style decoder (RMSNorm, rotary positions, SwiGLU, grouped-query
 //!   attention) with the same hook points, cache and adapters.
 //! - model `hf`: a Hugging Face checkpoint (GPT-2, Llama or Mistral architecture) from the local
-//!   cache, mapped onto `transformer` or `llama`, with its tokenizer (`plugin = "hf:ORG/NAME"`).
+//!   cache, with its tokenizer (`plugin = "hf:ORG/NAME"`).
+//!
+//! The three decoders are one hooked decoder (`decoder`) configured three ways: every hook point
+//! and intervention works the same in all of them, in the plain and the cached forward pass.
 
+mod decoder;
+#[cfg(test)]
+mod decoder_tests;
 pub mod hf;
 mod linear;
 mod llama;

@@ -5,7 +5,8 @@
 //! between documents; the character- and word-level ones also have an unknown token for what
 //! their vocabulary lacks. Byte-level and character-level tokenizers round-trip any text they
 //! can represent exactly; the word-level one round-trips text made of its words and single
-//! spaces; a Hugging Face tokenizer round-trips as its decoder does.
+//! spaces; a Hugging Face tokenizer round-trips as its decoder does. Every one can be written as
+//! a Hugging Face `tokenizer.json` that encodes and decodes the same ids ([`crate::hf_json`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -41,11 +42,16 @@ pub enum TextTokenizer {
     },
     /// One id per word (runs of letters/digits/underscore, or single other non-space
     /// characters), then unknown and end-of-document; words are rejoined with single spaces.
+    /// Entries of `verbatim` (markers such as `[INST]`) are found whole in the text first,
+    /// leftmost and then longest, as Hugging Face added tokens are, and the text between them is
+    /// split into words.
     Words {
-        /// The words, in id order.
+        /// The words, in id order (the verbatim entries among them).
         words: Vec<String>,
         /// Word to id.
         index: HashMap<String, u32>,
+        /// Entries of `words` matched whole before the text is split into words.
+        verbatim: Vec<String>,
     },
     /// A Hugging Face tokenizer; end-of-document is the file's `eos_token` if it has one of the
     /// usual names, else an id past its vocabulary.
@@ -61,6 +67,36 @@ impl std::fmt::Debug for TextTokenizer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}(vocab {})", self.kind(), self.vocab_size())
     }
+}
+
+/// Splits `text` at the leftmost-longest occurrences of `verbatim` strings: pieces of text in
+/// order, each marked `true` when it is one of the verbatim strings.
+pub fn split_verbatim<'a>(text: &'a str, verbatim: &[String]) -> Vec<(&'a str, bool)> {
+    let mut out = Vec::new();
+    let (mut start, mut i) = (0, 0);
+    while i < text.len() {
+        let rest = &text[i..];
+        let longest = verbatim
+            .iter()
+            .filter(|v| !v.is_empty() && rest.starts_with(v.as_str()))
+            .map(String::len)
+            .max();
+        match longest {
+            Some(n) => {
+                if start < i {
+                    out.push((&text[start..i], false));
+                }
+                out.push((&text[i..i + n], true));
+                i += n;
+                start = i;
+            }
+            None => i += rest.chars().next().map_or(1, char::len_utf8),
+        }
+    }
+    if start < text.len() {
+        out.push((&text[start..], false));
+    }
+    out
 }
 
 /// Splits text into the word tokenizer's words.
@@ -150,7 +186,67 @@ impl TextTokenizer {
             .enumerate()
             .map(|(i, w)| (w.clone(), i as u32))
             .collect();
-        Ok(TextTokenizer::Words { words, index })
+        Ok(TextTokenizer::Words {
+            words,
+            index,
+            verbatim: Vec::new(),
+        })
+    }
+
+    /// Word-level over a fixed vocabulary: `words` in id order (repeats ignored). Entries also
+    /// listed in `verbatim` are matched whole in text before it is split into words (markers
+    /// such as `[INST]`); every other entry must be one word of [`words_of`], or encoding could
+    /// never produce it.
+    pub fn fixed_words<S: AsRef<str>>(
+        words: impl IntoIterator<Item = S>,
+        verbatim: &[&str],
+    ) -> Result<Self, TokenizerError> {
+        let mut list = Vec::new();
+        let mut index = HashMap::new();
+        for w in words {
+            let w = w.as_ref();
+            if index.contains_key(w) {
+                continue;
+            }
+            if w.is_empty() {
+                return Err(TokenizerError::Invalid("an empty word".into()));
+            }
+            if !verbatim.contains(&w) && words_of(w) != [w] {
+                return Err(TokenizerError::Invalid(format!(
+                    "`{w}` is not one word (it splits into {:?}); list it as verbatim",
+                    words_of(w)
+                )));
+            }
+            index.insert(w.to_string(), list.len() as u32);
+            list.push(w.to_string());
+        }
+        if list.is_empty() {
+            return Err(TokenizerError::Invalid(
+                "a word tokenizer needs at least one word".into(),
+            ));
+        }
+        if let Some(v) = verbatim.iter().find(|v| !index.contains_key(**v)) {
+            return Err(TokenizerError::Invalid(format!(
+                "verbatim `{v}` is not among the words"
+            )));
+        }
+        Ok(TextTokenizer::Words {
+            words: list,
+            index,
+            verbatim: verbatim.iter().map(|v| v.to_string()).collect(),
+        })
+    }
+
+    /// The pieces that [`TextTokenizer::Words`] maps to ids: verbatim entries whole, and the
+    /// words of the text between them.
+    fn word_pieces<'a>(text: &'a str, verbatim: &[String]) -> Vec<&'a str> {
+        if verbatim.is_empty() {
+            return words_of(text);
+        }
+        split_verbatim(text, verbatim)
+            .into_iter()
+            .flat_map(|(piece, whole)| if whole { vec![piece] } else { words_of(piece) })
+            .collect()
     }
 
     /// A Hugging Face `tokenizer.json`.
@@ -159,14 +255,21 @@ impl TextTokenizer {
             path: path.display().to_string(),
             message: e.to_string(),
         })?;
+        Ok(Self::from_hugging_face(inner))
+    }
+
+    /// A loaded Hugging Face tokenizer; end-of-document is the first of `</s>`,
+    /// `<|endoftext|>`, `<eos>`, `<|end_of_text|>` and `[SEP]` that it has, else the id past its
+    /// vocabulary.
+    pub fn from_hugging_face(inner: tokenizers::Tokenizer) -> Self {
         let eos = ["</s>", "<|endoftext|>", "<eos>", "<|end_of_text|>", "[SEP]"]
             .iter()
             .find_map(|t| inner.token_to_id(t))
             .unwrap_or_else(|| inner.get_vocab_size(true) as u32);
-        Ok(TextTokenizer::HuggingFace {
+        TextTokenizer::HuggingFace {
             inner: Box::new(inner),
             eos,
-        })
+        }
     }
 
     /// `bytes`, `chars`, `words` or `hugging_face`.
@@ -220,9 +323,13 @@ impl TextTokenizer {
                     .map(|c| index.get(&c).copied().unwrap_or(unk))
                     .collect()
             }
-            TextTokenizer::Words { words, index } => {
+            TextTokenizer::Words {
+                words,
+                index,
+                verbatim,
+            } => {
                 let unk = words.len() as u32;
-                words_of(text)
+                Self::word_pieces(text, verbatim)
                     .into_iter()
                     .map(|w| index.get(w).copied().unwrap_or(unk))
                     .collect()
@@ -284,6 +391,9 @@ impl assay_sdk::Tokenizer for TextTokenizer {
     fn eos(&self) -> Option<u32> {
         Some(TextTokenizer::eos(self))
     }
+    fn to_hf_json(&self) -> Option<String> {
+        TextTokenizer::to_hf_json(self)
+    }
 }
 
 #[cfg(test)]
@@ -335,6 +445,52 @@ mod tests {
             words_of("x_1=f(y)+2"),
             vec!["x_1", "=", "f", "(", "y", ")", "+", "2"]
         );
+    }
+
+    #[test]
+    fn fixed_words_keep_their_order_and_match_verbatim_markers_whole() {
+        let t = TextTokenizer::fixed_words(
+            ["<pad>", "[INST]", "[/INST]", "Who", "is", "?", "[INST]"],
+            &["<pad>", "[INST]", "[/INST]"],
+        )
+        .unwrap();
+        assert_eq!(t.vocab_size(), 6 + 2, "repeats are dropped");
+        assert_eq!((t.unknown(), t.eos()), (Some(6), 7));
+        let ids = t.encode("[INST] Who is Ada?[/INST]<pad>").unwrap();
+        assert_eq!(ids, vec![1, 3, 4, 6, 5, 2, 0]);
+        assert_eq!(
+            t.decode(&ids).unwrap(),
+            "[INST] Who is \u{fffd} ? [/INST] <pad>"
+        );
+        // Markers that are not listed as verbatim would never be produced.
+        let err = TextTokenizer::fixed_words(["[INST]", "a"], &[]).unwrap_err();
+        assert!(err.to_string().contains("[INST]"), "{err}");
+        let err = TextTokenizer::fixed_words(["a"], &["[X]"]).unwrap_err();
+        assert!(err.to_string().contains("[X]"), "{err}");
+        assert!(TextTokenizer::fixed_words(Vec::<String>::new(), &[]).is_err());
+        assert!(TextTokenizer::fixed_words(["a", ""], &[""]).is_err());
+    }
+
+    #[test]
+    fn verbatim_strings_are_found_leftmost_then_longest() {
+        let v: Vec<String> = ["<<", "<<UNL>>", "<</UNL>>", "UNL"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            split_verbatim("a<<UNL>>b <</UNL>>UNLx<<", &v),
+            vec![
+                ("a", false),
+                ("<<UNL>>", true),
+                ("b ", false),
+                ("<</UNL>>", true),
+                ("UNL", true),
+                ("x", false),
+                ("<<", true)
+            ]
+        );
+        assert_eq!(split_verbatim("日本", &v), vec![("日本", false)]);
+        assert!(split_verbatim("", &v).is_empty());
     }
 
     #[test]

@@ -195,6 +195,35 @@ impl Generative for GuardedModel {
             }
         })
     }
+    fn forward_cached_with_hooks(
+        &self,
+        input: &Tensor,
+        cache: &mut assay_sdk::KvCache,
+        hooks: &mut Hooks,
+    ) -> Result<Tensor> {
+        guard(
+            &self.who,
+            "Generative::forward_cached_with_hooks",
+            || match self.inner.generative() {
+                Some(g) => g.forward_cached_with_hooks(input, cache, hooks),
+                None => Err(PluginError::invalid(format!(
+                    "{} has no generation extension",
+                    self.who
+                ))),
+            },
+        )
+    }
+    fn readout(&self, resid: &Tensor) -> Result<Tensor> {
+        guard(&self.who, "Generative::readout", || {
+            match self.inner.generative() {
+                Some(g) => g.readout(resid),
+                None => Err(PluginError::invalid(format!(
+                    "{} has no generation extension",
+                    self.who
+                ))),
+            }
+        })
+    }
 }
 
 /// A dataset whose every call is guarded. Its description and sizes are read once, under the

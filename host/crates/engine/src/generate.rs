@@ -1,16 +1,12 @@
 //! Continue prompts (`assay generate`) with a trained language model of the store.
 //!
-//! The run's spec is rebuilt (its dataset supplies the tokenizer, its model the architecture),
-//! the weights of its last checkpoint are loaded, and [`assay_sdk::generate()`] continues every
-//! prompt.
+//! The run (or checkpoint) is loaded by [`crate::subject::load`], with its own tokenizer, and
+//! [`assay_sdk::generate()`] continues every prompt.
 
-use std::path::PathBuf;
-
-use anyhow::{bail, Context};
+use anyhow::bail;
 use assay_sdk::{Generated, Model, Sampling};
 
 use assay_catalog::Catalog;
-use assay_spec::{Checkpoint, RunRef};
 use assay_store::Store;
 
 /// What to generate from: a run of the store or a Hugging Face checkpoint, prompts, sampling.
@@ -39,68 +35,13 @@ pub fn generate(
         );
     }
     let prompts: Vec<&str> = args.prompts.iter().map(String::as_str).collect();
-    if let Some(rest) = args.model.strip_prefix("hf:") {
-        let (repo, revision) = rest.split_once('@').unwrap_or((rest, "main"));
-        let entry = catalog.get(assay_sdk::Kind::Model, "hf")?;
-        let params = entry.component.resolve(&[
-            ("repo", assay_sdk::Value::Str(repo.to_string())),
-            ("revision", assay_sdk::Value::Str(revision.to_string())),
-        ])?;
-        let device = assay_sdk::candle::Device::Cpu;
-        let cx = assay_sdk::ModelContext {
-            build: assay_sdk::BuildContext {
-                seed: sampling.seed,
-                device: device.clone(),
-            },
-            data: assay_sdk::DataInfo::tokens(1, 0, assay_sdk::Objective::NextToken { vocab: 0 }),
-        };
-        let model = entry
-            .build_model(&params, &cx)
-            .with_context(|| format!("loading {}", args.model))?;
-        let Some(tokenizer) = model.generative().and_then(|g| g.tokenizer()) else {
-            bail!("{}: the checkpoint has no tokenizer.json", args.model);
-        };
-        let model: &dyn Model = &model;
-        return Ok(assay_sdk::generate(
-            model,
-            tokenizer.as_ref(),
-            &prompts,
-            sampling,
-            &device,
-        )?);
-    }
-    let id = &args.model;
-    let dir: PathBuf = store.run_dir(id)?;
-    let spec_path = dir.join(assay_store::layout::SPEC);
-    let raw = assay_spec::read_raw(&spec_path, &[])
-        .with_context(|| format!("run {id} is not in {}", store.root().display()))?;
-    let spec = assay_spec::resolve(&raw, &spec_path.display().to_string(), catalog)?;
-    let (dataset, model, device) = crate::parts::build_data_and_model(&spec)
-        .with_context(|| format!("rebuilding run {id}"))?;
-    let source = RunRef {
-        id: id.clone(),
-        checkpoint: Checkpoint::Final,
-    };
-    let (step, weights) = store.weights(&source, &device)?;
-    crate::weights::set_parameters(
-        &crate::checkpoint::all_weights(&model),
-        &weights,
-        &format!("run {id} step {step}"),
-    )?;
-    let Some(tokenizer) = assay_sdk::Dataset::tokenizer(&dataset)
-        .or_else(|| model.generative().and_then(|g| g.tokenizer()))
-    else {
-        bail!(
-            "run {id}: neither its dataset `{}` nor its model has a tokenizer, so it cannot be prompted with text",
-            spec.dataset.as_ref().map_or("?", |d| d.plugin())
-        );
-    };
-    let model: &dyn Model = &model;
+    let subject = crate::subject::load(catalog, store, &args.model, sampling.seed)?;
+    let model: &dyn Model = &subject.model;
     Ok(assay_sdk::generate(
         model,
-        tokenizer.as_ref(),
+        subject.tokenizer.as_ref(),
         &prompts,
         sampling,
-        &device,
+        &subject.device,
     )?)
 }

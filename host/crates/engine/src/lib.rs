@@ -22,7 +22,9 @@ pub mod online;
 pub mod outcome;
 mod parts;
 pub mod pruning;
+mod run_files;
 mod sampler;
+pub mod subject;
 mod train;
 pub mod weights;
 

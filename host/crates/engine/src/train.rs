@@ -68,6 +68,8 @@ pub(crate) fn train(
         )?;
         // The weights the run starts from: what `checkpoint = "init"` of another run rewinds to.
         save_checkpoint(&parts, dir, 0)?;
+        let tokenizer = parts.dataset.tokenizer();
+        crate::run_files::save(dir, &parts.dataset.info(), tokenizer.as_deref())?;
         held
     } else if holds_mask {
         Some(crate::pruning::load_mask(dir, &parts.device)?)

@@ -85,6 +85,11 @@ fn latex_escape(s: &str) -> String {
         .collect()
 }
 
+/// An SDK table (what `assay lens` and `assay patch` compute) rendered in `format`.
+pub fn render_table(table: &assay_sdk::Table, format: Format) -> anyhow::Result<Vec<u8>> {
+    render(&mut crate::record::table_frame(table)?, format)
+}
+
 /// Renders `df` in a text format (everything but Parquet).
 pub fn render(df: &mut DataFrame, format: Format) -> anyhow::Result<Vec<u8>> {
     let mut out = Vec::new();

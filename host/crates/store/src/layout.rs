@@ -9,6 +9,8 @@
 //! STORE/<run-id>/tables/*.parquet    probe tables
 //! STORE/<run-id>/checkpoints/        safetensors: model.<param>, optim.<state>
 //! STORE/<run-id>/mask.safetensors    a pruned run's mask
+//! STORE/<run-id>/data.json           shapes and objective the model was built for
+//! STORE/<run-id>/tokenizer.json      the run's tokenizer (Hugging Face format), if it has one
 //! STORE/<run-id>/heartbeat           seconds since the epoch, refreshed while running
 //! STORE/<run-id>/lock                the owner of a running run
 //! STORE/sweeps/<sweep-id>.json       a sweep's frozen manifest
@@ -28,6 +30,12 @@ pub const TABLES: &str = "tables";
 pub const CHECKPOINTS: &str = "checkpoints";
 /// A pruned run's mask.
 pub const MASK: &str = "mask.safetensors";
+/// The shapes and objective the run's model was built for (so it can be rebuilt without its
+/// dataset).
+pub const DATA_INFO: &str = "data.json";
+/// The run's tokenizer, in the Hugging Face format, when its dataset has one that can be
+/// written so.
+pub const TOKENIZER: &str = "tokenizer.json";
 /// The heartbeat of a running run.
 pub const HEARTBEAT: &str = "heartbeat";
 /// The lock file of a running run.

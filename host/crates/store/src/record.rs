@@ -35,22 +35,34 @@ pub fn read_parquet(path: &Path) -> anyhow::Result<DataFrame> {
 
 fn sdk_table_frame(step: u64, table: &Table) -> anyhow::Result<DataFrame> {
     let rows = table.rows()?;
-    let mut cols: Vec<polars::prelude::Column> = vec![polars::prelude::Column::new(
-        "step".into(),
-        vec![step; rows],
-    )];
-    for (name, col) in &table.columns {
-        if name == "step" || name == "run_id" {
-            anyhow::bail!("table `{}`: column name `{name}` is reserved", table.name);
-        }
-        let c = match col {
+    if let Some((name, _)) = table
+        .columns
+        .iter()
+        .find(|(n, _)| n == "step" || n == "run_id")
+    {
+        anyhow::bail!("table `{}`: column name `{name}` is reserved", table.name);
+    }
+    let mut frame = table_frame(table)?;
+    frame.insert_column(
+        0,
+        polars::prelude::Column::new("step".into(), vec![step; rows]),
+    )?;
+    Ok(frame)
+}
+
+/// An SDK table as a data frame, its columns in order.
+pub fn table_frame(table: &Table) -> anyhow::Result<DataFrame> {
+    table.rows()?;
+    let cols: Vec<polars::prelude::Column> = table
+        .columns
+        .iter()
+        .map(|(name, col)| match col {
             SdkColumn::F64(v) => polars::prelude::Column::new(name.into(), v),
             SdkColumn::I64(v) => polars::prelude::Column::new(name.into(), v),
             SdkColumn::Bool(v) => polars::prelude::Column::new(name.into(), v),
             SdkColumn::Str(v) => polars::prelude::Column::new(name.into(), v),
-        };
-        cols.push(c);
-    }
+        })
+        .collect();
     Ok(DataFrame::new_infer_height(cols)?)
 }
 

@@ -1,8 +1,11 @@
 //! The `transformer` component: its parameters and how a model is built from them.
 
+use std::sync::Mutex;
+
 use assay_sdk::prelude::*;
 
-use super::*;
+use crate::decoder::{Act, Block, Decoder, Names, Norm, Positions};
+use crate::linear::{lora_targets, Linear};
 
 fn build(p: &Params, cx: &ModelContext) -> Result<Box<dyn Model>> {
     let InputKind::Tokens { vocab_size } = cx.data.input else {
@@ -38,8 +41,8 @@ fn build(p: &Params, cx: &ModelContext) -> Result<Box<dyn Model>> {
         dev,
     )?)?;
     let n_ctx = cx.data.input_shape.first().copied().unwrap_or(1);
-    let pos = if p.bool("pos_embed")? {
-        Some(Var::from_tensor(&init::normal(
+    let positions = if p.bool("pos_embed")? {
+        Positions::Learned(Var::from_tensor(&init::normal(
             &mut rng,
             &[n_ctx, d],
             0.0,
@@ -47,7 +50,7 @@ fn build(p: &Params, cx: &ModelContext) -> Result<Box<dyn Model>> {
             dev,
         )?)?)
     } else {
-        None
+        Positions::None
     };
     let mut blocks = Vec::new();
     for i in 0..layers {
@@ -57,29 +60,31 @@ fn build(p: &Params, cx: &ModelContext) -> Result<Box<dyn Model>> {
             k: Linear::new(&mut rng, (d, hd), std_d, bias, dev)?,
             v: Linear::new(&mut rng, (d, hd), std_d, bias, dev)?,
             o: Linear::new(&mut rng, (hd, d), std_d, bias, dev)?,
+            gate: None,
             w_in: Linear::new(&mut rng, (d, d_mlp), std_d, bias, dev)?,
             w_out: Linear::new(&mut rng, (d_mlp, d), std_d, bias, dev)?,
-            ln1: if ln { Some(Norm::new(d, dev)?) } else { None },
-            ln2: if ln { Some(Norm::new(d, dev)?) } else { None },
+            ln1: if ln { Some(Norm::layer(d, dev)?) } else { None },
+            ln2: if ln { Some(Norm::layer(d, dev)?) } else { None },
             names: Names::new(i),
         });
     }
     let unembed = Linear::new(&mut rng, (d, cx.data.objective.outputs()), std_d, bias, dev)?;
-    let mut model = Transformer {
+    let mut model = Decoder {
         embed,
-        pos,
+        positions,
         blocks,
-        ln_final: if ln { Some(Norm::new(d, dev)?) } else { None },
-        unembed,
+        ln_final: if ln { Some(Norm::layer(d, dev)?) } else { None },
+        unembed: Some(unembed),
         heads,
+        kv_heads: heads,
         d_head,
-        act: assay_sdk::params::read(p, "activation")?,
+        act: assay_sdk::params::read::<Act>(p, "activation")?,
         all_positions: matches!(cx.data.objective, Objective::NextToken { .. }),
         dropout: p.f64("dropout")?,
         mc_dropout: p.bool("mc_dropout")?,
         fused_attention: p.bool("fused_attention")?,
         training: true,
-        dropout_rng: std::sync::Mutex::new(cx.build.rng("transformer/dropout")),
+        dropout_rng: Mutex::new(cx.build.rng("transformer/dropout")),
     };
     let rank = p.usize("lora_rank")?;
     if rank > 0 {

@@ -1,6 +1,9 @@
 //! Tests of the transformer: shapes, hooks, the cache, adapters and the position modes.
 
-use super::*;
+use assay_sdk::prelude::*;
+use assay_sdk::KvCache;
+
+use super::register;
 
 fn make(given: &[(&str, Value)]) -> Box<dyn Model> {
     let mut found = Vec::new();

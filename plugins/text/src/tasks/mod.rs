@@ -1,8 +1,10 @@
 //! Generated reasoning tasks for few-shot evaluation (study 2): bAbI tasks 1, 6 and 15 and a
-//! mini-FLD, seeded, each with an oracle that recomputes the answer from the rendered text.
+//! mini-FLD, seeded, each with an oracle that recomputes the answer from the rendered text; and
+//! study 3's synthetic people and their facts ([`people`]).
 
 pub mod babi;
 pub mod fld;
+pub mod people;
 
 /// One evaluation example, rendered as lm-eval-harness renders it.
 #[derive(Debug, Clone, PartialEq, Eq)]

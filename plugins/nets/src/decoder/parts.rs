@@ -1,31 +1,70 @@
-//! The transformer's building blocks, shared with `llama` and `hf`: normalisation, hook and
-//! parameter names, blocks, activations.
+//! The decoder's building blocks: normalisation, hook names, blocks, activations.
 
 use assay_sdk::prelude::*;
 
 use crate::linear::{per_row, Linear};
 
+/// LayerNorm (with a bias) or RMSNorm (without), over the last dimension.
 pub(crate) struct Norm {
     pub w: Var,
-    pub b: Var,
+    /// LayerNorm's shift; `None` for RMSNorm.
+    pub b: Option<Var>,
+    pub eps: f64,
 }
 
 impl Norm {
-    pub fn new(d: usize, dev: &Device) -> Result<Norm> {
+    /// A fresh LayerNorm (weights 1, bias 0, epsilon 1e-5).
+    pub fn layer(d: usize, dev: &Device) -> Result<Norm> {
         Ok(Norm {
             w: Var::from_tensor(&Tensor::ones(d, DType::F32, dev)?)?,
-            b: Var::from_tensor(&Tensor::zeros(d, DType::F32, dev)?)?,
+            b: Some(Var::from_tensor(&Tensor::zeros(d, DType::F32, dev)?)?),
+            eps: 1e-5,
         })
     }
 
-    /// LayerNorm over the last dimension, from basic ops (candle's fused kernel has no backward).
+    /// A fresh RMSNorm (weights 1).
+    pub fn rms(d: usize, eps: f64, dev: &Device) -> Result<Norm> {
+        Ok(Norm {
+            w: Var::from_tensor(&Tensor::ones(d, DType::F32, dev)?)?,
+            b: None,
+            eps,
+        })
+    }
+
+    /// From given weights (`b` `Some` for LayerNorm).
+    pub fn from_tensors(w: Tensor, b: Option<Tensor>, eps: f64) -> Result<Norm> {
+        Ok(Norm {
+            w: Var::from_tensor(&w)?,
+            b: b.map(|b| Var::from_tensor(&b)).transpose()?,
+            eps,
+        })
+    }
+
+    /// The norm from basic ops (candle's fused kernels have no backward).
     pub(crate) fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let mean = x.mean_keepdim(D::Minus1)?;
-        let centred = x.broadcast_sub(&mean)?;
-        let var = centred.sqr()?.mean_keepdim(D::Minus1)?;
-        let normed = centred.broadcast_div(&(var + 1e-5)?.sqrt()?)?;
-        let scaled = normed.mul(&per_row(self.w.as_tensor(), &normed)?)?;
-        Ok((&scaled + per_row(self.b.as_tensor(), &scaled)?)?)
+        match &self.b {
+            Some(b) => {
+                let mean = x.mean_keepdim(D::Minus1)?;
+                let centred = x.broadcast_sub(&mean)?;
+                let var = centred.sqr()?.mean_keepdim(D::Minus1)?;
+                let normed = centred.broadcast_div(&(var + self.eps)?.sqrt()?)?;
+                let scaled = normed.mul(&per_row(self.w.as_tensor(), &normed)?)?;
+                Ok((&scaled + per_row(b.as_tensor(), &scaled)?)?)
+            }
+            None => {
+                let ms = x.sqr()?.mean_keepdim(D::Minus1)?;
+                let normed = x.broadcast_div(&(ms + self.eps)?.sqrt()?)?;
+                Ok(normed.mul(&per_row(self.w.as_tensor(), &normed)?)?)
+            }
+        }
+    }
+
+    /// Appends `prefix.w` (and `prefix.b`).
+    pub(crate) fn push(&self, prefix: &str, out: &mut Vec<(String, Var)>) {
+        out.push((format!("{prefix}.w"), self.w.clone()));
+        if let Some(b) = &self.b {
+            out.push((format!("{prefix}.b"), b.clone()));
+        }
     }
 }
 
@@ -87,16 +126,36 @@ impl Names {
     }
 }
 
+/// One decoder block: attention and an MLP, each behind an optional norm. A gated MLP
+/// (SwiGLU) computes `W_out(act(W_gate x) · W_in x)`; a plain one `W_out(act(W_in x))`.
 pub(crate) struct Block {
     pub q: Linear,
     pub k: Linear,
     pub v: Linear,
     pub o: Linear,
+    pub gate: Option<Linear>,
     pub w_in: Linear,
     pub w_out: Linear,
     pub ln1: Option<Norm>,
     pub ln2: Option<Norm>,
     pub names: Names,
+}
+
+impl Block {
+    /// The linear map named by a LoRA target (`W_Q`, `W_K`, `W_V`, `W_O`, `W_gate`, `W_in`,
+    /// `W_out`).
+    pub(crate) fn linear_mut(&mut self, target: &str) -> Option<&mut Linear> {
+        Some(match target {
+            "W_Q" => &mut self.q,
+            "W_K" => &mut self.k,
+            "W_V" => &mut self.v,
+            "W_O" => &mut self.o,
+            "W_gate" => self.gate.as_mut()?,
+            "W_in" => &mut self.w_in,
+            "W_out" => &mut self.w_out,
+            _ => return None,
+        })
+    }
 }
 
 /// `table` (`[n, d]`, one row per position) repeated for each of `batch` examples, as
@@ -117,6 +176,8 @@ pub(crate) enum Act {
     Gelu,
     /// GELU's tanh approximation (GPT-2's `gelu_new`).
     GeluTanh,
+    /// SiLU (`x · sigmoid(x)`), the gate of SwiGLU.
+    Silu,
 }
 
 impl Act {
@@ -125,6 +186,7 @@ impl Act {
             Act::Relu => assay_sdk::ops::relu(x)?,
             Act::Gelu => x.gelu_erf()?,
             Act::GeluTanh => x.gelu()?,
+            Act::Silu => assay_sdk::nn::ops::silu(x)?,
         })
     }
 }
