@@ -411,3 +411,74 @@ fn the_lens_runs_on_hugging_face_checkpoints() {
         );
     }
 }
+
+#[test]
+fn init_from_a_run_with_another_tokenizer_is_refused() {
+    let (dir, store, id) = trained_run();
+    // (While the corpus is here: a dataset's test examples can be cached instead of prompts.)
+    let file = dir.path().join("test-examples.safetensors");
+    let out = assay_at(
+        dir.path(),
+        &store,
+        &[
+            "cache",
+            &id,
+            "--dataset",
+            "lm.toml",
+            "--limit",
+            "3",
+            "--hook",
+            "blocks.0.hook_resid_post",
+            "--out",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (meta, tensors) = assay_interp::cache::read(&file, &Device::Cpu).unwrap();
+    assert_eq!(tensors["tokens"].dims(), &[3, 16]);
+    assert_eq!(tensors["blocks.0.hook_resid_post"].dims(), &[3, 16, 16]);
+    assert!(meta["prompts"].contains("test example 2"));
+    // The same corpus, character-level over an alphabet of 257 symbols' worth of ids would not
+    // fit anyway; a chars tokenizer names the real problem first: the tokenizers differ.
+    let spec = write_spec(
+        dir.path(),
+        "from.toml",
+        &format!(
+            r#"
+name = "from-bytes"
+seed = 0
+[dataset]
+plugin = "text_corpus"
+paths = ["corpus/*.txt"]
+tokenizer = "chars"
+alphabet = "abcdefghijklmnopqrstuvwxyz .0123\n"
+block_size = 16
+test_fraction = 0.2
+[model]
+plugin = "transformer"
+n_layers = 2
+d_model = 16
+n_heads = 2
+d_mlp = 32
+layer_norm = true
+activation = "gelu"
+[optimizer]
+plugin = "adamw"
+lr = 3e-3
+[init]
+from = "run:{id}"
+checkpoint = "final"
+[train]
+steps = 2
+batch_size = 8
+"#
+        ),
+    );
+    let out = run_spec(dir.path(), &store, &spec);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("another tokenizer") && stderr(&out).contains(&id),
+        "{}",
+        stderr(&out)
+    );
+}

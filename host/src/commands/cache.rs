@@ -19,6 +19,13 @@ pub struct CacheArgs {
     pub model: String,
     #[command(flatten)]
     pub prompts: PromptArgs,
+    /// Cache the test examples of this spec file's `[dataset]` (token inputs) instead of, or
+    /// besides, prompts.
+    #[arg(long, value_name = "SPEC.toml")]
+    pub dataset: Option<PathBuf>,
+    /// With --dataset: the first this many test examples.
+    #[arg(long, default_value_t = 64)]
+    pub limit: usize,
     /// Hook points to cache: glob patterns over hook names (`blocks.*.hook_resid_post`);
     /// repeatable. `assay lens`'s errors and `assay plugins info MODEL` list the names.
     #[arg(long = "hook", required = true)]
@@ -42,9 +49,19 @@ pub fn run(
 ) -> anyhow::Result<ExitCode> {
     let catalog = load_catalog(registry)?;
     let subject = assay_engine::subject::load(&catalog, store, &args.model, 0)?;
+    let mut prompts = Vec::new();
+    if args.dataset.is_none() || !args.prompts.is_empty() {
+        for text in args.prompts.read()? {
+            let ids = subject.encode(&text)?;
+            prompts.push((text, ids));
+        }
+    }
+    if let Some(path) = &args.dataset {
+        prompts.extend(dataset_examples(&catalog, path, args.limit)?);
+    }
     let req = Request {
         hooks: args.hooks.clone(),
-        prompts: args.prompts.read()?,
+        prompts,
         batch: args.batch,
         max_bytes: args.max_bytes,
         out: args.out.clone(),
@@ -65,4 +82,37 @@ pub fn run(
         args.out.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The first `limit` test examples of the `[dataset]` of the spec file at `path`, as token ids.
+fn dataset_examples(
+    catalog: &assay_catalog::Catalog,
+    path: &std::path::Path,
+    limit: usize,
+) -> anyhow::Result<Vec<(String, Vec<u32>)>> {
+    use assay_sdk::{Dataset, InputKind, Split};
+    let raw = assay_spec::read_raw(path, &[])?;
+    let spec = assay_spec::resolve(&raw, &path.display().to_string(), catalog)?;
+    let (dataset, device) = assay_engine::parts::build_dataset(&spec)?;
+    if !matches!(dataset.info().input, InputKind::Tokens { .. }) {
+        anyhow::bail!(
+            "{}: its dataset's inputs are not tokens, so they cannot be fed to a language model",
+            path.display()
+        );
+    }
+    let n = dataset.len(Split::Test).min(limit);
+    if n == 0 {
+        anyhow::bail!("{}: its dataset has no test examples", path.display());
+    }
+    let indices: Vec<usize> = (0..n).collect();
+    let batch = dataset.batch(Split::Test, &indices, &device)?;
+    let rows = batch
+        .input
+        .to_dtype(assay_sdk::candle::DType::U32)?
+        .to_vec2::<u32>()?;
+    Ok(rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, ids)| (format!("test example {i}"), ids))
+        .collect())
 }

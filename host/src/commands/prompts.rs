@@ -17,6 +17,11 @@ pub struct PromptArgs {
 }
 
 impl PromptArgs {
+    /// Whether no prompt was given.
+    pub fn is_empty(&self) -> bool {
+        self.prompt.is_empty() && self.prompts_file.is_none()
+    }
+
     /// The prompts, from `--prompt` then `--prompts-file`; none at all is an error.
     pub fn read(&self) -> anyhow::Result<Vec<String>> {
         let mut out = self.prompt.clone();

@@ -4,12 +4,13 @@
 //!
 //! - [`lifecycle`]: starting a run or reusing an identical finished one, resuming, computing the
 //!   runs it starts from first; [`outcome`]: run options and how a run ended.
-//! - `train` (the loop, with its observation step), `parts` (components built from the spec),
+//! - `train` (the loop, with its observation step), [`parts`] (components built from the spec),
 //!   `sampler`, `evaluation`, [`checkpoint`] (the checkpoint format), `heartbeat` (liveness and
 //!   locks) and [`interrupt`] (Ctrl-C and SIGTERM).
 //! - [`online`]: runs of an online problem in host memory.
 //! - [`pruning`] and [`weights`]: rewinding to another run's weights, masks, norm matching.
-//! - [`generate`]: prompting a trained language model; [`loss`](mod@loss): the losses of each objective.
+//! - [`subject`]: a finished run or `hf:` checkpoint loaded with its tokenizer (`run_files`: the
+//!   `data.json` and `tokenizer.json` a run saves for that); [`generate`]: prompting it; [`loss`](mod@loss): the losses of each objective.
 
 pub mod checkpoint;
 mod evaluation;
@@ -20,7 +21,7 @@ pub mod lifecycle;
 pub mod loss;
 pub mod online;
 pub mod outcome;
-mod parts;
+pub mod parts;
 pub mod pruning;
 mod run_files;
 mod sampler;

@@ -21,6 +21,24 @@ pub fn build_data_and_model(spec: &Spec) -> anyhow::Result<(GuardedDataset, Guar
     Ok((parts.dataset, parts.model, parts.device))
 }
 
+/// The dataset of a training spec and the device, without building anything else: what
+/// `assay cache --dataset` reads examples from.
+pub fn build_dataset(spec: &Spec) -> anyhow::Result<(GuardedDataset, Device)> {
+    let device = assay_spec::device::open(&spec.device).map_err(|m| anyhow!("device: {m}"))?;
+    let Some(dspec) = &spec.dataset else {
+        bail!("the spec has no [dataset]");
+    };
+    let d = &dspec.entry;
+    let cx = BuildContext {
+        seed: spec.seed,
+        device: device.clone(),
+    };
+    let dataset = d
+        .build_dataset(&dspec.params, &cx)
+        .with_context(|| format!("building {}", d.label()))?;
+    Ok((dataset, device))
+}
+
 /// Builds every component of a training spec, each from the catalog entry it was resolved
 /// against.
 pub(crate) fn build(spec: &Spec) -> anyhow::Result<Parts> {

@@ -72,6 +72,13 @@ pub fn prepare(
         let (step, weights) = store
             .weights(&init.source, start.device)
             .context("[init]")?;
+        let tokenizer = start.dataset.tokenizer();
+        crate::run_files::check_same_tokenizer(
+            &store.run_dir(&init.source.id)?,
+            &init.source.id,
+            tokenizer.as_deref(),
+        )
+        .context("[init]")?;
         set_parameters(
             &all,
             &weights,

@@ -96,6 +96,33 @@ pub(crate) fn load_data_info(dir: &Path) -> anyhow::Result<Option<DataInfo>> {
     }))
 }
 
+/// Checks that a run starting from run `source_id`'s weights (`[init]`) tokenizes as that run
+/// did: when both tokenizers can be written, their `tokenizer.json` texts must agree, or token
+/// ids would mean different things to the weights.
+pub(crate) fn check_same_tokenizer(
+    source_dir: &Path,
+    source_id: &str,
+    tokenizer: Option<&dyn assay_sdk::Tokenizer>,
+) -> anyhow::Result<()> {
+    let path = source_dir.join(layout::TOKENIZER);
+    let Some(ours) = tokenizer.and_then(|t| t.to_hf_json()) else {
+        return Ok(());
+    };
+    if !path.exists() {
+        return Ok(());
+    }
+    let theirs =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let parse = |t: &str| serde_json::from_str::<Json>(t).ok();
+    if parse(&theirs) != parse(&ours) {
+        bail!(
+            "run {source_id} was trained with another tokenizer ({} differs from this run's dataset's): its weights would read token ids that mean different things",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 /// A tokenizer read from a run's `tokenizer.json`: end of text is its `<|endoftext|>` token.
 struct SavedTokenizer {
     inner: tokenizers::Tokenizer,

@@ -30,8 +30,8 @@ pub const FORMAT: &str = "assay-activations/1";
 pub struct Request {
     /// Glob patterns over hook names (`blocks.*.hook_resid_post`).
     pub hooks: Vec<String>,
-    /// The prompts.
-    pub prompts: Vec<String>,
+    /// The prompts: a label (the text, or `test example I` of a dataset) and the token ids.
+    pub prompts: Vec<(String, Vec<u32>)>,
     /// Prompts per forward pass.
     pub batch: usize,
     /// Refuse a file larger than this.
@@ -73,11 +73,11 @@ pub fn write(
     }
     let model: &dyn Model = &subject.model;
     let hooks = assay_sdk::hooks::select(&req.hooks, &model.hook_points())?;
-    let encoded: Vec<Vec<u32>> = req
-        .prompts
-        .iter()
-        .map(|p| subject.encode(p))
-        .collect::<anyhow::Result<_>>()?;
+    let encoded: Vec<Vec<u32>> = req.prompts.iter().map(|(_, ids)| ids.clone()).collect();
+    if let Some(i) = encoded.iter().position(Vec::is_empty) {
+        bail!("prompt {i} has no tokens");
+    }
+    let labels: Vec<&String> = req.prompts.iter().map(|(label, _)| label).collect();
     let positions = encoded.iter().map(Vec::len).max().unwrap_or(0);
     if let Some(n) = model.generative().and_then(|g| g.context_length()) {
         if positions > n {
@@ -145,7 +145,7 @@ pub fn write(
         json!({
             "format": FORMAT,
             "model": subject.label,
-            "prompts": serde_json::to_string(&req.prompts)?,
+            "prompts": serde_json::to_string(&labels)?,
             "hooks": serde_json::to_string(&hooks)?,
             "pad_token": pad.to_string(),
         }),
