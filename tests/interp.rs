@@ -52,6 +52,12 @@ activation = "gelu"
 [optimizer]
 plugin = "adamw"
 lr = 3e-3
+[[probe]]
+plugin = "logit_lens"
+prompts = ["the cat", "a mat"]
+targets = [" ", "s"]
+top_k = 2
+at = "end"
 [train]
 steps = 20
 batch_size = 8
@@ -80,6 +86,24 @@ fn cache_lens_and_patch_work_on_a_trained_run_from_any_directory() {
         "the run saves its tokenizer"
     );
     assert!(run.join("data.json").exists());
+    // The logit_lens probe's table: 2 prompts x 2 layers x (2 top + 2 targets) at the last
+    // position.
+    let q = assay_at(
+        dir.path(),
+        &store,
+        &[
+            "query",
+            "SELECT count(*) AS n, max(rank) AS worst FROM logit_lens",
+            "--format",
+            "csv",
+        ],
+    );
+    assert!(q.status.success(), "{}", stderr(&q));
+    assert!(
+        stdout(&q).lines().nth(1).unwrap().starts_with("16,"),
+        "{}",
+        stdout(&q)
+    );
     // Elsewhere, with the corpus gone: the run still loads (its own tokenizer and data.json).
     std::fs::remove_dir_all(dir.path().join("corpus")).unwrap();
     let elsewhere = dir.path().join("elsewhere");

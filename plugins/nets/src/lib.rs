@@ -12,6 +12,8 @@
 //! - model `hf`: a Hugging Face checkpoint (GPT-2, Llama or Mistral architecture) from the local
 //!   cache, with its tokenizer (`plugin = "hf:ORG/NAME"`).
 //!
+//! - probe `logit_lens`: the logit lens of fixed prompts during training (table `logit_lens`).
+//!
 //! The three decoders are one hooked decoder (`decoder`) configured three ways: every hook point
 //! and intervention works the same in all of them, in the plain and the cached forward pass.
 
@@ -19,6 +21,7 @@ mod decoder;
 #[cfg(test)]
 mod decoder_tests;
 pub mod hf;
+mod lens_probe;
 mod linear;
 mod llama;
 mod mlp;
@@ -32,6 +35,7 @@ fn register(r: &mut dyn Registrar) {
     transformer::register(r);
     llama::register(r);
     hf::register(r);
+    lens_probe::register(r);
 }
 
 assay_sdk::export_plugin!(register);
