@@ -15,7 +15,9 @@
 //! - [`tasks`] and probe `few_shot`: generated bAbI 1/6/15 and mini-FLD examples with oracles,
 //!   scored lm-eval-harness style (exact match, format-following, multiple-choice ranking).
 //! - dataset `people` (study 3): synthetic people's facts and in-context unlearning queries
-//!   (`<<UNL>> target <</UNL>>`), one answer token per prompt, from [`tasks::people`].
+//!   (`<<UNL>> target <</UNL>>`), one answer token per prompt, from [`tasks::people`]; probe
+//!   `unlearning`: forget/retain accuracy in and out of domain and the logit lens of forget
+//!   queries.
 
 pub mod corpus;
 pub mod hf_json;
@@ -28,6 +30,7 @@ pub mod tokenizer;
 mod few_shot;
 mod people_dataset;
 mod text_corpus;
+mod unlearning_probe;
 
 use assay_sdk::Registrar;
 
@@ -35,6 +38,7 @@ fn register(r: &mut dyn Registrar) {
     text_corpus::register(r);
     few_shot::register(r);
     people_dataset::register(r);
+    unlearning_probe::register(r);
 }
 
 assay_sdk::export_plugin!(register);

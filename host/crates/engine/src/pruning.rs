@@ -79,8 +79,10 @@ pub fn prepare(
             tokenizer.as_deref(),
         )
         .context("[init]")?;
-        set_parameters(
-            &all,
+        // A model with adapters (LoRA) takes the source's weights into its frozen base and
+        // keeps its fresh adapters.
+        crate::weights::load_into(
+            start.model,
             &weights,
             &format!("run {} step {step}", init.source.id),
         )
