@@ -17,6 +17,7 @@ pub fn link_builtins() {
     assay_prune::link();
     assay_tabular::link();
     assay_text::link();
+    assay_scramble::link();
 }
 
 /// The built-in components only.
