@@ -8,7 +8,9 @@
 # quick), renders `assay query --file experiments/NAME.sql --format md`, and compares it with the
 # README block between `<!-- table: experiments/NAME.sql -->` and `<!-- end table -->`. Without
 # --update it prints the differences and exits 1 if any table drifted; with --update it rewrites
-# those blocks. The store is $ASSAY_STORE (default ./runs); JOBS sets the sweep's workers.
+# those blocks. Where experiments/NAME.plot.sql exists, it also draws
+# experiments/figures/NAME.png with `assay plot --query-file` and the flags on the file's
+# `-- plot-args:` line. The store is $ASSAY_STORE (default ./runs); JOBS sets the sweep's workers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,7 +19,7 @@ names=()
 for arg in "$@"; do
   case "$arg" in
     --update) update=true ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) names+=("$arg") ;;
   esac
 done
@@ -42,6 +44,12 @@ for name in "${names[@]}"; do
   "$assay" sweep "$spec" --jobs "${JOBS:-2}" >&2
   echo "   $(( $(date +%s) - start )) s" >&2
   "$assay" query --file "$sql" --format md > "$out/$name.md"
+  plot=experiments/$name.plot.sql
+  if [ -f "$plot" ]; then
+    args=$(sed -n 's/^-- plot-args: //p' "$plot")
+    mkdir -p experiments/figures
+    eval "\"\$assay\" plot --query-file \"\$plot\" $args --out experiments/figures/$name.png" >&2
+  fi
   python3 - "$name" "$out/$name.md" "$update" <<'PY' || drift=1
 import sys, difflib, pathlib
 name, table_path, update = sys.argv[1], sys.argv[2], sys.argv[3] == "true"

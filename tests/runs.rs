@@ -301,6 +301,40 @@ fn plots_are_written_as_png_and_svg() {
         env.path().join("x.png").to_str().unwrap(),
     ]);
     assert_error(&none, &["no values of metric `no/such`"]);
+
+    // Any query whose columns name the roles: a curve per series, a band from lo/hi.
+    let svg = env.path().join("query.svg");
+    let o = env.assay(&[
+        "plot",
+        "--query",
+        "SELECT m.step AS x, r.\"optimizer.plugin\" AS series, avg(m.value) AS y, \
+         min(m.value) AS lo, max(m.value) AS hi FROM metrics m JOIN runs r ON m.run_id = r.id \
+         WHERE m.name = 'test/acc' GROUP BY x, series",
+        "--x-label",
+        "training step",
+        "--out",
+        svg.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("(1 curve)"), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(text.contains("training step") && text.contains("adam"));
+    let unnamed = env.assay(&[
+        "plot",
+        "--query",
+        "SELECT step, value FROM metrics",
+        "--out",
+        svg.to_str().unwrap(),
+    ]);
+    assert_error(&unnamed, &["`x` and `y` are required", "step, value"]);
+    let extra = env.assay(&[
+        "plot",
+        "--query",
+        "SELECT step AS x, value AS y, name FROM metrics",
+        "--out",
+        svg.to_str().unwrap(),
+    ]);
+    assert_error(&extra, &["column `name` has no role"]);
 }
 
 #[test]

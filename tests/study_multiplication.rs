@@ -107,7 +107,7 @@ fn digit_confidence_tables_come_out_of_a_reduced_multiplication_run() {
             );
         }
         let constant = s["constant_acc"].as_f64().unwrap();
-        assert!(constant >= 0.1 && constant < 1.0, "{s}");
+        assert!((0.1..1.0).contains(&constant), "{s}");
         if s["wrong_prefix"].as_i64().unwrap() > 0 {
             let g = s["gain_wrong_prefix"].as_f64().unwrap();
             assert!((-1.0..=1.0).contains(&g), "{s}");

@@ -18,6 +18,7 @@ pub fn link_builtins() {
     assay_tabular::link();
     assay_text::link();
     assay_scramble::link();
+    assay_lang::link();
 }
 
 /// The built-in components only.

@@ -129,6 +129,7 @@ pub fn write(args: &Report, store: &Store) -> anyhow::Result<PathBuf> {
             logx: args.logx,
             logy: false,
             title: None,
+            ..Plot::default()
         };
         let curves = crate::plot::curves(store, &plot, metric)?;
         crate::plot::render(&[(metric.clone(), curves)], &plot, &plot.out)?;

@@ -1,10 +1,14 @@
-//! Metric curves against step, as PNG or SVG (`assay plot`).
+//! Plots as PNG or SVG (`assay plot`).
 //!
-//! One line per run, or with `--group-by KEY` one line per value of a `runs` column (for example
-//! `optimizer.plugin`) showing the mean over the group's runs with a band of ± one standard
-//! deviation. Logarithmic axes on request.
+//! Two sources of curves: metrics against step ([`metric`]: one line per run, or with
+//! `--group-by KEY` one line per value of a `runs` column such as `optimizer.plugin`, the mean
+//! over the group's runs with a band of ± one standard deviation), or any query whose columns
+//! name the axes ([`query`]: `x`, `y`, and optionally `series`, `panel`, `lo` and `hi`).
+//! Logarithmic axes on request.
 
-use std::collections::BTreeMap;
+mod metric;
+mod query;
+
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
@@ -13,11 +17,21 @@ use plotters::prelude::*;
 
 use crate::store::Store;
 
-/// What to plot: metrics (one panel each), which runs, how grouped, which axes.
-#[derive(Debug, Clone)]
+pub use metric::curves;
+pub use query::query_panels;
+
+/// What to plot: metrics (one panel each) or a query, which runs, how grouped, which axes.
+#[derive(Debug, Clone, Default)]
 pub struct Plot {
     /// Metrics to draw (e.g. `test/acc`), one panel per metric, stacked.
     pub metrics: Vec<String>,
+    /// Instead of metrics: a query with columns `x` and `y`, optionally `series` (one curve per
+    /// value), `panel` (one panel per value) and `lo`/`hi` (a band).
+    pub query: Option<String>,
+    /// Label of the x axis (default `step`, or `x` for a query).
+    pub x_label: Option<String>,
+    /// Label of the y axis of a query without a `panel` column (default `y`).
+    pub y_label: Option<String>,
     /// Output file, `.png` or `.svg`.
     pub out: PathBuf,
     /// `runs` columns to group by, comma-separated (e.g. `optimizer.plugin`); draws mean and
@@ -38,107 +52,10 @@ pub struct Plot {
 pub struct Curve {
     /// Legend label.
     pub label: String,
-    /// (step, value) in step order.
+    /// (x, value) in x order (x is the step for metrics).
     pub points: Vec<(f64, f64)>,
-    /// (step, low, high) for the band.
+    /// (x, low, high) for the band.
     pub band: Vec<(f64, f64, f64)>,
-}
-
-fn quote(ident: &str) -> String {
-    format!("\"{}\"", ident.replace('"', "\"\""))
-}
-
-/// The curves of `metric` for the runs and groups `args` asks for.
-pub fn curves(store: &Store, args: &Plot, metric: &str) -> anyhow::Result<Vec<Curve>> {
-    let group = match args.group_by.as_deref() {
-        Some(g) => {
-            let keys: Vec<String> = g
-                .split(',')
-                .map(str::trim)
-                .filter(|k| !k.is_empty())
-                .map(|k| {
-                    format!(
-                        "'{}=' || COALESCE(CAST(r.{} AS VARCHAR), '-')",
-                        k.rsplit('.').next().unwrap_or(k).replace('\'', "''"),
-                        quote(k)
-                    )
-                })
-                .collect();
-            if keys.len() == 1 {
-                format!("COALESCE(CAST(r.{} AS VARCHAR), '-')", quote(g.trim()))
-            } else {
-                keys.join(" || ', ' || ")
-            }
-        }
-        None => "m.run_id".to_string(),
-    };
-    let filter = args
-        .filter
-        .as_deref()
-        .map(|f| format!(" AND ({f})"))
-        .unwrap_or_default();
-    let sql = format!(
-        "SELECT m.run_id AS run_id, {group} AS grp, CAST(m.step AS DOUBLE) AS step, m.value AS value \
-         FROM metrics m JOIN runs r ON m.run_id = r.id WHERE m.name = '{}'{filter} ORDER BY grp, run_id, step",
-        metric.replace('\'', "''")
-    );
-    let df = crate::tables::query(store, &sql)?;
-    if df.height() == 0 {
-        bail!("no values of metric `{metric}` in {} (see `assay query \"SELECT DISTINCT name FROM metrics\"`)", store.root().display());
-    }
-    let grp = df.column("grp")?.str()?.clone();
-    let run = df.column("run_id")?.str()?.clone();
-    let step = df.column("step")?.f64()?.clone();
-    let value = df.column("value")?.f64()?.clone();
-    // group -> step -> values (one per run)
-    let mut groups: BTreeMap<String, BTreeMap<u64, Vec<f64>>> = BTreeMap::new();
-    let mut runs_per_group: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
-    for i in 0..df.height() {
-        let (Some(g), Some(r), Some(s), Some(v)) =
-            (grp.get(i), run.get(i), step.get(i), value.get(i))
-        else {
-            continue;
-        };
-        if !v.is_finite() || (args.logx && s <= 0.0) || (args.logy && v <= 0.0) {
-            continue;
-        }
-        groups
-            .entry(g.to_string())
-            .or_default()
-            .entry(s as u64)
-            .or_default()
-            .push(v);
-        runs_per_group
-            .entry(g.to_string())
-            .or_default()
-            .insert(r.to_string());
-    }
-    Ok(groups
-        .into_iter()
-        .map(|(label, by_step)| {
-            let n = runs_per_group.get(&label).map(|s| s.len()).unwrap_or(1);
-            let mut points = Vec::new();
-            let mut band = Vec::new();
-            for (s, vals) in by_step {
-                let mean = vals.iter().sum::<f64>() / vals.len() as f64;
-                let var = vals.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / vals.len() as f64;
-                points.push((s as f64, mean));
-                if vals.len() > 1 {
-                    band.push((s as f64, mean - var.sqrt(), mean + var.sqrt()));
-                }
-            }
-            let label = if args.group_by.is_some() {
-                format!("{label} (n={n})")
-            } else {
-                label
-            };
-            Curve {
-                label,
-                points,
-                band,
-            }
-        })
-        .collect())
 }
 
 fn register_font() -> anyhow::Result<()> {
@@ -218,7 +135,17 @@ where
     let fmt_axis = |log: bool| move |v: &f64| compact(if log { 10f64.powf(*v) } else { *v });
     chart
         .configure_mesh()
-        .x_desc(if args.logx { "step (log)" } else { "step" })
+        .x_desc({
+            let x =
+                args.x_label
+                    .as_deref()
+                    .unwrap_or(if args.query.is_some() { "x" } else { "step" });
+            if args.logx {
+                format!("{x} (log)")
+            } else {
+                x.to_string()
+            }
+        })
         .y_desc(if args.logy {
             format!("{metric} (log)")
         } else {
@@ -260,6 +187,15 @@ where
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
             });
+        if c.points.len() <= 40 {
+            chart
+                .draw_series(
+                    c.points
+                        .iter()
+                        .map(|&(x, y)| Circle::new((tx(x), ty(y)), 3, color.filled())),
+                )
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
     }
     chart
         .configure_series_labels()
@@ -325,12 +261,19 @@ pub fn render(panels: &[(String, Vec<Curve>)], args: &Plot, out: &Path) -> anyho
     }
 }
 
-/// Draws every metric of `plot` into `plot.out`; returns the number of curves drawn.
+/// Draws every metric of `plot` (or its query's panels) into `plot.out`; returns the number of
+/// curves drawn.
 pub fn draw_all(store: &Store, plot: &Plot) -> anyhow::Result<usize> {
-    let mut panels = Vec::new();
-    for metric in &plot.metrics {
-        panels.push((metric.clone(), curves(store, plot, metric)?));
-    }
+    let panels = match &plot.query {
+        Some(sql) => query_panels(store, sql, plot)?,
+        None => {
+            let mut panels = Vec::new();
+            for metric in &plot.metrics {
+                panels.push((metric.clone(), curves(store, plot, metric)?));
+            }
+            panels
+        }
+    };
     render(&panels, plot, &plot.out)?;
     Ok(panels.iter().map(|(_, c)| c.len()).sum())
 }
