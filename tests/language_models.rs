@@ -170,51 +170,22 @@ fn corpus_errors_name_the_parameter_and_the_pattern() {
     );
 }
 
-/// A one-thread HTTP server answering every chat completion with " yes" and refusing every
-/// other path; returns its base URL and the requests it saw.
+/// A mock server answering every chat completion with " yes" and refusing every other path;
+/// returns its base URL and the requests it saw.
 fn mock_openai() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
-    use std::io::{BufRead, BufReader, Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/v1", listener.local_addr().unwrap());
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let log = seen.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut head = String::new();
-            let mut length = 0usize;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-                head.push_str(&line);
-            }
-            let mut body = vec![0u8; length];
-            let _ = reader.read_exact(&mut body);
-            let request = format!("{head}\n{}", String::from_utf8_lossy(&body));
-            let chat = head.starts_with("POST /v1/chat/completions");
-            log.lock().unwrap().push(request);
-            let (status, reply) = if chat {
-                (
-                    "200 OK",
-                    r#"{"choices":[{"message":{"role":"assistant","content":" yes\n"}}]}"#,
-                )
-            } else {
-                ("404 Not Found", r#"{"error":"no completions here"}"#)
-            };
-            let mut s = stream;
-            let _ = write!(
-                s,
-                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}",
-                reply.len()
-            );
+    mock_server(|_n, head, _body| {
+        if head.starts_with("POST /v1/chat/completions") {
+            (
+                "200 OK",
+                r#"{"choices":[{"message":{"role":"assistant","content":" yes\n"}}]}"#.to_string(),
+            )
+        } else {
+            (
+                "404 Not Found",
+                r#"{"error":"no completions here"}"#.to_string(),
+            )
         }
-    });
-    (url, seen)
+    })
 }
 
 #[test]

@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::sync::{Arc, Mutex};
 
 use common::*;
@@ -127,64 +126,32 @@ enum Reply {
     Garbage,
 }
 
-/// A one-thread OpenAI-compatible server: the first `good` chat requests get `Reply::Echo`,
-/// later ones `after`. Returns its base URL and the requests it saw.
+/// A mock OpenAI-compatible server: the first `good` chat requests get `Reply::Echo`, later ones
+/// `after`. Returns its base URL and the requests it saw.
 fn mock(good: usize, after: Reply) -> (String, Arc<Mutex<Vec<String>>>) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/v1", listener.local_addr().unwrap());
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let (mut head, mut length) = (String::new(), 0usize);
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-                head.push_str(&line);
+    mock_server(move |n, _head, body| {
+        let reply = if n < good { Reply::Echo } else { after };
+        let text = match reply {
+            Reply::Echo => {
+                let v: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+                let prompt = v["messages"][0]["content"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string();
+                let scrambled = prompt
+                    .rsplit("Scrambled sentence: ")
+                    .next()
+                    .and_then(|s| s.split("\nRecovered sentence:").next())
+                    .unwrap_or("")
+                    .to_string();
+                serde_json::json!({"choices": [{"message": {"role": "assistant",
+                    "content": format!(" {scrambled}\nScrambled sentence: more")}}]})
+                .to_string()
             }
-            let mut body = vec![0u8; length];
-            let _ = reader.read_exact(&mut body);
-            let body = String::from_utf8_lossy(&body).into_owned();
-            let n = {
-                let mut l = log.lock().unwrap();
-                l.push(format!("{head}\n{body}"));
-                l.len() - 1
-            };
-            let reply = if n < good { Reply::Echo } else { after };
-            let text = match reply {
-                Reply::Echo => {
-                    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-                    let prompt = v["messages"][0]["content"]
-                        .as_str()
-                        .unwrap_or("")
-                        .to_string();
-                    let scrambled = prompt
-                        .rsplit("Scrambled sentence: ")
-                        .next()
-                        .and_then(|s| s.split("\nRecovered sentence:").next())
-                        .unwrap_or("")
-                        .to_string();
-                    serde_json::json!({"choices": [{"message": {"role": "assistant",
-                        "content": format!(" {scrambled}\nScrambled sentence: more")}}]})
-                    .to_string()
-                }
-                Reply::Garbage => "{\"choices\": [ not json".to_string(),
-            };
-            let mut s = stream;
-            let _ = write!(
-                s,
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}",
-                text.len()
-            );
-        }
-    });
-    (url, seen)
+            Reply::Garbage => "{\"choices\": [ not json".to_string(),
+        };
+        ("200 OK", text)
+    })
 }
 
 /// A spec whose only work is the OpenAI-compatible recoverer on `sentences` sentences, KF only.

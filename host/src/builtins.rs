@@ -19,6 +19,7 @@ pub fn link_builtins() {
     assay_text::link();
     assay_scramble::link();
     assay_lang::link();
+    assay_games::link();
 }
 
 /// The built-in components only.

@@ -287,6 +287,91 @@ fn register(r: &mut dyn Registrar) {
 }
 "#
         }
+        Kind::Agent => {
+            r#"/// Raises when it may, calls or checks otherwise: plays the legal action listed first
+/// among its preferences.
+struct Preference {
+    order: Vec<usize>,
+}
+
+impl Agent for Preference {
+    fn act(&mut self, step: &TimeStep) -> Result<Action> {
+        let choice = self
+            .order
+            .iter()
+            .find(|a| step.legal_actions.contains(a))
+            .or(step.legal_actions.first())
+            .ok_or_else(|| PluginError::invalid("NAME: no legal action"))?;
+        Ok(Action::Discrete(*choice))
+    }
+}
+
+/// The parameters: declared once, read back typed (`assay plugins info NAME` shows the docs).
+#[derive(Debug, Params)]
+struct PreferenceParams {
+    /// Actions in the order of preference.
+    #[param(default = [1, 0, 3, 2])]
+    order: Vec<usize>,
+}
+
+fn register(r: &mut dyn Registrar) {
+    r.add(
+        Component::agent_with("NAME", "0.1.0", |p: PreferenceParams, _cx| {
+            Ok(Box::new(Preference { order: p.order }))
+        })
+        .summary("plays its most preferred legal action"),
+    );
+}
+"#
+        }
+        Kind::Solver => {
+            r#"/// The running mean of a stream of seeded numbers: the simplest iterative computation.
+struct RunningMean {
+    state: u64,
+    n: u64,
+    mean: f64,
+}
+
+impl Solver for RunningMean {
+    fn iterate(&mut self) -> Result<()> {
+        self.state = self.state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let x = (self.state >> 11) as f64 / (1u64 << 53) as f64;
+        self.n += 1;
+        self.mean += (x - self.mean) / self.n as f64;
+        Ok(())
+    }
+    fn evaluate(&mut self, _iteration: u64, _is_final: bool) -> Result<Observation> {
+        Ok(Observation::default().metric("mean", self.mean))
+    }
+    fn save_state(&self) -> Result<Vec<u8>> {
+        let mut out = self.state.to_le_bytes().to_vec();
+        out.extend(self.n.to_le_bytes());
+        out.extend(self.mean.to_le_bytes());
+        Ok(out)
+    }
+    fn load_state(&mut self, s: &[u8]) -> Result<()> {
+        let word = |i: usize| -> Result<[u8; 8]> {
+            s.get(i * 8..i * 8 + 8)
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| PluginError::invalid("NAME: state is not 24 bytes"))
+        };
+        self.state = u64::from_le_bytes(word(0)?);
+        self.n = u64::from_le_bytes(word(1)?);
+        self.mean = f64::from_le_bytes(word(2)?);
+        Ok(())
+    }
+}
+
+fn register(r: &mut dyn Registrar) {
+    r.add(
+        Component::solver("NAME", "0.1.0", |_p, cx| {
+            Ok(Box::new(RunningMean { state: cx.seed, n: 0, mean: 0.0 }))
+        })
+        .summary("the running mean of uniform numbers (tends to 0.5)"),
+    );
+}
+"#
+        }
     };
     let test = match kind {
         Kind::Optimizer => "assay_sdk::conformance::check_optimizer_state_roundtrip(&found[0], &[], &[&[3], &[2, 2]], 3).unwrap();",

@@ -5,17 +5,20 @@ use std::sync::Arc;
 
 use candle_core::{Device, Var};
 
+use crate::agent::Agent;
 use crate::dataset::{DataInfo, Dataset};
 use crate::environment::Environment;
 use crate::error::Result;
+use crate::metrics::Table;
 use crate::model::Model;
 use crate::online::OnlineProblem;
 use crate::optimizer::{Optimizer, Parameter};
 use crate::params::{Param, Params};
 use crate::probe::Probe;
 use crate::prune::Pruner;
+use crate::solver::Solver;
 
-/// The seven kinds of component a plugin can provide.
+/// The nine kinds of component a plugin can provide.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Kind {
     /// Updates parameters from gradients ([`Optimizer`]).
@@ -33,11 +36,15 @@ pub enum Kind {
     /// An online optimisation problem driven by an optimizer's host-memory rule
     /// ([`OnlineProblem`]).
     Problem,
+    /// A player in an environment's episodes ([`Agent`]).
+    Agent,
+    /// Iterative offline computation, such as a game solver ([`Solver`]).
+    Solver,
 }
 
 impl Kind {
     /// Every kind, in a fixed order.
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 9] = [
         Kind::Optimizer,
         Kind::Model,
         Kind::Dataset,
@@ -45,6 +52,8 @@ impl Kind {
         Kind::Environment,
         Kind::Pruner,
         Kind::Problem,
+        Kind::Agent,
+        Kind::Solver,
     ];
 
     /// The lower-case name used in specs and on the command line.
@@ -57,6 +66,8 @@ impl Kind {
             Kind::Environment => "environment",
             Kind::Pruner => "pruner",
             Kind::Problem => "problem",
+            Kind::Agent => "agent",
+            Kind::Solver => "solver",
         }
     }
 
@@ -98,6 +109,51 @@ pub struct ModelContext {
     pub data: DataInfo,
 }
 
+/// What an agent factory gets besides its parameters.
+#[derive(Debug, Clone)]
+pub struct AgentContext {
+    /// The run's seed and device.
+    pub build: BuildContext,
+    /// How many seats the environment has.
+    pub seats: usize,
+    /// The agent's position in the spec's `[[agent]]` list (0-based). With seat swapping the
+    /// seat it plays changes from episode to episode; [`EpisodeStart::seat`] says which.
+    pub index: usize,
+    /// The tables of the run named by the agent's `from = "run:ID"` (for example the policy
+    /// table of a solver run), empty without `from`.
+    pub source: Vec<Table>,
+    /// The id of that run, if any.
+    pub source_run: Option<String>,
+}
+
+impl AgentContext {
+    /// The table `name` of the source run, or an error naming the run and the tables it has.
+    pub fn source_table(&self, name: &str) -> Result<&Table> {
+        let Some(run) = &self.source_run else {
+            return Err(crate::PluginError::param(
+                "from",
+                format!(
+                    "this agent needs a source run with a `{name}` table: set `from = \"run:ID\"`"
+                ),
+            ));
+        };
+        self.source.iter().find(|t| t.name == name).ok_or_else(|| {
+            let have: Vec<&str> = self.source.iter().map(|t| t.name.as_str()).collect();
+            crate::PluginError::param(
+                "from",
+                format!(
+                    "run {run} has no table `{name}` (it has: {})",
+                    if have.is_empty() {
+                        "none".to_string()
+                    } else {
+                        have.join(", ")
+                    }
+                ),
+            )
+        })
+    }
+}
+
 /// Builds an optimizer over the given parameters.
 pub type OptimizerFactory =
     Arc<dyn Fn(&Params, Vec<Parameter>) -> Result<Box<dyn Optimizer>> + Send + Sync>;
@@ -120,7 +176,14 @@ pub type PrunerFactory =
 pub type ProblemFactory =
     Arc<dyn Fn(&Params, &BuildContext) -> Result<Box<dyn OnlineProblem>> + Send + Sync>;
 
-/// A factory of one of the seven kinds.
+/// Builds an agent for one seat of an environment.
+pub type AgentFactory = Arc<dyn Fn(&Params, &AgentContext) -> Result<Box<dyn Agent>> + Send + Sync>;
+
+/// Builds a solver.
+pub type SolverFactory =
+    Arc<dyn Fn(&Params, &BuildContext) -> Result<Box<dyn Solver>> + Send + Sync>;
+
+/// A factory of one of the nine kinds.
 #[derive(Clone)]
 pub enum Factory {
     /// See [`OptimizerFactory`].
@@ -137,6 +200,10 @@ pub enum Factory {
     Pruner(PrunerFactory),
     /// See [`ProblemFactory`].
     Problem(ProblemFactory),
+    /// See [`AgentFactory`].
+    Agent(AgentFactory),
+    /// See [`SolverFactory`].
+    Solver(SolverFactory),
 }
 
 impl Factory {
@@ -150,6 +217,8 @@ impl Factory {
             Factory::Environment(_) => Kind::Environment,
             Factory::Pruner(_) => Kind::Pruner,
             Factory::Problem(_) => Kind::Problem,
+            Factory::Agent(_) => Kind::Agent,
+            Factory::Solver(_) => Kind::Solver,
         }
     }
 }
@@ -326,6 +395,42 @@ impl Component {
         Self::problem(name, version, move |p, cx| f(P::from_params(p)?, cx)).params::<P>()
     }
 
+    /// An agent component.
+    pub fn agent(
+        name: &str,
+        version: &str,
+        f: impl Fn(&Params, &AgentContext) -> Result<Box<dyn Agent>> + Send + Sync + 'static,
+    ) -> Self {
+        Self::new(name, version, Factory::Agent(Arc::new(f)))
+    }
+
+    /// An agent component with typed parameters (see [`Component::optimizer_with`]).
+    pub fn agent_with<P: crate::TypedParams + 'static>(
+        name: &str,
+        version: &str,
+        f: impl Fn(P, &AgentContext) -> Result<Box<dyn Agent>> + Send + Sync + 'static,
+    ) -> Self {
+        Self::agent(name, version, move |p, cx| f(P::from_params(p)?, cx)).params::<P>()
+    }
+
+    /// A solver component.
+    pub fn solver(
+        name: &str,
+        version: &str,
+        f: impl Fn(&Params, &BuildContext) -> Result<Box<dyn Solver>> + Send + Sync + 'static,
+    ) -> Self {
+        Self::new(name, version, Factory::Solver(Arc::new(f)))
+    }
+
+    /// A solver component with typed parameters (see [`Component::optimizer_with`]).
+    pub fn solver_with<P: crate::TypedParams + 'static>(
+        name: &str,
+        version: &str,
+        f: impl Fn(P, &BuildContext) -> Result<Box<dyn Solver>> + Send + Sync + 'static,
+    ) -> Self {
+        Self::solver(name, version, move |p, cx| f(P::from_params(p)?, cx)).params::<P>()
+    }
+
     /// Sets the one-line summary.
     pub fn summary(mut self, summary: &str) -> Self {
         self.summary = summary.to_string();
@@ -488,6 +593,30 @@ impl Component {
         match &self.factory {
             Factory::Problem(f) => f(&self.resolve(given)?, cx),
             _ => Err(self.wrong_kind(Kind::Problem)),
+        }
+    }
+
+    /// Builds an agent.
+    pub fn build_agent(
+        &self,
+        given: &[(&str, crate::Value)],
+        cx: &AgentContext,
+    ) -> Result<Box<dyn Agent>> {
+        match &self.factory {
+            Factory::Agent(f) => f(&self.resolve(given)?, cx),
+            _ => Err(self.wrong_kind(Kind::Agent)),
+        }
+    }
+
+    /// Builds a solver.
+    pub fn build_solver(
+        &self,
+        given: &[(&str, crate::Value)],
+        cx: &BuildContext,
+    ) -> Result<Box<dyn Solver>> {
+        match &self.factory {
+            Factory::Solver(f) => f(&self.resolve(given)?, cx),
+            _ => Err(self.wrong_kind(Kind::Solver)),
         }
     }
 }

@@ -1,8 +1,9 @@
 //! The [`Environment`] kind: interactive tasks such as games and simulators.
 //!
-//! Episodes: `reset` starts one, `step` applies the acting player's action. (Online
-//! optimisation problems, which earlier SDKs ran through this trait, have their own kind:
-//! [`OnlineProblem`](crate::OnlineProblem).)
+//! Episodes: `reset` starts one, `step` applies the acting player's action. The host plays
+//! them with one [`Agent`](crate::Agent) per seat (an *episode run*: `[environment]` and
+//! `[[agent]]` in a spec). (Online optimisation problems, which earlier SDKs ran through this
+//! trait, have their own kind: [`OnlineProblem`](crate::OnlineProblem).)
 
 use crate::error::Result;
 
@@ -46,4 +47,24 @@ pub trait Environment: Send {
 
     /// Applies the action of the player to act.
     fn step(&mut self, action: &Action) -> Result<TimeStep>;
+
+    /// How many seats (players) an episode has; 1 for single-agent tasks.
+    fn players(&self) -> usize {
+        1
+    }
+
+    /// What happens when the agent of `player` faults (an illegal action, an error, a panic or
+    /// a timeout) while it is to act: the environment's documented rule, applied as a step (in
+    /// a card game the player folds). The default ends nothing and is an error, which stops
+    /// the run; environments for untrusted agents override it.
+    fn forfeit(&mut self, player: usize) -> Result<TimeStep> {
+        Err(crate::PluginError::invalid(format!(
+            "player {player} faulted and this environment has no forfeit rule"
+        )))
+    }
+
+    /// A readable name of a discrete action, for tables and prompts (default: its number).
+    fn action_name(&self, action: usize) -> String {
+        action.to_string()
+    }
 }

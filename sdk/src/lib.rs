@@ -1,9 +1,9 @@
 //! # assay-sdk
 //!
 //! The contract between the `assay` host and its plugins. A plugin library provides named,
-//! versioned **components** of seven kinds — [`Optimizer`], [`Model`], [`Dataset`], [`Probe`],
-//! [`Environment`], [`Pruner`] and [`OnlineProblem`] — each declaring its parameters ([`Param`]) so that the host can check a spec
-//! before anything runs. Probes hand back [`Metric`]s and small [`Table`]s; models expose
+//! versioned **components** of nine kinds — [`Optimizer`], [`Model`], [`Dataset`], [`Probe`],
+//! [`Environment`], [`Pruner`], [`OnlineProblem`], [`Agent`] and [`Solver`] — each declaring its
+//! parameters ([`Param`]) so that the host can check a spec before anything runs. Probes hand back [`Metric`]s and small [`Table`]s; models expose
 //! TransformerLens-style hook points ([`Hooks`]).
 //!
 //! A library is one crate with one registration function and one macro call:
@@ -16,7 +16,7 @@
 //! `inventory`. `assay new-plugin NAME --kind KIND` scaffolds such a crate anywhere, and
 //! `assay plugins build DIR` builds it against the running host's SDK. Each kind's trait has a
 //! worked example: [`Optimizer`], [`Model`], [`Dataset`], [`Probe`], [`Environment`],
-//! [`Pruner`], [`OnlineProblem`].
+//! [`Pruner`], [`OnlineProblem`], [`Agent`], [`Solver`].
 //!
 //! ## Depending on the SDK
 //!
@@ -40,6 +40,7 @@
 extern crate self as assay_sdk;
 
 pub mod abi;
+pub mod agent;
 pub mod backend;
 pub mod component;
 pub mod conformance;
@@ -58,6 +59,7 @@ pub mod optimizer;
 pub mod params;
 pub mod probe;
 pub mod prune;
+pub mod solver;
 pub mod text;
 
 pub use candle_core as candle;
@@ -71,9 +73,11 @@ pub use rayon;
 /// `assay_sdk::safetensors::serialize`.
 pub use safetensors;
 
+pub use agent::{Agent, EpisodeStart, Exchange};
 pub use component::{
-    BuildContext, Component, DatasetFactory, EnvironmentFactory, Factory, Kind, ModelContext,
-    ModelFactory, OptimizerFactory, ProbeFactory, PrunerFactory, Registrar,
+    AgentContext, AgentFactory, BuildContext, Component, DatasetFactory, EnvironmentFactory,
+    Factory, Kind, ModelContext, ModelFactory, OptimizerFactory, ProbeFactory, PrunerFactory,
+    Registrar, SolverFactory,
 };
 pub use dataset::{Batch, DataInfo, Dataset, InputKind, Objective, Split};
 pub use environment::{Action, Environment, TimeStep};
@@ -85,6 +89,7 @@ pub use model::{Generative, Model};
 pub use online::{HostFloat, HostOptimizer, Iterate, OnlineProblem, Precision};
 pub use optimizer::{NamedState, Optimizer, Parameter, Role};
 pub use params::{Choice, Param, ParamType, ParamValue, Params, TypedParams, Value};
+pub use solver::Solver;
 
 /// Derives [`TypedParams`] for a struct of parameters: each field is one parameter, declared
 /// from the field's name, type and doc comment and read back typed, so declaration and use
@@ -132,12 +137,12 @@ pub mod prelude {
     pub use crate::candle::backprop::GradStore;
     pub use crate::candle::{DType, Device, Module, Tensor, Var, D};
     pub use crate::{
-        hook_names, init, Action, Batch, BuildContext, Column, Component, DataInfo, Dataset,
-        Environment, Factory, Generative, Hooks, HostFloat, HostOptimizer, InputKind, Iterate,
-        Kind, Mask, Metric, Model, ModelContext, NamedState, Objective, Observation, OnlineProblem,
-        Optimizer, Param, ParamType, Parameter, Params, PluginError, Precision, Probe,
-        ProbeContext, PruneContext, Pruner, Registrar, Result, Role, Split, Table, TimeStep,
-        Tokenizer, TypedParams, Value,
+        hook_names, init, Action, Agent, AgentContext, Batch, BuildContext, Column, Component,
+        DataInfo, Dataset, Environment, EpisodeStart, Exchange, Factory, Generative, Hooks,
+        HostFloat, HostOptimizer, InputKind, Iterate, Kind, Mask, Metric, Model, ModelContext,
+        NamedState, Objective, Observation, OnlineProblem, Optimizer, Param, ParamType, Parameter,
+        Params, PluginError, Precision, Probe, ProbeContext, PruneContext, Pruner, Registrar,
+        Result, Role, Solver, Split, Table, TimeStep, Tokenizer, TypedParams, Value,
     };
     // The trait and its derive macro share the name.
     pub use crate::Choice;

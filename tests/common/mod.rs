@@ -315,3 +315,54 @@ pub fn assert_error(out: &Output, needles: &[&str]) {
         "one message:\n{err}"
     );
 }
+
+/// A one-thread HTTP server standing in for an OpenAI-compatible API. `answer(n, head, body)`
+/// gives the status line and JSON body for the n-th request (from 0; `head` is the request line
+/// and headers). Returns the base URL (`http://127.0.0.1:PORT/v1`) and every request seen.
+pub fn mock_server(
+    answer: impl Fn(usize, &str, &str) -> (&'static str, String) + Send + 'static,
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binding a local port");
+    let url = format!(
+        "http://{}/v1",
+        listener.local_addr().expect("local address")
+    );
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let Ok(clone) = stream.try_clone() else {
+                continue;
+            };
+            let mut reader = BufReader::new(clone);
+            let (mut head, mut length) = (String::new(), 0usize);
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                head.push_str(&line);
+            }
+            let mut body = vec![0u8; length];
+            let _ = reader.read_exact(&mut body);
+            let body = String::from_utf8_lossy(&body).into_owned();
+            let n = {
+                let mut l = log.lock().unwrap();
+                l.push(format!("{head}\n{body}"));
+                l.len() - 1
+            };
+            let (status, reply) = answer(n, &head, &body);
+            let mut s = stream;
+            let _ = write!(
+                s,
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}",
+                reply.len()
+            );
+        }
+    });
+    (url, seen)
+}

@@ -151,8 +151,12 @@ fn setup(spec: &Spec) -> anyhow::Result<Setup> {
             data: dataset.info(),
         },
     )?;
-    let optimizer = spec.optimizer.entry.build_optimizer(
-        &spec.optimizer.params,
+    let ospec = spec
+        .optimizer
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("the benchmark spec has no [optimizer]"))?;
+    let optimizer = ospec.entry.build_optimizer(
+        &ospec.params,
         assay_catalog::optimizer_parameters(&model, &spec.no_decay),
     )?;
     Ok(Setup {
@@ -225,7 +229,11 @@ fn export(spec: &Spec, path: &Path) -> anyhow::Result<()> {
             "d_unembed": int("d_unembed"),
         })
     };
-    let o = &spec.optimizer.params;
+    let o = &spec
+        .optimizer
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("the benchmark spec has no [optimizer]"))?
+        .params;
     doc.insert("model".into(), model);
     doc.insert(
         "optimizer".into(),

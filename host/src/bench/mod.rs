@@ -7,10 +7,12 @@
 
 mod boundary;
 mod grokking;
+mod leduc;
 mod lm;
 
 pub use boundary::{boundary, BoundaryBenchArgs};
 pub use grokking::{grokking, GrokkingBenchArgs};
+pub use leduc::{leduc, LeducBenchArgs};
 pub use lm::{lm, LmBenchArgs};
 
 use std::time::Instant;

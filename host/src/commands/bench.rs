@@ -23,6 +23,8 @@ pub enum BenchCommand {
     Lm(bench::LmBenchArgs),
     /// The grokking step with plugins linked in versus loaded from .so files.
     Boundary(bench::BoundaryBenchArgs),
+    /// Study 10: CFR iterations/s and Leduc Hold'em steps/s, beside the game core's own loops.
+    Leduc(bench::LeducBenchArgs),
 }
 
 /// `assay bench ...`.
@@ -34,6 +36,7 @@ pub fn run(cmd: BenchCommand, registry: Option<&Path>) -> anyhow::Result<ExitCod
         BenchCommand::Grokking(args) => bench::grokking(&load_catalog(registry)?, &args)?,
         BenchCommand::Lm(args) => bench::lm(&load_catalog(registry)?, &args)?,
         BenchCommand::Boundary(args) => bench::boundary(&args)?,
+        BenchCommand::Leduc(args) => bench::leduc(&load_catalog(registry)?, &args)?,
     }
     Ok(ExitCode::SUCCESS)
 }

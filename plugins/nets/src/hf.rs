@@ -420,6 +420,20 @@ pub(crate) fn load(
     Ok(Box::new(HfModel { inner, tokenizer }))
 }
 
+/// The checkpoint `repo` (`ORG/NAME`) at `revision` as a next-token model with its tokenizer,
+/// from the Hugging Face cache of the environment (`HF_HOME`; downloaded unless
+/// `HF_HUB_OFFLINE=1`): for components that use a checkpoint without being the run's model
+/// (a language agent's text model, for example).
+pub fn load_from_hub(repo: &str, revision: &str, device: &Device) -> Result<Box<dyn Model>> {
+    if repo.is_empty() || !repo.contains('/') {
+        return Err(PluginError::param(
+            "repo",
+            format!("expected ORG/NAME, found `{repo}`"),
+        ));
+    }
+    load(&Cache::from_env(), repo, revision, true, device)
+}
+
 fn build(p: &Params, cx: &ModelContext) -> Result<Box<dyn Model>> {
     let repo = p.str("repo")?;
     if repo.is_empty() || !repo.contains('/') {

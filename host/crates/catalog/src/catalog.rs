@@ -12,8 +12,8 @@ use assay_sdk::prelude::*;
 use assay_sdk::Factory;
 
 use crate::guard::{
-    guard, GuardedDataset, GuardedEnvironment, GuardedHostOptimizer, GuardedModel,
-    GuardedOptimizer, GuardedProbe, GuardedProblem, GuardedPruner,
+    guard, GuardedAgent, GuardedDataset, GuardedEnvironment, GuardedHostOptimizer, GuardedModel,
+    GuardedOptimizer, GuardedProbe, GuardedProblem, GuardedPruner, GuardedSolver,
 };
 
 /// Where a component came from.
@@ -342,6 +342,32 @@ impl Entry {
         let who = self.who();
         let inner = guard(&who, "build", || f(params, cx))?;
         Ok(Box::new(GuardedEnvironment { who, inner }))
+    }
+
+    /// Builds an agent.
+    pub fn build_agent(&self, params: &Params, cx: &AgentContext) -> Result<Box<dyn Agent>> {
+        let Factory::Agent(f) = &self.component.factory else {
+            return Err(PluginError::invalid(format!(
+                "{} is not an agent",
+                self.label()
+            )));
+        };
+        let who = self.who();
+        let inner = guard(&who, "build", || f(params, cx))?;
+        Ok(Box::new(GuardedAgent { who, inner }))
+    }
+
+    /// Builds a solver.
+    pub fn build_solver(&self, params: &Params, cx: &BuildContext) -> Result<Box<dyn Solver>> {
+        let Factory::Solver(f) = &self.component.factory else {
+            return Err(PluginError::invalid(format!(
+                "{} is not a solver",
+                self.label()
+            )));
+        };
+        let who = self.who();
+        let inner = guard(&who, "build", || f(params, cx))?;
+        Ok(Box::new(GuardedSolver { who, inner }))
     }
 
     /// Builds an online problem.

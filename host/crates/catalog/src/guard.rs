@@ -304,6 +304,87 @@ impl Environment for GuardedEnvironment {
         let inner = &mut self.inner;
         guard(&self.who, "Environment::step", || inner.step(action))
     }
+    fn players(&self) -> usize {
+        let inner = &self.inner;
+        guard(&self.who, "Environment::players", || Ok(inner.players())).unwrap_or(0)
+    }
+    fn forfeit(&mut self, player: usize) -> Result<TimeStep> {
+        let inner = &mut self.inner;
+        guard(&self.who, "Environment::forfeit", || inner.forfeit(player))
+    }
+    fn action_name(&self, action: usize) -> String {
+        let inner = &self.inner;
+        guard(&self.who, "Environment::action_name", || {
+            Ok(inner.action_name(action))
+        })
+        .unwrap_or_else(|_| action.to_string())
+    }
+}
+
+/// An agent whose every call is guarded: a panic becomes an error naming the agent, which the
+/// episode loop records as a fault.
+pub struct GuardedAgent {
+    pub(crate) who: String,
+    pub(crate) inner: Box<dyn Agent>,
+}
+
+impl Agent for GuardedAgent {
+    fn begin_episode(&mut self, start: &EpisodeStart) -> Result<()> {
+        let inner = &mut self.inner;
+        guard(&self.who, "Agent::begin_episode", || {
+            inner.begin_episode(start)
+        })
+    }
+    fn act(&mut self, step: &TimeStep) -> Result<Action> {
+        let inner = &mut self.inner;
+        guard(&self.who, "Agent::act", || inner.act(step))
+    }
+    fn end_episode(&mut self, last: &TimeStep) -> Result<()> {
+        let inner = &mut self.inner;
+        guard(&self.who, "Agent::end_episode", || inner.end_episode(last))
+    }
+    fn take_exchanges(&mut self) -> Vec<Exchange> {
+        let inner = &mut self.inner;
+        guard(&self.who, "Agent::take_exchanges", || {
+            Ok(inner.take_exchanges())
+        })
+        .unwrap_or_default()
+    }
+    fn save_state(&self) -> Result<Vec<u8>> {
+        let inner = &self.inner;
+        guard(&self.who, "Agent::save_state", || inner.save_state())
+    }
+    fn load_state(&mut self, state: &[u8]) -> Result<()> {
+        let inner = &mut self.inner;
+        guard(&self.who, "Agent::load_state", || inner.load_state(state))
+    }
+}
+
+/// A solver whose every call is guarded.
+pub struct GuardedSolver {
+    pub(crate) who: String,
+    pub(crate) inner: Box<dyn Solver>,
+}
+
+impl Solver for GuardedSolver {
+    fn iterate(&mut self) -> Result<()> {
+        let inner = &mut self.inner;
+        guard(&self.who, "Solver::iterate", || inner.iterate())
+    }
+    fn evaluate(&mut self, iteration: u64, is_final: bool) -> Result<Observation> {
+        let inner = &mut self.inner;
+        guard(&self.who, "Solver::evaluate", || {
+            inner.evaluate(iteration, is_final)
+        })
+    }
+    fn save_state(&self) -> Result<Vec<u8>> {
+        let inner = &self.inner;
+        guard(&self.who, "Solver::save_state", || inner.save_state())
+    }
+    fn load_state(&mut self, state: &[u8]) -> Result<()> {
+        let inner = &mut self.inner;
+        guard(&self.who, "Solver::load_state", || inner.load_state(state))
+    }
 }
 
 /// An online problem whose every call is guarded.

@@ -13,6 +13,7 @@
 //!   `data.json` and `tokenizer.json` a run saves for that); [`generate`]: prompting it; [`loss`](mod@loss): the losses of each objective.
 
 pub mod checkpoint;
+mod episodes;
 mod evaluation;
 pub mod generate;
 mod heartbeat;
@@ -22,9 +23,12 @@ pub mod loss;
 pub mod online;
 pub mod outcome;
 pub mod parts;
+mod progress;
 pub mod pruning;
 mod run_files;
 mod sampler;
+mod solve;
+mod state_checkpoint;
 pub mod subject;
 mod train;
 pub mod weights;

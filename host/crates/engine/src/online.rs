@@ -43,11 +43,13 @@ pub fn train(
         bail!("{} started from an empty point", e.label());
     }
     let precision = spec.precision;
-    let optimizer = spec.optimizer.entry.build_host_optimizer(
-        &spec.optimizer.params,
-        start.len(),
-        precision,
-    )?;
+    let ospec = spec
+        .optimizer
+        .as_ref()
+        .ok_or_else(|| anyhow!("no [optimizer]"))?;
+    let optimizer = ospec
+        .entry
+        .build_host_optimizer(&ospec.params, start.len(), precision)?;
     let mut rounds = Rounds {
         problem: &mut problem,
         optimizer,

@@ -67,10 +67,14 @@ pub(crate) fn build(spec: &Spec) -> anyhow::Result<Parts> {
             },
         )
         .with_context(|| format!("building {}", m.label()))?;
-    let o = &spec.optimizer.entry;
+    let ospec = spec
+        .optimizer
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("no [optimizer]"))?;
+    let o = &ospec.entry;
     let optimizer = o
         .build_optimizer(
-            &spec.optimizer.params,
+            &ospec.params,
             assay_catalog::optimizer_parameters(&model, &spec.no_decay),
         )
         .with_context(|| format!("building {}", o.label()))?;

@@ -1,6 +1,5 @@
 //! The training loop: step, observe (evaluation and probes), flush metrics, checkpoint.
 
-use std::io::IsTerminal;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -31,6 +30,12 @@ pub(crate) fn train(
     install_interrupt_handler();
     if spec.problem.is_some() {
         return crate::online::train(spec, dir, record, opts);
+    }
+    if spec.solver.is_some() {
+        return crate::solve::run(spec, store, dir, record, checkpoint, opts);
+    }
+    if spec.environment.is_some() {
+        return crate::episodes::play(spec, store, dir, record, checkpoint, opts);
     }
     let mut parts = build(spec)?;
     let objective = parts.dataset.info().objective;
@@ -79,18 +84,11 @@ pub(crate) fn train(
     let masked = mask
         .as_ref()
         .map(|_| crate::pruning::weight_matrices(&parts.model));
-    let bar = if opts.quiet || !std::io::stderr().is_terminal() {
-        indicatif::ProgressBar::hidden()
-    } else {
-        let b = indicatif::ProgressBar::new(total);
-        b.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} {pos}/{len} [{bar:30}] {per_sec} loss {msg} ETA {eta}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        b
-    };
+    let bar = crate::progress::bar(
+        total,
+        "{spinner} {pos}/{len} [{bar:30}] {per_sec} loss {msg} ETA {eta}",
+        opts.quiet,
+    );
     bar.set_position(start);
 
     if start == 0 {

@@ -39,8 +39,17 @@ impl Spec {
         if let Some(m) = &self.model {
             out.push((Kind::Model, m));
         }
-        out.push((Kind::Optimizer, &self.optimizer));
+        if let Some(o) = &self.optimizer {
+            out.push((Kind::Optimizer, o));
+        }
         out.extend(self.probes.iter().map(|p| (Kind::Probe, &p.component)));
+        if let Some(e) = &self.environment {
+            out.push((Kind::Environment, e));
+        }
+        out.extend(self.agents.iter().map(|a| (Kind::Agent, &a.component)));
+        if let Some(s) = &self.solver {
+            out.push((Kind::Solver, s));
+        }
         if let Some(p) = &self.prune {
             out.push((Kind::Pruner, &p.pruner));
         }

@@ -45,6 +45,7 @@ pub mod device;
 mod error;
 pub mod identity;
 pub mod overrides;
+pub mod play;
 pub mod reference;
 mod resolver;
 mod sections;
@@ -58,6 +59,7 @@ pub use assay_catalog::describe_toml_error;
 pub use component::{ComponentSpec, ProbeSchedule, ProbeSpec};
 pub use error::SpecError;
 pub use overrides::{apply_overrides, attribute_overrides, parse_raw, read_raw, Override};
+pub use play::{AgentSpec, Episodes};
 pub use reference::{Checkpoint, Condition, RunRef};
 pub use start::{InitSpec, PruneApply, PruneSpec};
 pub use train::{LrSchedule, Train};
@@ -80,8 +82,8 @@ pub struct Spec {
     pub problem: Option<ComponentSpec>,
     /// The precision of an online run's iterate (`[problem] precision`, `f32` by default).
     pub precision: assay_sdk::Precision,
-    /// The optimizer.
-    pub optimizer: ComponentSpec,
+    /// The optimizer (training and online runs; none in episode and solver runs).
+    pub optimizer: Option<ComponentSpec>,
     /// Parameter roles exempt from weight decay (`[optimizer] no_decay`, e.g. `["bias",
     /// "norm"]` as nanoGPT does); empty by default, like PyTorch's optimizers.
     pub no_decay: Vec<assay_sdk::Role>,
@@ -93,6 +95,14 @@ pub struct Spec {
     pub init: Option<InitSpec>,
     /// Prune before training.
     pub prune: Option<PruneSpec>,
+    /// The environment of an episode run (`[environment]`).
+    pub environment: Option<ComponentSpec>,
+    /// The agents of an episode run, one per seat (`[[agent]]`).
+    pub agents: Vec<AgentSpec>,
+    /// How an episode run plays (`[episodes]`).
+    pub episodes: Option<Episodes>,
+    /// The solver of a solver run (`[solver]`, run for `[train] steps` iterations).
+    pub solver: Option<ComponentSpec>,
     /// The specs of runs that `init` and `prune` name by spec file: computed first when they are
     /// not finished in the store. Not part of the run id (their run ids are).
     pub dependencies: Vec<Spec>,

@@ -6,23 +6,26 @@ use std::path::Path;
 
 use assay_catalog::Catalog;
 use assay_sdk::params::Choice as _;
-use assay_sdk::{Kind, Params, Precision, Role};
+use assay_sdk::{Kind, Precision, Role};
 
 use crate::component::{ComponentSpec, ProbeSchedule, ProbeSpec};
-use crate::reference::{Checkpoint, Condition, RunRef};
+use crate::reference::{Checkpoint, RunRef};
 use crate::resolver::Resolver;
 use crate::start::{InitSpec, PruneApply, PruneSpec};
-use crate::train::{train_params, LrSchedule, Train};
+use crate::train::{LrSchedule, Train};
 use crate::{Spec, SpecError};
 
 /// The top-level keys of a spec.
-const TOP: [&str; 12] = [
+const TOP: [&str; 15] = [
     "name",
     "seed",
     "device",
     "dataset",
     "model",
     "environment",
+    "agent",
+    "episodes",
+    "solver",
     "problem",
     "optimizer",
     "probe",
@@ -30,9 +33,6 @@ const TOP: [&str; 12] = [
     "init",
     "prune",
 ];
-
-/// Metrics the run loop evaluates, which `train.stop_when` may name.
-const EVALUATED: [&str; 4] = ["train/loss", "train/acc", "test/loss", "test/acc"];
 
 /// A section's resolved value and its canonical table.
 type Resolved<T> = (T, toml::Table);
@@ -51,11 +51,17 @@ pub(crate) fn resolve_at(
         resolve_file: resolve_at,
     };
     let (name, seed, device) = header(&r, raw)?;
+    if ["environment", "agent", "episodes", "solver"]
+        .iter()
+        .any(|k| raw.contains_key(*k))
+    {
+        return crate::play::resolve(&r, raw, (name, seed, device));
+    }
     let subject = subject(&r, raw)?;
     let online = subject.problem.is_some();
     let ((optimizer, no_decay), optimizer_canon) = optimizer(&r, raw)?;
     let (probes, probes_canon) = probes(&r, raw)?;
-    let (train, train_canon) = train(&r, raw)?;
+    let (train, train_canon) = crate::train::resolve(&r, raw)?;
     check_optimizer_fits(&r, &optimizer, &train, subject.problem.as_ref())?;
     let mut dependencies = Vec::new();
     let init = match section(&r, raw, "init", online)? {
@@ -97,12 +103,16 @@ pub(crate) fn resolve_at(
             model: subject.model,
             problem: subject.problem,
             precision: subject.precision,
-            optimizer,
+            optimizer: Some(optimizer),
             no_decay,
             probes,
             train,
             init: init.map(|(i, _)| i),
             prune: prune.map(|(p, _)| p),
+            environment: None,
+            agents: Vec::new(),
+            episodes: None,
+            solver: None,
             dependencies,
             resolved,
         },
@@ -172,12 +182,6 @@ struct Subject {
 
 /// `[dataset]` and `[model]`, or `[problem]` (with its `precision`).
 fn subject(r: &Resolver<'_>, raw: &toml::Table) -> Result<Subject, SpecError> {
-    if raw.contains_key("environment") {
-        return Err(r.key_error(
-            "environment",
-            "runs of episodes in an environment are not supported yet; an online optimisation problem is a [problem] table",
-        ));
-    }
     if !raw.contains_key("problem") {
         let (d, dc) = r.component(Kind::Dataset, "dataset", raw.get("dataset"), &[])?;
         let (m, mc) = r.component(Kind::Model, "model", raw.get("model"), &[])?;
@@ -310,61 +314,6 @@ fn probes(
         canons.push(toml::Value::Table(canon));
     }
     Ok((probes, canons))
-}
-
-fn int_of(params: &Params, key: &str) -> u64 {
-    params.i64(key).map(|v| v.max(0) as u64).unwrap_or(0)
-}
-
-/// `[train]`: steps, batches, evaluation, checkpoints, schedule and early stopping.
-fn train(r: &Resolver<'_>, raw: &toml::Table) -> Result<Resolved<Train>, SpecError> {
-    let empty = toml::Table::new();
-    let given = match raw.get("train") {
-        Some(toml::Value::Table(t)) => t,
-        Some(_) => return Err(r.key_error("train", "must be a table")),
-        None => &empty,
-    };
-    let (tp, canon) = r.params("train", "[train]", &train_params(), given, &[])?;
-    let stop_when = match tp.str("stop_when").unwrap_or("") {
-        "" => None,
-        c => {
-            let cond = Condition::parse(c).map_err(|m| r.key_error("train.stop_when", m))?;
-            if !EVALUATED.contains(&cond.metric.as_str()) {
-                return Err(r.key_error(
-                    "train.stop_when",
-                    format!(
-                        "`{}` is not evaluated by the run loop; use one of {}",
-                        cond.metric,
-                        EVALUATED.join(", ")
-                    ),
-                ));
-            }
-            Some(cond)
-        }
-    };
-    let train = Train {
-        steps: int_of(&tp, "steps"),
-        batch_size: int_of(&tp, "batch_size") as usize,
-        eval_every: int_of(&tp, "eval_every"),
-        checkpoint_every: int_of(&tp, "checkpoint_every"),
-        lr_schedule: assay_sdk::params::read(&tp, "lr_schedule")
-            .map_err(|e| r.key_error("train.lr_schedule", e.to_string()))?,
-        warmup_steps: int_of(&tp, "warmup_steps"),
-        min_lr_factor: tp.f64("min_lr_factor").unwrap_or(0.0),
-        log_every: int_of(&tp, "log_every"),
-        eval_max_examples: int_of(&tp, "eval_max_examples") as usize,
-        stop_when,
-    };
-    if train.warmup_steps > train.steps {
-        return Err(r.key_error(
-            "train.warmup_steps",
-            format!(
-                "{} is more than train.steps = {}",
-                train.warmup_steps, train.steps
-            ),
-        ));
-    }
-    Ok((train, canon))
 }
 
 /// The optimizer against the rest: a schedule needs an `lr` to scale, and an online problem a

@@ -1,8 +1,13 @@
 //! The `[train]` table: steps, batches, evaluation, checkpoints and the learning-rate schedule.
 
-use assay_sdk::Param;
+use assay_sdk::{Param, Params};
 
 use crate::reference::Condition;
+use crate::resolver::Resolver;
+use crate::SpecError;
+
+/// Metrics the run loop evaluates, which `train.stop_when` may name.
+const EVALUATED: [&str; 4] = ["train/loss", "train/acc", "test/loss", "test/acc"];
 
 /// The learning-rate schedule, as a factor on the optimizer's `lr`.
 #[derive(Debug, Clone, Copy, PartialEq, assay_sdk::Choice)]
@@ -15,7 +20,7 @@ pub enum LrSchedule {
     Cosine,
 }
 
-/// The `[train]` table.
+/// The `[train]` table (all zeros by default: episode runs have none).
 #[derive(Debug, Clone)]
 pub struct Train {
     /// Optimizer steps.
@@ -38,6 +43,23 @@ pub struct Train {
     pub stop_when: Option<Condition>,
     /// Evaluate on at most this many examples per split (0 = all).
     pub eval_max_examples: usize,
+}
+
+impl Default for Train {
+    fn default() -> Self {
+        Train {
+            steps: 0,
+            batch_size: 0,
+            eval_every: 0,
+            checkpoint_every: 0,
+            lr_schedule: LrSchedule::Constant,
+            warmup_steps: 0,
+            min_lr_factor: 0.0,
+            log_every: 0,
+            stop_when: None,
+            eval_max_examples: 0,
+        }
+    }
 }
 
 impl Train {
@@ -105,4 +127,62 @@ pub(crate) fn train_params() -> Vec<Param> {
         )
         .min(0.0),
     ]
+}
+
+fn int_of(params: &Params, key: &str) -> u64 {
+    params.i64(key).map(|v| v.max(0) as u64).unwrap_or(0)
+}
+
+/// Resolves `[train]`: steps, batches, evaluation, checkpoints, schedule and early stopping.
+pub(crate) fn resolve(
+    r: &Resolver<'_>,
+    raw: &toml::Table,
+) -> Result<(Train, toml::Table), SpecError> {
+    let empty = toml::Table::new();
+    let given = match raw.get("train") {
+        Some(toml::Value::Table(t)) => t,
+        Some(_) => return Err(r.key_error("train", "must be a table")),
+        None => &empty,
+    };
+    let (tp, canon) = r.params("train", "[train]", &train_params(), given, &[])?;
+    let stop_when = match tp.str("stop_when").unwrap_or("") {
+        "" => None,
+        c => {
+            let cond = Condition::parse(c).map_err(|m| r.key_error("train.stop_when", m))?;
+            if !EVALUATED.contains(&cond.metric.as_str()) {
+                return Err(r.key_error(
+                    "train.stop_when",
+                    format!(
+                        "`{}` is not evaluated by the run loop; use one of {}",
+                        cond.metric,
+                        EVALUATED.join(", ")
+                    ),
+                ));
+            }
+            Some(cond)
+        }
+    };
+    let train = Train {
+        steps: int_of(&tp, "steps"),
+        batch_size: int_of(&tp, "batch_size") as usize,
+        eval_every: int_of(&tp, "eval_every"),
+        checkpoint_every: int_of(&tp, "checkpoint_every"),
+        lr_schedule: assay_sdk::params::read(&tp, "lr_schedule")
+            .map_err(|e| r.key_error("train.lr_schedule", e.to_string()))?,
+        warmup_steps: int_of(&tp, "warmup_steps"),
+        min_lr_factor: tp.f64("min_lr_factor").unwrap_or(0.0),
+        log_every: int_of(&tp, "log_every"),
+        eval_max_examples: int_of(&tp, "eval_max_examples") as usize,
+        stop_when,
+    };
+    if train.warmup_steps > train.steps {
+        return Err(r.key_error(
+            "train.warmup_steps",
+            format!(
+                "{} is more than train.steps = {}",
+                train.warmup_steps, train.steps
+            ),
+        ));
+    }
+    Ok((train, canon))
 }

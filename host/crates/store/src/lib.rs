@@ -23,6 +23,7 @@ pub mod manifest;
 pub mod plot;
 pub mod record;
 pub mod report;
+pub mod results;
 pub mod sql;
 pub mod store;
 pub mod tables;
