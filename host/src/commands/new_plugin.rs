@@ -13,7 +13,7 @@ pub struct NewPluginArgs {
     /// Crate name (lower case, `-` or `_`).
     pub name: String,
     /// Kind of the component to scaffold: optimizer, model, dataset, probe, environment,
-    /// pruner or problem.
+    /// pruner, problem, agent or solver.
     #[arg(long)]
     pub kind: String,
     /// Parent directory of the new crate, anywhere (default: the current directory).

@@ -189,6 +189,16 @@ pub(crate) fn resolve(
     header: (String, u64, String),
 ) -> Result<Spec, SpecError> {
     let (name, seed, device) = header;
+    if raw.contains_key("environment")
+        && raw.contains_key("optimizer")
+        && !raw.contains_key("agent")
+    {
+        return Err(r.key_error(
+            "environment",
+            "an episode run ([environment]) plays [[agent]] tables and has no [optimizer]; an \
+             online optimisation problem is a [problem] table",
+        ));
+    }
     for key in TRAINING_KEYS {
         if raw.contains_key(key) {
             let what = if raw.contains_key("solver") {
