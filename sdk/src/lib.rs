@@ -60,6 +60,7 @@ pub mod params;
 pub mod probe;
 pub mod prune;
 pub mod solver;
+pub mod splitmix;
 pub mod text;
 
 pub use candle_core as candle;
@@ -90,6 +91,7 @@ pub use online::{HostFloat, HostOptimizer, Iterate, OnlineProblem, Precision};
 pub use optimizer::{NamedState, Optimizer, Parameter, Role};
 pub use params::{Choice, Param, ParamType, ParamValue, Params, TypedParams, Value};
 pub use solver::Solver;
+pub use splitmix::SplitMix64;
 
 /// Derives [`TypedParams`] for a struct of parameters: each field is one parameter, declared
 /// from the field's name, type and doc comment and read back typed, so declaration and use

@@ -227,7 +227,7 @@ fn status(arg: &str, store: &Store) -> anyhow::Result<ExitCode> {
                 running += 1;
                 "running".to_string()
             }
-            Some(s @ (Status::Failed | Status::Lost)) => {
+            Some(s @ (Status::Failed | Status::Lost | Status::Damaged)) => {
                 failed += 1;
                 s.as_str().to_string()
             }

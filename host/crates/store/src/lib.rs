@@ -14,6 +14,7 @@
 //!   Parquet), [`plot`] and [`report`].
 
 pub mod checkpoints;
+pub mod damage;
 pub mod export;
 pub mod identity;
 pub mod index;

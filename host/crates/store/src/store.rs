@@ -38,6 +38,9 @@ pub enum Status {
     Interrupted,
     /// Marked running, but its process is gone (derived, never stored).
     Lost,
+    /// Stopped, but one of its Parquet files cannot be read (derived, never stored): left out
+    /// of queries and never reused; `assay run --force` recomputes it.
+    Damaged,
 }
 
 impl Status {
@@ -50,6 +53,7 @@ impl Status {
             Status::Failed => "failed",
             Status::Interrupted => "interrupted",
             Status::Lost => "lost",
+            Status::Damaged => "damaged",
         }
     }
 }
@@ -345,10 +349,37 @@ impl Store {
             .into_iter()
             .map(|id| {
                 let rec = self.record(&id)?;
-                let status = rec.effective_status(self.heartbeat(&id));
+                let mut status = rec.effective_status(self.heartbeat(&id));
+                if status != Status::Running && self.damage(&id).is_some() {
+                    status = Status::Damaged;
+                }
                 Ok((rec, status))
             })
             .collect())
+    }
+
+    /// What is wrong with run `id`'s Parquet files (metrics and tables), if anything: the first
+    /// damaged file and why (see [`crate::damage::parquet_damage`]).
+    pub fn damage(&self, id: &str) -> Option<String> {
+        let dir = self.run_dir(id).ok()?;
+        let mut files = vec![dir.join(crate::layout::METRICS)];
+        if let Ok(rd) = fs::read_dir(dir.join(crate::layout::TABLES)) {
+            let mut tables: Vec<PathBuf> = rd
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.extension().is_some_and(|x| x == "parquet")
+                        && !p
+                            .file_name()
+                            .is_some_and(|n| n.to_string_lossy().starts_with(TMP_PREFIX))
+                })
+                .collect();
+            tables.sort();
+            files.extend(tables);
+        }
+        files.iter().find_map(|f| {
+            crate::damage::parquet_damage(f).map(|why| format!("{}: {why}", f.display()))
+        })
     }
 
     /// Removes run `id`, unless a live process holds its lock.

@@ -150,16 +150,22 @@ pub fn context(store: &Store) -> anyhow::Result<SQLContext> {
     let (runs, listed) = runs_with_status(store)?;
     let ctx = SQLContext::new();
     ctx.register("runs", runs.lazy());
-    let with_metrics: Vec<RunMetrics> = listed
-        .iter()
-        .map(|(id, status)| {
-            Ok(RunMetrics {
-                id: id.clone(),
-                status: *status,
-                path: store.run_dir(id)?.join(crate::layout::METRICS),
-            })
-        })
-        .collect::<anyhow::Result<_>>()?;
+    let mut with_metrics: Vec<RunMetrics> = Vec::new();
+    for (id, status) in &listed {
+        let path = store.run_dir(id)?.join(crate::layout::METRICS);
+        if let Some(why) = crate::damage::parquet_damage(&path) {
+            eprintln!(
+                "warning: run {id}: {} is damaged ({why}); its metrics are left out",
+                path.display()
+            );
+            continue;
+        }
+        with_metrics.push(RunMetrics {
+            id: id.clone(),
+            status: *status,
+            path,
+        });
+    }
     let (metrics, last) = match crate::index::metric_tables(store, &with_metrics)? {
         Some(tables) => tables,
         None => {
@@ -202,6 +208,13 @@ pub fn context(store: &Store) -> anyhow::Result<SQLContext> {
                 .join(crate::layout::TABLES)
                 .join(format!("{name}.parquet"));
             if path.is_file() {
+                if let Some(why) = crate::damage::parquet_damage(&path) {
+                    eprintln!(
+                        "warning: run {id}: {} is damaged ({why}); its rows are left out of `{name}`",
+                        path.display()
+                    );
+                    continue;
+                }
                 files.push((id.as_str(), path));
             }
         }
