@@ -337,3 +337,111 @@ count = 2
     );
     assert_eq!(f(&faults[0], "n"), 0.0);
 }
+
+#[test]
+fn the_language_agent_plays_with_the_decoder_a_run_trained() {
+    let dir = scratch();
+    std::fs::create_dir_all(dir.path().join("corpus")).unwrap();
+    for doc in 0..8 {
+        let lines: Vec<&str> = (0..40)
+            .map(|i| {
+                if (i + doc) % 3 == 0 {
+                    "raise | I raise."
+                } else {
+                    "call | I call."
+                }
+            })
+            .collect();
+        std::fs::write(
+            dir.path().join(format!("corpus/{doc}.txt")),
+            lines.join("\n"),
+        )
+        .unwrap();
+    }
+    write_spec(
+        dir.path(),
+        "lm.toml",
+        r#"
+name = "poker-lm"
+[dataset]
+plugin = "text_corpus"
+paths = ["corpus/*.txt"]
+tokenizer = "bytes"
+block_size = 32
+test_fraction = 0.25
+[model]
+plugin = "transformer"
+n_layers = 1
+d_model = 32
+n_heads = 4
+d_mlp = 64
+layer_norm = true
+[optimizer]
+plugin = "adam"
+lr = 3e-3
+[train]
+steps = 60
+batch_size = 16
+"#,
+    );
+    let spec = write_spec(
+        dir.path(),
+        "play.toml",
+        r#"
+name = "leduc-run-model"
+[environment]
+plugin = "leduc_holdem"
+[[agent]]
+plugin = "suspicion"
+backend = "run"
+from = "lm.toml"
+mode = "normal"
+max_tokens = 12
+retries = 1
+[[agent]]
+plugin = "leduc_rule_v1"
+[episodes]
+count = 2
+"#,
+    );
+    let store = dir.path().join("store");
+    let out = run_spec(dir.path(), &store, &spec);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let store = store.display().to_string();
+    let runs = query(
+        dir.path(),
+        &store,
+        "SELECT run_name FROM runs ORDER BY run_name",
+    );
+    assert_eq!(
+        runs.len(),
+        2,
+        "the decoder's run was computed first: {runs:?}"
+    );
+    let decisions = query(
+        dir.path(),
+        &store,
+        "SELECT count(*) AS n FROM agent_exchanges WHERE module = 'decision'",
+    );
+    assert!(f(&decisions[0], "n") > 0.0);
+    let faults = query(
+        dir.path(),
+        &store,
+        "SELECT count(*) AS n FROM episodes WHERE fault IS NOT NULL",
+    );
+    assert_eq!(f(&faults[0], "n"), 0.0);
+
+    // Backend `run` without a run that trained a model says what it needs.
+    let bad = write_spec(
+        dir.path(),
+        "bad.toml",
+        "name = \"bad\"\n[environment]\nplugin = \"leduc_holdem\"\n[[agent]]\nplugin = \"suspicion\"\nbackend = \"run\"\n[[agent]]\nplugin = \"random\"\n",
+    );
+    let out = run_spec(dir.path(), dir.path().join("store").as_path(), &bad);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("backend = \"run\""),
+        "{}",
+        stderr(&out)
+    );
+}

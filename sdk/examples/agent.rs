@@ -50,6 +50,7 @@ fn registers_and_works() -> Result<()> {
         index: 0,
         source: Vec::new(),
         source_run: None,
+        text_model: None,
     };
     let mut agent = found[0].build_agent(&[], &cx)?;
     let step = TimeStep {

@@ -111,8 +111,12 @@ pub struct ModelContext {
     pub data: DataInfo,
 }
 
+/// A text model shared with an agent: the trained model of the run its spec names with `from`
+/// (with that run's tokenizer), loaded by the host.
+pub type SharedTextModel = Arc<std::sync::Mutex<dyn crate::backend::TextModel + Send>>;
+
 /// What an agent factory gets besides its parameters.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AgentContext {
     /// The run's seed and device.
     pub build: BuildContext,
@@ -126,6 +130,28 @@ pub struct AgentContext {
     pub source: Vec<Table>,
     /// The id of that run, if any.
     pub source_run: Option<String>,
+    /// When that run trained a model with a tokenizer: the model, as a text model (greedy or
+    /// sampled continuations on the CPU), so that language agents can play with it.
+    pub text_model: Option<SharedTextModel>,
+}
+
+impl fmt::Debug for AgentContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AgentContext")
+            .field("build", &self.build)
+            .field("seats", &self.seats)
+            .field("index", &self.index)
+            .field(
+                "source",
+                &self.source.iter().map(|t| &t.name).collect::<Vec<_>>(),
+            )
+            .field("source_run", &self.source_run)
+            .field(
+                "text_model",
+                &self.text_model.as_ref().map(|_| "<text model>"),
+            )
+            .finish()
+    }
 }
 
 impl AgentContext {

@@ -124,7 +124,7 @@ pub fn run(
         resumed: 0,
     };
     store.write_record(&record)?;
-    let outcome = execute(spec, store, record, None, opts)?;
+    let outcome = execute(catalog, spec, store, record, None, opts)?;
     drop(lock);
     Ok((id, outcome))
 }
@@ -223,7 +223,7 @@ pub fn resume(
     record.resumed += 1;
     store.beat(id)?;
     store.write_record(&record)?;
-    let outcome = execute(&spec, store, record, checkpoint.map(|c| c.1), opts)?;
+    let outcome = execute(catalog, &spec, store, record, checkpoint.map(|c| c.1), opts)?;
     drop(lock);
     Ok((id.to_string(), outcome))
 }
@@ -258,6 +258,7 @@ pub fn run_or_resume(
 
 /// Trains `spec` under a heartbeat and writes how it ended into `run.json`.
 fn execute(
+    catalog: &Catalog,
     spec: &Spec,
     store: &Store,
     mut record: RunRecord,
@@ -269,7 +270,7 @@ fn execute(
     let started = Instant::now();
     let previous = record.duration_s.unwrap_or(0.0);
     let _heartbeat = Heartbeat::start(store.clone(), id.clone());
-    let result = crate::train::train(spec, store, &dir, &mut record, checkpoint, opts);
+    let result = crate::train::train(catalog, spec, store, &dir, &mut record, checkpoint, opts);
     record.ended_at = Some(now_rfc3339());
     record.duration_s = Some(previous + started.elapsed().as_secs_f64());
     let outcome = match &result {

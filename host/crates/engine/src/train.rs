@@ -20,6 +20,7 @@ use crate::sampler::Sampler;
 /// prepare pruning and rewinding, then step, observe, flush and checkpoint until the last step, a
 /// divergence, an interruption or `pause_at`.
 pub(crate) fn train(
+    catalog: &assay_catalog::Catalog,
     spec: &Spec,
     store: &Store,
     dir: &Path,
@@ -35,7 +36,7 @@ pub(crate) fn train(
         return crate::solve::run(spec, store, dir, record, checkpoint, opts);
     }
     if spec.environment.is_some() {
-        return crate::episodes::play(spec, store, dir, record, checkpoint, opts);
+        return crate::episodes::play(catalog, spec, store, dir, record, checkpoint, opts);
     }
     let mut parts = build(spec)?;
     let objective = parts.dataset.info().objective;

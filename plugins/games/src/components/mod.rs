@@ -18,8 +18,8 @@ pub fn register(r: &mut dyn Registrar) {
     );
     agents::register(r);
     r.add(
-        Component::agent_with("suspicion", "0.1.0", |p: crate::suspicion::SuspicionParams, _cx| {
-            Ok(Box::new(crate::suspicion::Suspicion::new(p)?))
+        Component::agent_with("suspicion", "0.1.0", |p: crate::suspicion::SuspicionParams, cx| {
+            Ok(Box::new(crate::suspicion::Suspicion::new(p, cx.text_model.clone())?))
         })
         .summary("Suspicion-Agent: a language model plays Leduc Hold'em through observation, memory, theory-of-mind belief, planning and decision prompts"),
     );

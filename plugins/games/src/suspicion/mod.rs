@@ -11,7 +11,8 @@
 //! checkpoints keep. Mode `normal` skips (3) and (4).
 //!
 //! Backends: `scripted` (rules `PATTERN=>REPLY`, for tests and dry runs), `openai` (any
-//! OpenAI-compatible API) and `hf` (a Hugging Face checkpoint run here on the CPU).
+//! OpenAI-compatible API), `hf` (a Hugging Face checkpoint run here on the CPU) and `run` (the
+//! decoder trained by the run the agent's `from` names, with that run's tokenizer).
 //!
 //! Every prompt and reply is handed to the host ([`Agent::take_exchanges`]) and stored in table
 //! `agent_exchanges` with the decision's episode and step. If the replies never name a legal
@@ -23,7 +24,7 @@ pub mod prompts;
 pub mod scripted;
 
 use assay_sdk::prelude::*;
-use assay_sdk::{Exchange, Sampling, TextModel};
+use assay_sdk::{Exchange, Sampling, SharedTextModel, TextModel};
 
 use crate::action::Action as Bet;
 
@@ -47,6 +48,8 @@ pub enum Backend {
     Openai,
     /// A Hugging Face checkpoint run here (`hf_model`, from the Hub cache of the environment).
     Hf,
+    /// The model trained by the run the agent's `from` names (with its tokenizer).
+    Run,
 }
 
 /// The parameters of agent `suspicion`.
@@ -118,6 +121,32 @@ impl TextModel for HubModel {
     }
 }
 
+/// The host's text model of a run, shared through a lock.
+struct Shared(SharedTextModel);
+
+impl Shared {
+    fn with<R>(&self, f: impl FnOnce(&mut dyn TextModel) -> Result<R>) -> Result<R> {
+        let mut guard = self.0.lock().map_err(|_| {
+            PluginError::invalid("agent `suspicion`: the run's text model was poisoned by a panic")
+        })?;
+        f(&mut *guard)
+    }
+}
+
+impl TextModel for Shared {
+    fn name(&self) -> String {
+        self.with(|m| Ok(m.name())).unwrap_or_else(|_| "run".into())
+    }
+
+    fn complete(&mut self, prompts: &[&str], sampling: &Sampling) -> Result<Vec<String>> {
+        self.with(|m| m.complete(prompts, sampling))
+    }
+
+    fn log_likelihood(&mut self, context: &str, continuation: &str) -> Result<Option<f64>> {
+        self.with(|m| m.log_likelihood(context, continuation))
+    }
+}
+
 /// The agent.
 pub struct Suspicion {
     p: SuspicionParams,
@@ -146,8 +175,9 @@ fn rules_of(text: &str) -> String {
 }
 
 impl Suspicion {
-    /// Builds the agent with its backend.
-    pub fn new(p: SuspicionParams) -> Result<Suspicion> {
+    /// Builds the agent with its backend; `run_model` is the text model of the run named by
+    /// the agent's `from`, which backend `run` plays with.
+    pub fn new(p: SuspicionParams, run_model: Option<SharedTextModel>) -> Result<Suspicion> {
         let model: Box<dyn TextModel + Send> = match p.backend {
             Backend::Scripted => Box::new(scripted::Scripted::new(&p.script)?),
             Backend::Openai => {
@@ -158,6 +188,15 @@ impl Suspicion {
                     ));
                 }
                 Box::new(assay_text::openai::OpenAiChat::from_env(&p.openai_model))
+            }
+            Backend::Run => {
+                let shared = run_model.ok_or_else(|| {
+                    PluginError::param(
+                        "from",
+                        "agent `suspicion` with backend = \"run\": name a run that trained a text model, `from = \"run:ID\"` or its spec file",
+                    )
+                })?;
+                Box::new(Shared(shared))
             }
             Backend::Hf => {
                 let (repo, revision) = p.hf_model.split_once('@').unwrap_or((&p.hf_model, "main"));
@@ -384,7 +423,7 @@ mod tests {
                 .unwrap(),
         )
         .unwrap();
-        let mut a = Suspicion::new(p).unwrap();
+        let mut a = Suspicion::new(p, None).unwrap();
         a.long_memory = vec!["first game".into(), "zweites Spiel ♠".into()];
         let saved = a.save_state().unwrap();
         a.long_memory.clear();
