@@ -261,3 +261,107 @@ fn a_slurm_sweep_matches_the_local_one() {
         );
     }
 }
+
+#[test]
+fn an_episode_sweep_runs_on_slurm_as_locally_and_reports() {
+    let conf = slurm_cluster();
+    let dir = scratch();
+    let spec = write_spec(
+        dir.path(),
+        "match.toml",
+        "name = \"slurm-match\"\n[environment]\nplugin = \"leduc_holdem\"\n[[agent]]\nplugin = \"random\"\n[[agent]]\nplugin = \"leduc_rule_v1\"\n[episodes]\ncount = 40\nduplicate = true\n[sweep]\nseeds = 2\n",
+    );
+    let slurm_store = dir.path().join("slurm-store");
+    let submit = Command::new(bin())
+        .args([
+            "--store",
+            slurm_store.to_str().unwrap(),
+            "sweep",
+            spec.to_str().unwrap(),
+            "--backend",
+            "slurm",
+            "--time",
+            "00:10:00",
+        ])
+        .env("SLURM_CONF", &conf)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(submit.status.success(), "{}", stderr(&submit));
+    let manifest = slurm_store
+        .join("sweeps")
+        .read_dir()
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(240);
+    loop {
+        let st = Command::new(bin())
+            .args([
+                "--store",
+                slurm_store.to_str().unwrap(),
+                "sweep",
+                "status",
+                manifest.to_str().unwrap(),
+            ])
+            .env("SLURM_CONF", &conf)
+            .output()
+            .unwrap();
+        let text = stdout(&st);
+        if text.contains("done 2 / running 0 / failed 0 / pending 0") {
+            break;
+        }
+        assert!(
+            !text.contains("failed 1") && !text.contains("failed 2"),
+            "{text}"
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not finished in time:\n{text}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    let local_store = dir.path().join("local-store");
+    let local = assay_store(
+        dir.path(),
+        &local_store,
+        &["sweep", spec.to_str().unwrap(), "--jobs", "2", "-q"],
+    );
+    assert!(local.status.success(), "{}", stderr(&local));
+    let results = |store: &Path| {
+        let o = assay_store(
+            dir.path(),
+            store,
+            &[
+                "query",
+                "SELECT run_id, agent, mean_return, se FROM agent_results ORDER BY run_id, agent",
+                "--format",
+                "csv",
+            ],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+    };
+    assert_eq!(results(&slurm_store), results(&local_store));
+    // The report of an episode sweep: the running mean return per agent, grouped over seeds.
+    let report_dir = dir.path().join("report");
+    let report = assay_store(
+        dir.path(),
+        &slurm_store,
+        &[
+            "report",
+            manifest.to_str().unwrap(),
+            "--out",
+            report_dir.to_str().unwrap(),
+            "--metric",
+            "return/1:leduc_rule_v1",
+            "--by",
+            "agent.1.plugin",
+        ],
+    );
+    assert!(report.status.success(), "{}", stderr(&report));
+    let md = std::fs::read_to_string(report_dir.join("report.md")).unwrap();
+    assert!(md.contains("return/1:leduc_rule_v1"), "{md}");
+}
