@@ -62,7 +62,7 @@ pub fn curves(store: &Store, args: &Plot, metric: &str) -> anyhow::Result<Vec<Cu
         else {
             continue;
         };
-        if !v.is_finite() || (args.logx && s <= 0.0) || (args.logy && v <= 0.0) {
+        if !v.is_finite() || s < 0.0 || (args.logy && v <= 0.0) {
             continue;
         }
         groups
@@ -76,18 +76,37 @@ pub fn curves(store: &Store, args: &Plot, metric: &str) -> anyhow::Result<Vec<Cu
             .or_default()
             .insert(r.to_string());
     }
+    // On a log step axis, step 0 is drawn at half the first logged step (the axis label says so).
+    let zero_at = if args.logx {
+        groups
+            .values()
+            .flat_map(|by_step| by_step.keys())
+            .filter(|s| **s > 0)
+            .min()
+            .map(|s| *s as f64 / 2.0)
+    } else {
+        None
+    };
+    let at = |s: u64| match (s, zero_at) {
+        (0, Some(z)) => z,
+        _ => s as f64,
+    };
     Ok(groups
         .into_iter()
         .map(|(label, by_step)| {
             let n = runs_per_group.get(&label).map(|s| s.len()).unwrap_or(1);
+            let label = value_label(&label);
             let mut points = Vec::new();
             let mut band = Vec::new();
             for (s, vals) in by_step {
                 let mean = vals.iter().sum::<f64>() / vals.len() as f64;
                 let var = vals.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / vals.len() as f64;
-                points.push((s as f64, mean));
+                if s == 0 && args.logx && zero_at.is_none() {
+                    continue;
+                }
+                points.push((at(s), mean));
                 if vals.len() > 1 {
-                    band.push((s as f64, mean - var.sqrt(), mean + var.sqrt()));
+                    band.push((at(s), mean - var.sqrt(), mean + var.sqrt()));
                 }
             }
             let label = if args.group_by.is_some() {
@@ -99,7 +118,34 @@ pub fn curves(store: &Store, args: &Plot, metric: &str) -> anyhow::Result<Vec<Cu
                 label,
                 points,
                 band,
+                zero_at,
             }
         })
         .collect())
+}
+
+/// A group's label as its value: a one-element list (`["add"]`, what a list-valued spec key
+/// casts to) reads `add`, a list of several `add, sub`.
+fn value_label(raw: &str) -> String {
+    let t = raw.trim();
+    if t.starts_with('[') && t.ends_with(']') {
+        return t[1..t.len() - 1]
+            .split(',')
+            .map(|v| v.trim().trim_matches('"'))
+            .collect::<Vec<_>>()
+            .join(", ");
+    }
+    raw.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::value_label;
+
+    #[test]
+    fn list_labels_read_as_values() {
+        assert_eq!(value_label("[\"add\"]"), "add");
+        assert_eq!(value_label("[\"add\", \"sub\"]"), "add, sub");
+        assert_eq!(value_label("adam"), "adam");
+    }
 }

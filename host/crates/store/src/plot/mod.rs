@@ -8,6 +8,7 @@
 
 mod metric;
 mod query;
+mod ticks;
 
 use std::path::{Path, PathBuf};
 
@@ -56,6 +57,8 @@ pub struct Curve {
     pub points: Vec<(f64, f64)>,
     /// (x, low, high) for the band.
     pub band: Vec<(f64, f64, f64)>,
+    /// Where step 0 is drawn on a log step axis (half the first logged step), if it is.
+    pub zero_at: Option<f64>,
 }
 
 fn register_font() -> anyhow::Result<()> {
@@ -130,7 +133,10 @@ where
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(60)
-        .build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad))
+        .build_cartesian_2d(
+            ticks::TickedAxis::new(x0, x1, args.logx),
+            ticks::TickedAxis::new(y0 - pad, y1 + pad, args.logy),
+        )
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let fmt_axis = |log: bool| move |v: &f64| compact(if log { 10f64.powf(*v) } else { *v });
     chart
@@ -140,10 +146,10 @@ where
                 args.x_label
                     .as_deref()
                     .unwrap_or(if args.query.is_some() { "x" } else { "step" });
-            if args.logx {
-                format!("{x} (log)")
-            } else {
-                x.to_string()
+            match (args.logx, curves.iter().find_map(|c| c.zero_at)) {
+                (true, Some(z)) => format!("{x} (log; step 0 drawn at {})", compact(z)),
+                (true, None) => format!("{x} (log)"),
+                _ => x.to_string(),
             }
         })
         .y_desc(if args.logy {

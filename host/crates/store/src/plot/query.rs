@@ -102,6 +102,7 @@ pub fn query_panels(
                     label: s,
                     points: Vec::new(),
                     band: Vec::new(),
+                    zero_at: None,
                 });
                 curves.len() - 1
             }
