@@ -20,6 +20,7 @@ pub fn link_builtins() {
     assay_scramble::link();
     assay_lang::link();
     assay_games::link();
+    assay_robot::link();
 }
 
 /// The built-in components only.

@@ -65,13 +65,19 @@ impl Expert {
     pub fn act(&self, sim: &ReachPush, rng: &mut SplitMix64) -> [f64; ACTION_DIM] {
         let e = sim.embodiment();
         let mut action = Expert::plan(e, sim.task(), &sim.config(), &sim.observation());
+        self.perturb(&mut action, e, rng);
+        action
+    }
+
+    /// Adds the expert's noise to the translation of `action` (standard deviation `noise ·
+    /// scale`, clipped to the scale); the gripper command stays exact.
+    pub fn perturb(&self, action: &mut [f64; ACTION_DIM], e: Embodiment, rng: &mut SplitMix64) {
         if self.noise > 0.0 {
             for a in &mut action[..3] {
                 let noisy = *a + self.noise * e.scale() * rng.normal();
                 *a = noisy.clamp(-e.scale(), e.scale());
             }
         }
-        action
     }
 
     /// The noise-free native action of `embodiment` for `task` given its observation.

@@ -41,6 +41,7 @@
 #![warn(missing_docs)]
 
 pub mod actions;
+pub mod components;
 pub mod demos;
 pub mod embodiment;
 pub mod expert;
@@ -55,3 +56,5 @@ pub mod world;
 pub use embodiment::Embodiment;
 pub use reach_push::ReachPush;
 pub use task::Task;
+
+assay_sdk::export_plugin!(components::register);
