@@ -66,11 +66,36 @@ fn a_resumed_run_reproduces_the_uninterrupted_one_bit_for_bit() {
     let rec = other.record(&id);
     assert_eq!(rec["status"], "completed");
     assert_eq!(rec["resumed"], 1);
-    let a = assay_store::record::read_parquet(&reference.join("metrics.parquet")).unwrap();
-    let b = assay_store::record::read_parquet(&other.store().join(&id).join("metrics.parquet"))
-        .unwrap();
+    // Every metric the seed fixes is equal; `sys/*` measures the machine (CPU time, memory).
+    let model_metrics = |path: std::path::PathBuf| {
+        let df = assay_store::record::read_parquet(&path).unwrap();
+        let keep = df
+            .column("name")
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .map(|n| n.is_some_and(|n| !n.starts_with("sys/")))
+            .collect::<polars::prelude::BooleanChunked>();
+        df.filter(&keep).unwrap()
+    };
+    let a = model_metrics(reference.join("metrics.parquet"));
+    let b = model_metrics(other.store().join(&id).join("metrics.parquet"));
     assert_eq!(a.height(), b.height());
     assert!(a.equals_missing(&b), "metrics differ:\n{a}\n{b}");
+    let sys = assay_store::record::read_parquet(&reference.join("metrics.parquet")).unwrap();
+    let names: Vec<String> = sys
+        .column("name")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .flatten()
+        .map(str::to_string)
+        .collect();
+    for n in ["sys/cpu_s", "sys/rss_mb", "sys/peak_rss_mb"] {
+        assert!(names.iter().any(|m| m == n), "{n} not logged");
+    }
 }
 
 #[test]
@@ -413,4 +438,19 @@ fn stop_when_ends_the_run_at_the_first_evaluation_where_it_holds() {
         &[],
     );
     assert_error(&bad, &["train.stop_when", "weights/l2_total"]);
+}
+
+#[test]
+fn an_inline_query_may_start_with_a_comment() {
+    let env = Env::new();
+    let out = env.run(&spec("steps = 5", "plugin = \"adam\""), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let q = env.assay(&[
+        "query",
+        "-- runs by name\nSELECT count(*) AS n FROM runs",
+        "--format",
+        "csv",
+    ]);
+    assert!(q.status.success(), "{}", stderr(&q));
+    assert_eq!(stdout(&q).trim(), "n\n1");
 }

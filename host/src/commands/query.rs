@@ -21,8 +21,12 @@ pub fn format_parser() -> impl TypedValueParser<Value = Format> {
 #[derive(Args, Debug)]
 pub struct QueryArgs {
     /// SQL over `runs`, `metrics` and probe tables, e.g.
-    /// "SELECT name, max(value) FROM metrics GROUP BY name".
-    #[arg(required_unless_present = "file", conflicts_with = "file")]
+    /// "SELECT name, max(value) FROM metrics GROUP BY name"; it may start with a `--` comment.
+    #[arg(
+        required_unless_present = "file",
+        conflicts_with = "file",
+        allow_hyphen_values = true
+    )]
     pub sql: Option<String>,
     /// Read the SQL from this file (`--` comments allowed) instead of the argument.
     #[arg(long)]

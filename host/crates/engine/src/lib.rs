@@ -30,6 +30,7 @@ mod sampler;
 mod solve;
 mod state_checkpoint;
 pub mod subject;
+mod system;
 mod train;
 pub mod weights;
 

@@ -17,6 +17,7 @@ use crate::outcome::{Outcome, RunOptions};
 const STATE: &str = "solver";
 
 fn record_observation(log: &mut RunLog, step: u64, obs: &Observation) -> anyhow::Result<()> {
+    crate::system::log(log, step);
     for m in &obs.metrics {
         log.metric(step, &m.name, m.value);
     }

@@ -199,6 +199,7 @@ fn observe(
                 log.metric(step, &format!("{}/acc", split.as_str()), a);
             }
         }
+        crate::system::log(log, step);
         let stop = spec
             .train
             .stop_when

@@ -40,7 +40,7 @@ pub struct Episodes {
     /// Play every deal once per rotation of the seats (the same seed with the agents
     /// exchanged), so that luck cancels; implies rotating seats.
     pub duplicate: bool,
-    /// Save the agents' memory and the results every this many episodes (0: never).
+    /// Save the agents' memory and the results every this many episodes (0: only at the end).
     pub checkpoint_every: u64,
     /// A decision slower than this many seconds is a fault (0: no limit).
     pub decision_timeout_s: f64,
@@ -65,7 +65,7 @@ pub fn episodes_params() -> Vec<Param> {
         Param::int(
             "checkpoint_every",
             0,
-            "save the agents' memory and the results every N episodes (0: never)",
+            "save the agents' memory and the results every N episodes (0: only at the end)",
         )
         .min(0.0),
         Param::float(

@@ -365,6 +365,7 @@ impl Match<'_> {
             log.table(done, &rows)?;
         }
         self.buffers.results_from = done;
+        crate::system::log(log, done);
         for s in self.tally.summary(&self.labels) {
             if s.episodes > 0 {
                 log.metric(done, &format!("return/{}", self.labels[s.agent]), s.mean);
