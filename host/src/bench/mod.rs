@@ -9,11 +9,13 @@ mod boundary;
 mod grokking;
 mod leduc;
 mod lm;
+mod robot;
 
 pub use boundary::{boundary, BoundaryBenchArgs};
 pub use grokking::{grokking, GrokkingBenchArgs};
 pub use leduc::{leduc, LeducBenchArgs};
 pub use lm::{lm, LmBenchArgs};
+pub use robot::{robot, RobotBenchArgs};
 
 use std::time::Instant;
 

@@ -25,6 +25,8 @@ pub enum BenchCommand {
     Boundary(bench::BoundaryBenchArgs),
     /// Study 10: CFR iterations/s and Leduc Hold'em steps/s, beside the game core's own loops.
     Leduc(bench::LeducBenchArgs),
+    /// Study 9: reach_push steps/s with its expert, beside the simulator core's own loop.
+    Robot(bench::RobotBenchArgs),
 }
 
 /// `assay bench ...`.
@@ -37,6 +39,7 @@ pub fn run(cmd: BenchCommand, registry: Option<&Path>) -> anyhow::Result<ExitCod
         BenchCommand::Lm(args) => bench::lm(&load_catalog(registry)?, &args)?,
         BenchCommand::Boundary(args) => bench::boundary(&args)?,
         BenchCommand::Leduc(args) => bench::leduc(&load_catalog(registry)?, &args)?,
+        BenchCommand::Robot(args) => bench::robot(&load_catalog(registry)?, &args)?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,165 @@
+//! `assay bench robot`: study 9's simulator speed.
+//!
+//! Steps per second of the `reach_push` simulator driven by its scripted expert, per
+//! embodiment: the simulator core called directly (the reference), the SDK environment and
+//! agent in the episode loop's calls, and a whole episode run of the expert through the engine
+//! with every step stored (its steps/s counts the SDK loop's steps for the same number of
+//! episodes: the run's deals come from other seeds, so its length differs by a few steps; its
+//! episodes/s is exact). Median of `--repeats`.
+
+use std::time::Instant;
+
+use anyhow::Context;
+use assay_catalog::Catalog;
+use assay_engine::{run, RunOptions};
+use assay_robot::embodiment::Embodiment;
+use assay_robot::expert::Expert;
+use assay_robot::reach_push::{ReachPush, SimConfig};
+use assay_robot::task::Task;
+use assay_sdk::{AgentContext, BuildContext, EpisodeStart, Kind, SplitMix64, Value};
+use assay_store::Store;
+
+use super::median;
+
+/// Arguments of `assay bench robot`.
+#[derive(clap::Args, Debug)]
+pub struct RobotBenchArgs {
+    /// Episodes per timing.
+    #[arg(long, default_value_t = 2000)]
+    pub episodes: u64,
+    /// Repetitions (median reported).
+    #[arg(long, default_value_t = 3)]
+    pub repeats: usize,
+}
+
+/// The expert in the simulator core; returns the steps taken.
+fn core(e: Embodiment, episodes: u64) -> anyhow::Result<u64> {
+    let tasks = Task::all();
+    let mut sim = ReachPush::new(e, SimConfig::default(), tasks[0], 0)?;
+    let expert = Expert::new(0.1)?;
+    let mut rng = SplitMix64::new(0);
+    let mut steps = 0;
+    for i in 0..episodes {
+        sim.reset(tasks[(i % tasks.len() as u64) as usize], i);
+        loop {
+            let a = expert.act(&sim, &mut rng);
+            steps += 1;
+            if sim.step(&a)?.status.is_done() {
+                break;
+            }
+        }
+    }
+    Ok(steps)
+}
+
+/// The same through the SDK environment and agent.
+fn sdk(catalog: &Catalog, e: &str, episodes: u64) -> anyhow::Result<u64> {
+    let build = BuildContext {
+        seed: 0,
+        device: assay_sdk::candle::Device::Cpu,
+    };
+    let env_entry = catalog.get(Kind::Environment, "reach_push")?;
+    let mut env = env_entry.build_environment(
+        &env_entry
+            .component
+            .resolve(&[("embodiment", Value::Str(e.into()))])?,
+        &build,
+    )?;
+    let agent_entry = catalog.get(Kind::Agent, "reach_push_expert")?;
+    let mut agent = agent_entry.build_agent(
+        &agent_entry
+            .component
+            .resolve(&[("noise", Value::Float(0.1))])?,
+        &AgentContext {
+            build: build.clone(),
+            seats: 1,
+            index: 0,
+            source: Vec::new(),
+            source_run: None,
+            text_model: None,
+        },
+    )?;
+    let mut steps = 0;
+    for i in 0..episodes {
+        agent.begin_episode(&EpisodeStart {
+            index: i,
+            seat: 0,
+            seed: i,
+        })?;
+        let mut ts = env.reset(i)?;
+        while !ts.done {
+            let a = agent.act(&ts)?;
+            ts = env.step(&a)?;
+            steps += 1;
+        }
+    }
+    Ok(steps)
+}
+
+/// A whole episode run of the expert through the engine, every step stored.
+fn engine_run(catalog: &Catalog, store: &Store, e: &str, episodes: u64) -> anyhow::Result<()> {
+    let text = format!(
+        "name = \"bench-robot\"\n[environment]\nplugin = \"reach_push\"\nembodiment = \"{e}\"\n[[agent]]\nplugin = \"reach_push_expert\"\nnoise = 0.1\n[episodes]\ncount = {episodes}\n"
+    );
+    let raw = assay_spec::parse_raw(&text, "bench")?;
+    let spec = assay_spec::resolve(&raw, "bench", catalog)?;
+    run(
+        catalog,
+        &spec,
+        store,
+        &RunOptions {
+            quiet: true,
+            force: true,
+            pause_at: None,
+        },
+    )?;
+    Ok(())
+}
+
+/// Runs the benchmark and prints its table.
+pub fn robot(catalog: &Catalog, args: &RobotBenchArgs) -> anyhow::Result<()> {
+    let profile = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    println!(
+        "reach_push with the scripted expert (noise 0.1), {} episodes, {profile} build, median of {} repetitions",
+        args.episodes, args.repeats
+    );
+    println!(
+        "{:<11} {:>14} {:>14} {:>16} {:>14}",
+        "embodiment", "core steps/s", "SDK steps/s", "run steps/s", "episodes/s"
+    );
+    let dir = std::env::temp_dir().join(format!("assay-bench-robot-{}", std::process::id()));
+    let store = Store::at(&dir);
+    for (name, e) in [
+        ("a", Embodiment::A),
+        ("b", Embodiment::B),
+        ("c", Embodiment::C),
+    ] {
+        let (mut c, mut s, mut r, mut eps) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..args.repeats.max(1) {
+            let t = Instant::now();
+            let steps = core(e, args.episodes)?;
+            c.push(steps as f64 / t.elapsed().as_secs_f64());
+            let t = Instant::now();
+            let sdk_steps = sdk(catalog, name, args.episodes)?;
+            s.push(sdk_steps as f64 / t.elapsed().as_secs_f64());
+            let t = Instant::now();
+            engine_run(catalog, &store, name, args.episodes)?;
+            let secs = t.elapsed().as_secs_f64();
+            r.push(sdk_steps as f64 / secs);
+            eps.push(args.episodes as f64 / secs);
+        }
+        println!(
+            "{name:<11} {:>14.0} {:>14.0} {:>16.0} {:>14.0}",
+            median(&mut c),
+            median(&mut s),
+            median(&mut r),
+            median(&mut eps)
+        );
+    }
+    std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
+    Ok(())
+}
