@@ -5,7 +5,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use common::*;
 
@@ -28,18 +27,6 @@ fn hf_home(dir: &Path) -> PathBuf {
         .unwrap();
     }
     home
-}
-
-fn assay_offline(dir: &Path, home: &Path, args: &[&str]) -> Output {
-    Command::new(bin())
-        .args(args)
-        .current_dir(dir)
-        .env_remove("ASSAY_STORE")
-        .env_remove("ASSAY_REGISTRY")
-        .env("HF_HOME", home)
-        .env("HF_HUB_OFFLINE", "1")
-        .output()
-        .expect("running assay")
 }
 
 #[test]

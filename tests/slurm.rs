@@ -34,6 +34,59 @@ fn slurm_cluster() -> String {
     .clone()
 }
 
+/// Waits until the sweep submitted into `store` has `done` finished entries and none failed
+/// (failing with the status, the queue and the task logs after 240 s); returns its manifest.
+fn wait_for_sweep(conf: &str, slurm_store: &Path, done: usize) -> std::path::PathBuf {
+    let manifest = slurm_store
+        .join("sweeps")
+        .read_dir()
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(240);
+    loop {
+        let st = Command::new(bin())
+            .args([
+                "--store",
+                slurm_store.to_str().unwrap(),
+                "sweep",
+                "status",
+                manifest.to_str().unwrap(),
+            ])
+            .env("SLURM_CONF", conf)
+            .output()
+            .unwrap();
+        let text = stdout(&st);
+        if text.contains(&format!("done {done} / running 0 / failed 0 / pending 0")) {
+            break;
+        }
+        assert!(
+            !text.contains("failed 1") && !text.contains("failed 2"),
+            "{text}"
+        );
+        if std::time::Instant::now() > deadline {
+            let logs: String = std::fs::read_dir(manifest.with_extension("").join("logs"))
+                .map(|rd| {
+                    rd.flatten()
+                        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+                        .collect()
+                })
+                .unwrap_or_default();
+            panic!(
+                "the Slurm sweep did not finish in time:\n{text}\nsqueue: {:?}\nlogs:\n{logs}",
+                Command::new("squeue")
+                    .env("SLURM_CONF", conf)
+                    .output()
+                    .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    manifest
+}
+
 fn slurm(conf: &str, args: &[&str]) -> String {
     let out = Command::new(args[0])
         .args(&args[1..])
@@ -197,53 +250,7 @@ fn a_slurm_sweep_matches_the_local_one() {
         job.parse::<u64>().is_ok(),
         "sbatch returned a job id: {job}"
     );
-    let manifest = slurm_store
-        .join("sweeps")
-        .read_dir()
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|x| x == "json"))
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(240);
-    loop {
-        let st = Command::new(bin())
-            .args([
-                "--store",
-                slurm_store.to_str().unwrap(),
-                "sweep",
-                "status",
-                manifest.to_str().unwrap(),
-            ])
-            .env("SLURM_CONF", &conf)
-            .output()
-            .unwrap();
-        let text = stdout(&st);
-        if text.contains("done 4 / running 0 / failed 0 / pending 0") {
-            break;
-        }
-        assert!(
-            !text.contains("failed 1") && !text.contains("failed 2"),
-            "{text}"
-        );
-        if std::time::Instant::now() > deadline {
-            let logs: String = std::fs::read_dir(manifest.with_extension("").join("logs"))
-                .map(|rd| {
-                    rd.flatten()
-                        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
-                        .collect()
-                })
-                .unwrap_or_default();
-            panic!(
-                "the Slurm sweep did not finish in time:\n{text}\nsqueue: {:?}\nlogs:\n{logs}",
-                Command::new("squeue")
-                    .env("SLURM_CONF", &conf)
-                    .output()
-                    .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-            );
-        }
-        std::thread::sleep(std::time::Duration::from_millis(500));
-    }
+    let manifest = wait_for_sweep(&conf, &slurm_store, 4);
     let local_store = dir.path().join("local-store");
     let local = assay_store(
         dir.path(),
@@ -288,41 +295,7 @@ fn an_episode_sweep_runs_on_slurm_as_locally_and_reports() {
         .output()
         .unwrap();
     assert!(submit.status.success(), "{}", stderr(&submit));
-    let manifest = slurm_store
-        .join("sweeps")
-        .read_dir()
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|x| x == "json"))
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(240);
-    loop {
-        let st = Command::new(bin())
-            .args([
-                "--store",
-                slurm_store.to_str().unwrap(),
-                "sweep",
-                "status",
-                manifest.to_str().unwrap(),
-            ])
-            .env("SLURM_CONF", &conf)
-            .output()
-            .unwrap();
-        let text = stdout(&st);
-        if text.contains("done 2 / running 0 / failed 0 / pending 0") {
-            break;
-        }
-        assert!(
-            !text.contains("failed 1") && !text.contains("failed 2"),
-            "{text}"
-        );
-        assert!(
-            std::time::Instant::now() < deadline,
-            "not finished in time:\n{text}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(500));
-    }
+    let manifest = wait_for_sweep(&conf, &slurm_store, 2);
     let local_store = dir.path().join("local-store");
     let local = assay_store(
         dir.path(),

@@ -12,7 +12,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use assay_lang::mixture::DataParams;
 use assay_lang::tamper::{hooks_for, Forcing};
@@ -390,18 +389,6 @@ fn the_sample_is_parallel_and_a_missing_language_is_one_clear_error() {
 
 fn hf_fixture(name: &str) -> PathBuf {
     workspace().join("tests/reference/hf").join(name)
-}
-
-fn assay_offline(dir: &Path, home: &Path, args: &[&str]) -> Output {
-    Command::new(bin())
-        .args(args)
-        .current_dir(dir)
-        .env_remove("ASSAY_STORE")
-        .env_remove("ASSAY_REGISTRY")
-        .env("HF_HOME", home)
-        .env("HF_HUB_OFFLINE", "1")
-        .output()
-        .expect("running assay")
 }
 
 #[test]

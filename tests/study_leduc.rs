@@ -300,20 +300,17 @@ count = 2
 "#,
     );
     let store = dir.path().join("store");
-    let out = std::process::Command::new(bin())
-        .args([
+    let out = assay_offline(
+        dir.path(),
+        &home,
+        &[
             "--store",
             store.to_str().unwrap(),
             "run",
             "-q",
             spec.to_str().unwrap(),
-        ])
-        .current_dir(dir.path())
-        .env("HF_HOME", &home)
-        .env("HF_HUB_OFFLINE", "1")
-        .env_remove("ASSAY_STORE")
-        .output()
-        .unwrap();
+        ],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let store = store.display().to_string();
     // A tiny random checkpoint rarely names an action: decisions are re-prompted and fall back

@@ -366,3 +366,17 @@ pub fn mock_server(
     });
     (url, seen)
 }
+
+/// Runs `assay` in `dir` with the Hugging Face cache at `home` and the Hub offline (checkpoints
+/// come from `assay_nets::hf::install_into_cache`).
+pub fn assay_offline(dir: &Path, home: &Path, args: &[&str]) -> Output {
+    Command::new(bin())
+        .args(args)
+        .current_dir(dir)
+        .env_remove("ASSAY_STORE")
+        .env_remove("ASSAY_REGISTRY")
+        .env("HF_HOME", home)
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .expect("running assay")
+}

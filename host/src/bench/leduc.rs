@@ -14,7 +14,6 @@ use std::time::Instant;
 
 use anyhow::Context;
 use assay_catalog::Catalog;
-use assay_engine::{run, RunOptions};
 use assay_games::cfr::{Cfr, CfrVariant};
 use assay_games::infoset::Keying;
 use assay_games::matches::{play_match, MatchConfig, Seating};
@@ -154,18 +153,7 @@ fn engine_run(catalog: &Catalog, store: &Store, hands: u64, record: bool) -> any
     let text = format!(
         "name = \"bench-leduc\"\n[environment]\nplugin = \"leduc_holdem\"\n[[agent]]\nplugin = \"random\"\n[[agent]]\nplugin = \"random\"\n[episodes]\ncount = {hands}\nrecord_steps = {record}\n"
     );
-    let raw = assay_spec::parse_raw(&text, "bench")?;
-    let spec = assay_spec::resolve(&raw, "bench", catalog)?;
-    run(
-        catalog,
-        &spec,
-        store,
-        &RunOptions {
-            quiet: true,
-            force: true,
-            pause_at: None,
-        },
-    )?;
+    super::run_spec_text(catalog, store, &text)?;
     Ok(0)
 }
 

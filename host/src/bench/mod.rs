@@ -55,6 +55,23 @@ batch_size = 32
 eval_every = 0
 "#;
 
+/// Runs the spec `text` into `store`, recomputing it (benchmarks time whole runs).
+fn run_spec_text(catalog: &Catalog, store: &Store, text: &str) -> anyhow::Result<()> {
+    let raw = assay_spec::parse_raw(text, "bench")?;
+    let spec = assay_spec::resolve(&raw, "bench", catalog)?;
+    run(
+        catalog,
+        &spec,
+        store,
+        &RunOptions {
+            quiet: true,
+            force: true,
+            pause_at: None,
+        },
+    )?;
+    Ok(())
+}
+
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]

@@ -11,7 +11,6 @@ use std::time::Instant;
 
 use anyhow::Context;
 use assay_catalog::Catalog;
-use assay_engine::{run, RunOptions};
 use assay_robot::embodiment::Embodiment;
 use assay_robot::expert::Expert;
 use assay_robot::reach_push::{ReachPush, SimConfig};
@@ -101,18 +100,7 @@ fn engine_run(catalog: &Catalog, store: &Store, e: &str, episodes: u64) -> anyho
     let text = format!(
         "name = \"bench-robot\"\n[environment]\nplugin = \"reach_push\"\nembodiment = \"{e}\"\n[[agent]]\nplugin = \"reach_push_expert\"\nnoise = 0.1\n[episodes]\ncount = {episodes}\n"
     );
-    let raw = assay_spec::parse_raw(&text, "bench")?;
-    let spec = assay_spec::resolve(&raw, "bench", catalog)?;
-    run(
-        catalog,
-        &spec,
-        store,
-        &RunOptions {
-            quiet: true,
-            force: true,
-            pause_at: None,
-        },
-    )?;
+    super::run_spec_text(catalog, store, &text)?;
     Ok(())
 }
 

@@ -7,7 +7,8 @@ use assay_sdk::prelude::*;
 use assay_sdk::{LocalTextModel, TextModel};
 use assay_text::openai::OpenAiChat;
 
-use crate::prompts::PromptStyle;
+use crate::prompts::{PromptStyle, Prompter, DEFAULT_DEMOS};
+use crate::recover::Recoverer;
 
 /// Where the `model` recoverer's text model lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Choice)]
@@ -91,5 +92,58 @@ pub fn lost(probe: &str, backend: &str, done: usize, total: usize, error: &str) 
     format!(
         "probe `{probe}` lost {backend} after {done} of {total} sentences ({error}); the metrics \
          of what it recovered are kept"
+    )
+}
+
+/// How a `model` recoverer is set up: the parameters both probes share.
+pub struct ModelSetup<'a> {
+    /// Where the text model lives.
+    pub kind: BackendKind,
+    /// The model an OpenAI-compatible API runs.
+    pub openai_model: &'a str,
+    /// Prompts per call to a local model.
+    pub batch: usize,
+    /// How it is prompted.
+    pub prompt: PromptStyle,
+    /// Few-shot demonstrations (empty: the paper's).
+    pub demos: &'a [String],
+    /// Seeds the demonstrations' order.
+    pub seed: u64,
+    /// Most tokens generated per sentence.
+    pub max_tokens: usize,
+}
+
+/// Runs `go` with the `model` recoverer of `setup` (see [`with_backend`]); returns what `go`
+/// returned, the recoverer's name and the error that stopped it.
+pub fn with_model_recoverer<T>(
+    setup: &ModelSetup<'_>,
+    cx: &ProbeContext<'_>,
+    probe: &str,
+    go: impl FnOnce(&mut Recoverer<'_>) -> (T, Option<PluginError>),
+) -> Result<(T, String, Option<PluginError>)> {
+    let demos: Vec<String> = if setup.demos.is_empty() {
+        DEFAULT_DEMOS.iter().map(|s| s.to_string()).collect()
+    } else {
+        setup.demos.to_vec()
+    };
+    let prompter = Prompter::new(setup.prompt, &demos, setup.seed);
+    with_backend(
+        setup.kind,
+        setup.openai_model,
+        setup.batch,
+        cx,
+        probe,
+        |backend, chunk| {
+            let mut r = Recoverer::Model {
+                backend,
+                prompter,
+                chunk,
+                max_tokens: setup.max_tokens,
+                stop: stops(setup.kind, setup.prompt),
+            };
+            let name = r.name();
+            let (t, e) = go(&mut r);
+            Ok((t, name, e))
+        },
     )
 }

@@ -19,7 +19,7 @@ use crate::anagram::AnagramSolver;
 use crate::backend::{self, BackendKind};
 use crate::corpus;
 use crate::metrics::{edit_distance, Distances};
-use crate::prompts::{original_of, PromptStyle, Prompter, DEFAULT_DEMOS};
+use crate::prompts::{original_of, PromptStyle};
 use crate::recover::{Case, Recoverer, RecovererKind};
 use crate::scramble::{scramble_corpus, Scrambler};
 
@@ -198,31 +198,16 @@ impl ScrambleRecovery {
                 constraints: self.p.constraints,
             }),
             RecovererKind::Model => {
-                let demos: Vec<String> = if self.p.demos.is_empty() {
-                    DEFAULT_DEMOS.iter().map(|s| s.to_string()).collect()
-                } else {
-                    self.p.demos.clone()
+                let setup = backend::ModelSetup {
+                    kind: self.p.backend,
+                    openai_model: &self.p.openai_model,
+                    batch: self.p.batch,
+                    prompt: self.p.prompt,
+                    demos: &self.p.demos,
+                    seed: self.p.seed,
+                    max_tokens: self.p.max_tokens,
                 };
-                let prompter = Prompter::new(self.p.prompt, &demos, self.p.seed);
-                backend::with_backend(
-                    self.p.backend,
-                    &self.p.openai_model,
-                    self.p.batch,
-                    cx,
-                    PROBE,
-                    |backend, chunk| {
-                        let mut r = Recoverer::Model {
-                            backend,
-                            prompter,
-                            chunk,
-                            max_tokens: self.p.max_tokens,
-                            stop: backend::stops(self.p.backend, self.p.prompt),
-                        };
-                        let name = r.name();
-                        let (a, e) = go(&mut r);
-                        Ok((a, name, e))
-                    },
-                )
+                backend::with_model_recoverer(&setup, cx, PROBE, go)
             }
         }
     }

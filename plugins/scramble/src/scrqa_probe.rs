@@ -18,7 +18,7 @@ use crate::anagram::AnagramSolver;
 use crate::backend::{self, BackendKind};
 use crate::corpus;
 use crate::metrics::relative_gain;
-use crate::prompts::{PromptStyle, Prompter, DEFAULT_DEMOS};
+use crate::prompts::PromptStyle;
 use crate::recover::{Case, Recoverer};
 use crate::scramble::{scramble_corpus, Scrambler};
 use crate::scrqa::{self, Item, Tokens};
@@ -165,31 +165,16 @@ impl ScrambledQa {
                 Ok((out, "anagram".into(), e))
             }
             ReaderKind::Model => {
-                let demos: Vec<String> = if self.p.demos.is_empty() {
-                    DEFAULT_DEMOS.iter().map(|s| s.to_string()).collect()
-                } else {
-                    self.p.demos.clone()
+                let setup = backend::ModelSetup {
+                    kind: self.p.backend,
+                    openai_model: &self.p.openai_model,
+                    batch: self.p.batch,
+                    prompt: self.p.prompt,
+                    demos: &self.p.demos,
+                    seed: self.p.seed,
+                    max_tokens: self.p.max_tokens,
                 };
-                let prompter = Prompter::new(self.p.prompt, &demos, self.p.seed);
-                backend::with_backend(
-                    self.p.backend,
-                    &self.p.openai_model,
-                    self.p.batch,
-                    cx,
-                    PROBE,
-                    |backend, chunk| {
-                        let mut r = Recoverer::Model {
-                            backend,
-                            prompter,
-                            chunk,
-                            max_tokens: self.p.max_tokens,
-                            stop: backend::stops(self.p.backend, self.p.prompt),
-                        };
-                        let name = r.name();
-                        let (out, e) = go(&mut r);
-                        Ok((out, name, e))
-                    },
-                )
+                backend::with_model_recoverer(&setup, cx, PROBE, go)
             }
         }
     }

@@ -71,15 +71,12 @@ pub fn run(
             Err(e) => bail!("{e}\nrecompute it with --force"),
         };
         match status {
-            Some(Status::Completed | Status::Diverged)
-                if !opts.force && store.damage(&id).is_some() =>
-            {
-                bail!(
-                    "run {id} finished, but {}; it is not reused: recompute it with --force",
-                    store.damage(&id).unwrap_or_default()
-                )
-            }
             Some(s @ (Status::Completed | Status::Diverged)) if !opts.force => {
+                if let Some(why) = store.damage(&id) {
+                    bail!(
+                        "run {id} finished, but {why}; it is not reused: recompute it with --force"
+                    );
+                }
                 eprintln!(
                     "run {id} already {} in {}; reusing it (--force recomputes)",
                     s.as_str(),

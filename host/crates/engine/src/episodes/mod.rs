@@ -99,23 +99,19 @@ struct Match<'a> {
     timeout: Option<Duration>,
 }
 
-fn fmt_observation(x: &[f32]) -> String {
-    let parts: Vec<String> = x.iter().map(|v| format!("{v}")).collect();
-    format!("[{}]", parts.join(","))
-}
-
-fn fmt_rewards(x: &[f64]) -> String {
-    let parts: Vec<String> = x.iter().map(|v| format!("{v}")).collect();
+/// `[x0,x1,...]`: how vectors (observations, continuous actions, rewards) are stored.
+fn fmt_vector<T: std::fmt::Display>(x: &[T]) -> String {
+    let parts: Vec<String> = x.iter().map(|v| v.to_string()).collect();
     format!("[{}]", parts.join(","))
 }
 
 impl Match<'_> {
-    fn action_label(&self, a: &Action) -> (String, i64) {
+    fn action_label(&self, a: &Action) -> String {
         match a {
-            Action::Discrete(i) => (self.env.action_name(*i), *i as i64),
-            Action::Continuous(v) => (fmt_observation(v), -1),
+            Action::Discrete(i) => self.env.action_name(*i),
+            Action::Continuous(v) => fmt_vector(v),
             #[allow(unreachable_patterns)]
-            _ => ("?".into(), -1),
+            _ => "?".into(),
         }
     }
 
@@ -210,7 +206,7 @@ impl Match<'_> {
             }
             let action_name = match (&fault, &chosen) {
                 _ if !ep.record_steps => String::new(),
-                (None, Ok(action)) => self.action_label(action).0,
+                (None, Ok(action)) => self.action_label(action),
                 _ => "forfeit".to_string(),
             };
             let next = match (&fault, chosen) {
@@ -247,11 +243,11 @@ impl Match<'_> {
                     t: step,
                     player,
                     agent: self.labels[a].clone(),
-                    observation: fmt_observation(&ts.observation),
+                    observation: fmt_vector(&ts.observation),
                     text: ts.text.clone(),
                     legal: legal.join(","),
                     action: action_name,
-                    rewards: fmt_rewards(&next.rewards),
+                    rewards: fmt_vector(&next.rewards),
                     done: next.done,
                     fault,
                 });
