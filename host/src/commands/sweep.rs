@@ -204,6 +204,20 @@ fn print_plan(m: &Manifest, store: &Store) {
     }
 }
 
+/// Whether the last attempt at entry `index` ended in an error line in its log (a spec refused
+/// before its run directory was written).
+fn refused(logs: &std::path::Path, index: usize) -> bool {
+    std::fs::read_to_string(logs.join(format!("{index}.log")))
+        .ok()
+        .and_then(|log| {
+            log.lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .map(|l| l.starts_with("error:"))
+        })
+        .unwrap_or(false)
+}
+
 fn status(arg: &str, store: &Store) -> anyhow::Result<ExitCode> {
     let (path, m) = Manifest::load(arg, store)?;
     let queued = m
@@ -234,6 +248,12 @@ fn status(arg: &str, store: &Store) -> anyhow::Result<ExitCode> {
             Some(Status::Interrupted) => {
                 pending += 1;
                 "interrupted (resumes when run again)".to_string()
+            }
+            None if refused(&m.work_dir(store).join("logs"), e.index) => {
+                // A spec refused before its run started leaves no run directory; its log says
+                // why.
+                failed += 1;
+                format!("failed before it started (logs/{}.log)", e.index)
             }
             None => {
                 pending += 1;

@@ -61,7 +61,8 @@ pub fn run(
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("creating run directory {}", dir.display()))?;
     let lock = lock_run(store, &id, &dir, true)?;
-    if dir.join(layout::RUN_RECORD).exists() {
+    let fresh = !dir.join(layout::RUN_RECORD).exists();
+    if !fresh {
         let status = match store.record(&id) {
             Ok(rec) => Some(rec.status),
             Err(e) if opts.force => {
@@ -98,6 +99,24 @@ pub fn run(
             _ => clear_run_dir(&dir)?,
         }
     }
+    // A training run's dataset, model and optimizer are built before anything is written, so
+    // that a refused spec (a broken dataset directory, a model that does not fit the data)
+    // leaves no run behind.
+    let trains = spec.problem.is_none() && spec.solver.is_none() && spec.environment.is_none();
+    let parts = if trains {
+        match crate::parts::build(spec) {
+            Ok(parts) => Some(parts),
+            Err(e) => {
+                drop(lock);
+                if fresh {
+                    let _ = std::fs::remove_dir_all(&dir);
+                }
+                return Err(e);
+            }
+        }
+    } else {
+        None
+    };
     std::fs::create_dir_all(dir.join(layout::CHECKPOINTS))
         .with_context(|| format!("creating run directory {}", dir.display()))?;
     write_atomic(&dir.join(layout::SPEC), spec.to_toml().as_bytes())?;
@@ -121,7 +140,7 @@ pub fn run(
         resumed: 0,
     };
     store.write_record(&record)?;
-    let outcome = execute(catalog, spec, store, record, None, opts)?;
+    let outcome = execute(catalog, spec, store, record, None, parts, opts)?;
     drop(lock);
     Ok((id, outcome))
 }
@@ -220,7 +239,15 @@ pub fn resume(
     record.resumed += 1;
     store.beat(id)?;
     store.write_record(&record)?;
-    let outcome = execute(catalog, &spec, store, record, checkpoint.map(|c| c.1), opts)?;
+    let outcome = execute(
+        catalog,
+        &spec,
+        store,
+        record,
+        checkpoint.map(|c| c.1),
+        None,
+        opts,
+    )?;
     drop(lock);
     Ok((id.to_string(), outcome))
 }
@@ -260,6 +287,7 @@ fn execute(
     store: &Store,
     mut record: RunRecord,
     checkpoint: Option<PathBuf>,
+    parts: Option<crate::parts::Parts>,
     opts: &RunOptions,
 ) -> anyhow::Result<Outcome> {
     let id = record.id.clone();
@@ -267,7 +295,15 @@ fn execute(
     let started = Instant::now();
     let previous = record.duration_s.unwrap_or(0.0);
     let _heartbeat = Heartbeat::start(store.clone(), id.clone());
-    let result = crate::train::train(catalog, spec, store, &dir, &mut record, checkpoint, opts);
+    let result = crate::train::train(
+        catalog,
+        spec,
+        store,
+        &dir,
+        &mut record,
+        crate::train::Start { checkpoint, parts },
+        opts,
+    );
     record.ended_at = Some(now_rfc3339());
     record.duration_s = Some(previous + started.elapsed().as_secs_f64());
     let outcome = match &result {

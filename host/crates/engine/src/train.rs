@@ -16,6 +16,13 @@ use crate::outcome::{Outcome, RunOptions};
 use crate::parts::{build, Parts};
 use crate::sampler::Sampler;
 
+/// Where a run starts: the checkpoint to continue from, and the parts already built (a fresh
+/// training run builds them before its directory is written).
+pub(crate) struct Start {
+    pub checkpoint: Option<std::path::PathBuf>,
+    pub parts: Option<crate::parts::Parts>,
+}
+
 /// The training loop of a run (or hands an online problem to [`crate::online`]): build,
 /// prepare pruning and rewinding, then step, observe, flush and checkpoint until the last step, a
 /// divergence, an interruption or `pause_at`.
@@ -25,9 +32,10 @@ pub(crate) fn train(
     store: &Store,
     dir: &Path,
     record: &mut RunRecord,
-    checkpoint: Option<std::path::PathBuf>,
+    start: Start,
     opts: &RunOptions,
 ) -> anyhow::Result<Outcome> {
+    let Start { checkpoint, parts } = start;
     install_interrupt_handler();
     if spec.problem.is_some() {
         return crate::online::train(spec, dir, record, opts);
@@ -38,7 +46,10 @@ pub(crate) fn train(
     if spec.environment.is_some() {
         return crate::episodes::play(catalog, spec, store, dir, record, checkpoint, opts);
     }
-    let mut parts = build(spec)?;
+    let mut parts = match parts {
+        Some(parts) => parts,
+        None => build(spec)?,
+    };
     let objective = parts.dataset.info().objective;
     let start = match &checkpoint {
         Some(path) => load_checkpoint(&mut parts, path)?,
