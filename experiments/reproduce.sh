@@ -10,7 +10,8 @@
 # --update it prints the differences and exits 1 if any table drifted; with --update it rewrites
 # those blocks. Where experiments/NAME.plot.sql exists, it also draws
 # experiments/figures/NAME.png with `assay plot --query-file` and the flags on the file's
-# `-- plot-args:` line. The store is $ASSAY_STORE (default ./runs); JOBS sets the sweep's workers.
+# `-- plot-args:` line. A spec's `# needs: FILE.toml` lines name sweeps to run before it (data
+# its runs read from disk, such as recorded demonstrations). The store is $ASSAY_STORE (default ./runs); JOBS sets the sweep's workers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,7 +20,7 @@ names=()
 for arg in "$@"; do
   case "$arg" in
     --update) update=true ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) names+=("$arg") ;;
   esac
 done
@@ -39,6 +40,10 @@ for name in "${names[@]}"; do
   spec=experiments/$name.toml
   sql=experiments/$name.sql
   [ -f "$spec" ] && [ -f "$sql" ] || { echo "no $spec or $sql" >&2; exit 2; }
+  for need in $(sed -n 's/^# needs: //p' "$spec"); do
+    echo "== $name: needs $need" >&2
+    "$assay" sweep "$need" --jobs "${JOBS:-2}" >&2
+  done
   echo "== $name: sweep" >&2
   start=$(date +%s)
   "$assay" sweep "$spec" --jobs "${JOBS:-2}" >&2

@@ -67,20 +67,6 @@ const REFUSED: &[(&str, &str)] = &[
     ),
 ];
 
-fn python() -> Option<PathBuf> {
-    let candidates = [
-        std::env::var_os("ASSAY_PYTHON").map(PathBuf::from),
-        Some(workspace().join("target/ci-python/bin/python3")),
-        Some(PathBuf::from("python3")),
-    ];
-    candidates.into_iter().flatten().find(|p| {
-        Command::new(p)
-            .args(["-c", "import duckdb"])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    })
-}
-
 /// Rows as sortable text, floats to 9 significant digits.
 fn normalise(rows: &[serde_json::Value]) -> Vec<String> {
     let mut out: Vec<String> = rows
@@ -124,12 +110,7 @@ fn tiny_store(dir: &Path) -> PathBuf {
 
 #[test]
 fn join_shapes_answer_as_duckdb_or_are_refused_with_a_way_around() {
-    let Some(python) = python() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "python3 with duckdb is missing; .ci/run installs it into target/ci-python"
-        );
-        eprintln!("SKIPPED: python3 with the duckdb package not found (pip install duckdb, or set ASSAY_PYTHON)");
+    let Some(python) = python_with(&["duckdb"]) else {
         return;
     };
     let dir = scratch();

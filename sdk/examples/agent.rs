@@ -51,6 +51,7 @@ fn registers_and_works() -> Result<()> {
         source: Vec::new(),
         source_run: None,
         text_model: None,
+        model: None,
     };
     let mut agent = found[0].build_agent(&[], &cx)?;
     let step = TimeStep {

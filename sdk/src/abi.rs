@@ -18,7 +18,7 @@ pub const MAGIC: [u8; 8] = *b"ASSAYPLG";
 
 /// Layout version of [`PluginDeclaration`] and of the traits behind it. Bumped on any change that
 /// breaks compiled plugins.
-pub const ABI_VERSION: u32 = 6;
+pub const ABI_VERSION: u32 = 7;
 
 /// The SDK's own version.
 pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");

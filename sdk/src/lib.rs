@@ -78,7 +78,7 @@ pub use agent::{Agent, EpisodeStart, Exchange};
 pub use component::{
     AgentContext, AgentFactory, BuildContext, Component, DatasetFactory, EnvironmentFactory,
     Factory, Kind, ModelContext, ModelFactory, OptimizerFactory, ProbeFactory, PrunerFactory,
-    Registrar, SharedTextModel, SolverFactory,
+    Registrar, SharedModel, SharedTextModel, SolverFactory,
 };
 pub use dataset::{Batch, DataInfo, Dataset, InputKind, Objective, Split};
 pub use environment::{Action, Environment, TimeStep};

@@ -380,3 +380,31 @@ pub fn assay_offline(dir: &Path, home: &Path, args: &[&str]) -> Output {
         .output()
         .expect("running assay")
 }
+
+/// A python3 that imports every module of `modules`: `$ASSAY_PYTHON`, else the virtualenv
+/// `.ci/run` makes (`target/ci-python`), else `python3`. `None` when none does; under CI (`CI`
+/// set) that is a failure, since `.ci/run` installs them.
+pub fn python_with(modules: &[&str]) -> Option<PathBuf> {
+    let import = format!("import {}", modules.join(", "));
+    let candidates = [
+        std::env::var_os("ASSAY_PYTHON").map(PathBuf::from),
+        Some(workspace().join("target/ci-python/bin/python3")),
+        Some(PathBuf::from("python3")),
+    ];
+    let found = candidates.into_iter().flatten().find(|p| {
+        Command::new(p)
+            .args(["-c", &import])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "python3 with {modules:?} is missing; .ci/run installs it into target/ci-python"
+        );
+        eprintln!(
+            "SKIPPED: python3 with {modules:?} not found (pip install them, or set ASSAY_PYTHON)"
+        );
+    }
+    found
+}

@@ -123,6 +123,7 @@ fn sdk_loop(catalog: &Catalog, hands: u64) -> anyhow::Result<u64> {
             source: Vec::new(),
             source_run: None,
             text_model: None,
+            model: None,
         };
         agents.push(agent_entry.build_agent(&agent_entry.component.resolve(&[])?, &cx)?);
     }

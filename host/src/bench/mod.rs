@@ -56,10 +56,10 @@ eval_every = 0
 "#;
 
 /// Runs the spec `text` into `store`, recomputing it (benchmarks time whole runs).
-fn run_spec_text(catalog: &Catalog, store: &Store, text: &str) -> anyhow::Result<()> {
+fn run_spec_text(catalog: &Catalog, store: &Store, text: &str) -> anyhow::Result<String> {
     let raw = assay_spec::parse_raw(text, "bench")?;
     let spec = assay_spec::resolve(&raw, "bench", catalog)?;
-    run(
+    let (id, _) = run(
         catalog,
         &spec,
         store,
@@ -69,7 +69,7 @@ fn run_spec_text(catalog: &Catalog, store: &Store, text: &str) -> anyhow::Result
             pause_at: None,
         },
     )?;
-    Ok(())
+    Ok(id)
 }
 
 fn median(v: &mut [f64]) -> f64 {

@@ -3,8 +3,10 @@
 //! The core of study 9 (Open X-Embodiment / RT-X, arXiv 2310.08864) in miniature: several
 //! point-mass "robots" that differ as real embodiments do, demonstrations recorded as RLDS
 //! episodes, and RT-X's action standardisation, so that a policy trained on all embodiments can
-//! be compared with one trained on the smallest dataset alone. Everything here uses only the
-//! standard library; the platform's components and the Parquet files are built around it.
+//! be compared with one trained on the smallest dataset alone. The simulator core uses only the
+//! standard library; [`rlds_dir`] stores RLDS datasets as Parquet (Polars), and
+//! [`components`] makes the SDK components: environment `reach_push`, agents
+//! `reach_push_expert` and `rt_policy_agent`, dataset `rlds_mixture`, model `rt_policy`.
 //!
 //! - [`world`]: the 3-D scene (end effector with gripper, three coloured cubes, contacts).
 //! - [`embodiment`]: A, B and C: control mode, action scale, frame, gripper convention.
@@ -15,6 +17,8 @@
 //! - [`rlds`]: RLDS episodes and steps and their invariant checker.
 //! - [`demos`]: expert episodes as RLDS, and the study's datasets (A 300, B 300, C 15).
 //! - [`rows`]: episodes as one flat row per step (the Parquet layout) and back, checked.
+//! - [`rlds_dir`]: RLDS dataset directories of Parquet files, written and read with checks.
+//! - [`policy_input`]: what the tokenised-action policy sees at a step.
 //! - [`actions`]: per-dataset bounds normalisation to [−1, 1] and 256-bin tokenisation.
 //! - [`rng`]: SplitMix64; a seed fixes every scene and all noise.
 //!
@@ -46,8 +50,10 @@ pub mod demos;
 pub mod embodiment;
 pub mod expert;
 pub mod layout;
+pub mod policy_input;
 pub mod reach_push;
 pub mod rlds;
+pub mod rlds_dir;
 pub mod rng;
 pub mod rows;
 pub mod task;

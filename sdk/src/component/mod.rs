@@ -115,6 +115,28 @@ pub struct ModelContext {
 /// (with that run's tokenizer), loaded by the host.
 pub type SharedTextModel = Arc<std::sync::Mutex<dyn crate::backend::TextModel + Send>>;
 
+/// A trained model shared with an agent: the model of the run its spec names with `from`, with
+/// that run's final weights, rebuilt by the host from the run's `[model]` table; `data` is the
+/// dataset description it was trained on (input shape and objective).
+#[derive(Clone)]
+pub struct SharedModel {
+    /// The model. Lock it for a forward pass; agents of one run may share it.
+    pub model: Arc<std::sync::Mutex<dyn Model + Send>>,
+    /// Shapes and objective of the data it was trained on.
+    pub data: DataInfo,
+    /// Where its tensors live.
+    pub device: Device,
+}
+
+impl fmt::Debug for SharedModel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SharedModel")
+            .field("data", &self.data)
+            .field("device", &self.device)
+            .finish_non_exhaustive()
+    }
+}
+
 /// What an agent factory gets besides its parameters.
 #[derive(Clone)]
 pub struct AgentContext {
@@ -133,6 +155,9 @@ pub struct AgentContext {
     /// When that run trained a model with a tokenizer: the model, as a text model (greedy or
     /// sampled continuations on the CPU), so that language agents can play with it.
     pub text_model: Option<SharedTextModel>,
+    /// When that run trained a model: the model itself, for agents that compute their actions
+    /// with it (a behaviour-cloned policy, for example).
+    pub model: Option<SharedModel>,
 }
 
 impl fmt::Debug for AgentContext {
@@ -150,6 +175,7 @@ impl fmt::Debug for AgentContext {
                 "text_model",
                 &self.text_model.as_ref().map(|_| "<text model>"),
             )
+            .field("model", &self.model)
             .finish()
     }
 }

@@ -87,6 +87,39 @@ fn load_hf(catalog: &Catalog, rest: &str, seed: u64) -> anyhow::Result<Subject> 
 }
 
 fn load_run(store: &Store, catalog: &Catalog, id: &str) -> anyhow::Result<Subject> {
+    let run = load_run_model(store, catalog, id)?;
+    let Some(tokenizer) = run.tokenizer else {
+        bail!(
+            "run {id}: it saved no tokenizer.json and neither its dataset `{}` nor its model has a tokenizer, so it cannot be prompted with text",
+            run.dataset
+        );
+    };
+    Ok(Subject {
+        model: run.model,
+        tokenizer,
+        device: run.device,
+        label: run.label,
+    })
+}
+
+/// A finished run's model with its final weights, and what came with it.
+pub struct RunModel {
+    /// The model.
+    pub model: GuardedModel,
+    /// The shapes and objective it was trained on.
+    pub data: DataInfo,
+    /// Its tokenizer, when the run saved one or its dataset or model has one.
+    pub tokenizer: Option<Arc<dyn assay_sdk::Tokenizer>>,
+    /// Where its tensors live.
+    pub device: Device,
+    /// `run ID (step N)`.
+    pub label: String,
+    /// The run's dataset plugin, for messages.
+    pub dataset: String,
+}
+
+/// Rebuilds run `id`'s model from its spec and saved `data.json` and loads its last weights.
+pub fn load_run_model(store: &Store, catalog: &Catalog, id: &str) -> anyhow::Result<RunModel> {
     let dir = store.run_dir(id)?;
     let spec_path = dir.join(assay_store::layout::SPEC);
     let raw = assay_spec::read_raw(&spec_path, &[])
@@ -94,7 +127,7 @@ fn load_run(store: &Store, catalog: &Catalog, id: &str) -> anyhow::Result<Subjec
     let spec = assay_spec::resolve(&raw, &spec_path.display().to_string(), catalog)?;
     let saved_info = crate::run_files::load_data_info(&dir)?;
     let saved_tokenizer = crate::run_files::load_tokenizer(&dir)?;
-    let (model, device, tokenizer) = match saved_info {
+    let (model, device, tokenizer, data) = match saved_info {
         Some(info) => {
             let device =
                 assay_spec::device::open(&spec.device).map_err(|m| anyhow!("device: {m}"))?;
@@ -110,13 +143,13 @@ fn load_run(store: &Store, catalog: &Catalog, id: &str) -> anyhow::Result<Subjec
                             seed: spec.seed,
                             device: device.clone(),
                         },
-                        data: info,
+                        data: info.clone(),
                     },
                 )
                 .with_context(|| format!("rebuilding the model of run {id}"))?;
             let tokenizer =
                 saved_tokenizer.or_else(|| model.generative().and_then(|g| g.tokenizer()));
-            (model, device, tokenizer)
+            (model, device, tokenizer, info)
         }
         None => {
             // A run from before data.json: rebuild its dataset too.
@@ -126,10 +159,11 @@ fn load_run(store: &Store, catalog: &Catalog, id: &str) -> anyhow::Result<Subjec
                         "rebuilding run {id} (it predates data.json, so its dataset is rebuilt)"
                     )
                 })?;
+            let info = assay_sdk::Dataset::info(&dataset);
             let tokenizer = saved_tokenizer
                 .or_else(|| assay_sdk::Dataset::tokenizer(&dataset))
                 .or_else(|| model.generative().and_then(|g| g.tokenizer()));
-            (model, device, tokenizer)
+            (model, device, tokenizer, info)
         }
     };
     let source = RunRef {
@@ -142,16 +176,15 @@ fn load_run(store: &Store, catalog: &Catalog, id: &str) -> anyhow::Result<Subjec
         &weights,
         &format!("run {id} step {step}"),
     )?;
-    let Some(tokenizer) = tokenizer else {
-        bail!(
-            "run {id}: it saved no tokenizer.json and neither its dataset `{}` nor its model has a tokenizer, so it cannot be prompted with text",
-            spec.dataset.as_ref().map_or("?", |d| d.plugin())
-        );
-    };
-    Ok(Subject {
+    Ok(RunModel {
         model,
+        data,
         tokenizer,
         device,
         label: format!("run {id} (step {step})"),
+        dataset: spec
+            .dataset
+            .as_ref()
+            .map_or("?".to_string(), |d| d.plugin().to_string()),
     })
 }

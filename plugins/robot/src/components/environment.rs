@@ -5,16 +5,69 @@
 //! embodiment one-hot (3); its text is the language instruction. Actions are continuous
 //! ([`crate::layout::ACTION_DIM`] numbers in the embodiment's native units). Reward 1 on the
 //! step that succeeds; the episode ends on success or after `max_steps`.
+//!
+//! With `record = "DIR"` every finished episode is also written as an RLDS dataset file,
+//! `DIR/episode-{seed}.parquet` ([`crate::rlds_dir`]): named observation fields, the actions the
+//! agent took, rewards, flags, the instruction and the embodiment; the episode id is the seed
+//! halved (so that it fits the signed 64-bit integers of other tools) and the seed is stored. The environment does not know
+//! its agent, so `agent` is `unknown` and `noise` 0 in those files. A resumed run rewrites the
+//! episodes it replays with identical contents, so the directory ends as after an uninterrupted
+//! run; its files are the dataset that `rlds_mixture` reads.
+
+use std::path::PathBuf;
 
 use assay_sdk::prelude::*;
 
 use crate::embodiment::Embodiment;
 use crate::layout::{Observation, OBSERVATION_DIM};
 use crate::reach_push::{ReachPush, SimConfig, Status};
+use crate::rlds::{Episode, EpisodeMetadata, Step};
 use crate::task::{Task, GOAL_FEATURES};
 
 /// Length of the environment's observation.
 pub const OBS_LEN: usize = OBSERVATION_DIM + GOAL_FEATURES + 3;
+
+/// What an agent of `reach_push` reads from a time step: the robot-frame observation, the
+/// embodiment (from the one-hot) and the instruction.
+pub struct Seen {
+    /// The simulator's observation, in the robot's frame.
+    pub observation: Observation,
+    /// The robot.
+    pub embodiment: Embodiment,
+    /// The task in words.
+    pub instruction: String,
+}
+
+impl Seen {
+    /// Reads `step`; errors name `agent` and say what it expected.
+    pub fn read(step: &TimeStep, agent: &str) -> Result<Seen> {
+        let wrong = |what: &str| {
+            PluginError::invalid(format!(
+                "agent `{agent}` plays environment `reach_push`: {what}"
+            ))
+        };
+        if step.observation.len() != OBS_LEN {
+            return Err(wrong(&format!(
+                "an observation of {} numbers, not {OBS_LEN}",
+                step.observation.len()
+            )));
+        }
+        let x: Vec<f64> = step.observation.iter().map(|v| *v as f64).collect();
+        let observation =
+            Observation::from_slice(&x[..OBSERVATION_DIM]).map_err(|e| wrong(&e.to_string()))?;
+        let hot = &x[OBS_LEN - 3..];
+        let embodiment = Embodiment::ALL
+            .into_iter()
+            .find(|e| hot[e.index()] > 0.5)
+            .ok_or_else(|| wrong("no embodiment in the observation"))?;
+        let instruction = step.text.clone().ok_or_else(|| wrong("no instruction"))?;
+        Ok(Seen {
+            observation,
+            embodiment,
+            instruction,
+        })
+    }
+}
 
 /// Which embodiment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Choice)]
@@ -50,12 +103,18 @@ pub struct ReachPushParams {
     /// Steps before an episode is cut short.
     #[param(default = 50, min = 1)]
     pub max_steps: usize,
+    /// A directory to write each finished episode to as RLDS Parquet (empty: none).
+    #[param(default = "")]
+    pub record: String,
 }
 
 /// The environment.
 pub struct ReachPushEnv {
     sim: ReachPush,
     tasks: Vec<Task>,
+    record: Option<PathBuf>,
+    /// The episode being recorded (with `record`): its seed and steps so far.
+    recording: Option<(u64, Vec<Step>)>,
 }
 
 fn sim_error(e: impl std::fmt::Display) -> PluginError {
@@ -82,7 +141,59 @@ impl ReachPushEnv {
         };
         let sim =
             ReachPush::new(p.embodiment.embodiment(), config, tasks[0], 0).map_err(sim_error)?;
-        Ok(ReachPushEnv { sim, tasks })
+        let record = (!p.record.is_empty()).then(|| PathBuf::from(&p.record));
+        Ok(ReachPushEnv {
+            sim,
+            tasks,
+            record,
+            recording: None,
+        })
+    }
+
+    /// Records the step from `obs` (with `record`): completes the previous step with the action
+    /// taken from it and its reward, and on the last step writes the episode.
+    fn record(&mut self, obs: &Observation, action: Option<&[f64]>, reward: f64) -> Result<()> {
+        let Some(dir) = &self.record else {
+            return Ok(());
+        };
+        let Some((seed, steps)) = &mut self.recording else {
+            return Ok(());
+        };
+        if let (Some(prev), Some(a)) = (steps.last_mut(), action) {
+            prev.action = a.to_vec();
+            prev.reward = reward;
+            prev.discount = 1.0;
+        }
+        let status = self.sim.status();
+        steps.push(Step {
+            is_first: steps.is_empty(),
+            is_last: status.is_done(),
+            is_terminal: status == Status::Success,
+            observation: obs.fields(),
+            action: vec![0.0; crate::layout::ACTION_DIM],
+            reward: 0.0,
+            discount: 0.0,
+            language_instruction: self.sim.instruction(),
+        });
+        if !status.is_done() {
+            return Ok(());
+        }
+        let episode = Episode {
+            // Ids fit a signed 64-bit integer, the type pandas and most tools give them.
+            episode_id: *seed >> 1,
+            metadata: EpisodeMetadata {
+                embodiment: self.sim.embodiment().name().to_string(),
+                agent: "unknown".to_string(),
+                seed: *seed,
+                noise: 0.0,
+                success: status == Status::Success,
+            },
+            steps: std::mem::take(steps),
+        };
+        let file = dir.join(format!("episode-{seed:020}.parquet"));
+        self.recording = None;
+        crate::rlds_dir::write_file(&file, &[episode])
+            .map_err(|e| PluginError::param("record", e.to_string()))
     }
 
     fn time_step(&self, obs: &Observation, reward: f64, status: Status) -> TimeStep {
@@ -104,6 +215,8 @@ impl Environment for ReachPushEnv {
     fn reset(&mut self, seed: u64) -> Result<TimeStep> {
         let task = self.tasks[(seed % self.tasks.len() as u64) as usize];
         let obs = self.sim.reset(task, seed);
+        self.recording = self.record.as_ref().map(|_| (seed, Vec::new()));
+        self.record(&obs, None, 0.0)?;
         Ok(self.time_step(&obs, 0.0, Status::Running))
     }
 
@@ -115,6 +228,7 @@ impl Environment for ReachPushEnv {
         };
         let a: Vec<f64> = a.iter().map(|v| *v as f64).collect();
         let t = self.sim.step(&a).map_err(sim_error)?;
+        self.record(&t.observation, Some(&a), t.reward)?;
         Ok(self.time_step(&t.observation, t.reward, t.status))
     }
 
@@ -122,6 +236,7 @@ impl Environment for ReachPushEnv {
         // The robot stands still for the step: a fault costs time, as a real controller's would.
         let still = vec![0.0; crate::layout::ACTION_DIM];
         let t = self.sim.step(&still).map_err(sim_error)?;
+        self.record(&t.observation, Some(&still), t.reward)?;
         Ok(self.time_step(&t.observation, t.reward, t.status))
     }
 }

@@ -5,14 +5,12 @@
 
 use assay_sdk::prelude::*;
 
-use crate::embodiment::Embodiment;
 use crate::expert::Expert;
-use crate::layout::{Observation, OBSERVATION_DIM};
 use crate::reach_push::SimConfig;
 use crate::rng::SplitMix64;
 use crate::task::Task;
 
-use super::environment::OBS_LEN;
+use super::environment::Seen;
 
 /// The parameters of `reach_push_expert`.
 #[derive(Debug, Params)]
@@ -38,12 +36,6 @@ impl ExpertAgent {
     }
 }
 
-fn not_reach_push(what: &str) -> PluginError {
-    PluginError::invalid(format!(
-        "agent `reach_push_expert` plays environment `reach_push`: {what}"
-    ))
-}
-
 impl Agent for ExpertAgent {
     fn begin_episode(&mut self, start: &EpisodeStart) -> Result<()> {
         self.rng = SplitMix64::new(start.seed);
@@ -51,25 +43,10 @@ impl Agent for ExpertAgent {
     }
 
     fn act(&mut self, step: &TimeStep) -> Result<Action> {
-        if step.observation.len() != OBS_LEN {
-            return Err(not_reach_push(&format!(
-                "an observation of {} numbers, not {OBS_LEN}",
-                step.observation.len()
-            )));
-        }
-        let x: Vec<f64> = step.observation.iter().map(|v| *v as f64).collect();
-        let obs = Observation::from_slice(&x[..OBSERVATION_DIM])
-            .map_err(|e| not_reach_push(&e.to_string()))?;
-        let text = step
-            .text
-            .as_deref()
-            .ok_or_else(|| not_reach_push("no instruction"))?;
-        let task = Task::from_instruction(text).map_err(|e| not_reach_push(&e.to_string()))?;
-        let hot = &x[OBS_LEN - 3..];
-        let embodiment = Embodiment::ALL
-            .into_iter()
-            .find(|e| hot[e.index()] > 0.5)
-            .ok_or_else(|| not_reach_push("no embodiment in the observation"))?;
+        let seen = Seen::read(step, "reach_push_expert")?;
+        let task = Task::from_instruction(&seen.instruction)
+            .map_err(|e| PluginError::invalid(format!("reach_push_expert: {e}")))?;
+        let (embodiment, obs) = (seen.embodiment, seen.observation);
         let mut action = Expert::plan(embodiment, task, &SimConfig::default(), &obs);
         self.expert.perturb(&mut action, embodiment, &mut self.rng);
         Ok(Action::Continuous(

@@ -419,13 +419,11 @@ fn build<'a>(catalog: &Catalog, spec: &'a Spec, store: &Store) -> anyhow::Result
                 .with_context(|| format!("spec key `agent.{i}.from`: loading run {id}"))?,
             None => Vec::new(),
         };
-        let text_model = match &a.source {
-            Some(id) => {
-                source::text_model_of(catalog, store, id, spec.seed).with_context(|| {
-                    format!("spec key `agent.{i}.from`: loading the model of run {id}")
-                })?
-            }
-            None => None,
+        let (model, text_model) = match &a.source {
+            Some(id) => source::models_of(catalog, store, id).with_context(|| {
+                format!("spec key `agent.{i}.from`: loading the model of run {id}")
+            })?,
+            None => (None, None),
         };
         let cx = AgentContext {
             build: build.clone(),
@@ -434,6 +432,7 @@ fn build<'a>(catalog: &Catalog, spec: &'a Spec, store: &Store) -> anyhow::Result
             source,
             source_run: a.source.clone(),
             text_model,
+            model,
         };
         let agent = a
             .component
