@@ -12,6 +12,7 @@ use assay_catalog::Catalog;
 use assay_engine::{Outcome, RunOptions};
 use assay_spec::Override;
 use assay_store::manifest::Manifest;
+use assay_store::sweep_state::{counts, entry_state, run_status, EntryState};
 use assay_store::{Status, Store};
 
 use crate::builtins::{load_catalog, registry_path};
@@ -166,10 +167,7 @@ pub fn run(cmd: SweepCommand, registry: Option<&Path>, store: &Store) -> anyhow:
 }
 
 fn cached(store: &Store, id: &str) -> Option<Status> {
-    store
-        .record(id)
-        .ok()
-        .map(|r| r.effective_status(store.heartbeat(id)))
+    run_status(store, id)
 }
 
 fn print_plan(m: &Manifest, store: &Store) {
@@ -204,20 +202,6 @@ fn print_plan(m: &Manifest, store: &Store) {
     }
 }
 
-/// Whether the last attempt at entry `index` ended in an error line in its log (a spec refused
-/// before its run directory was written).
-fn refused(logs: &std::path::Path, index: usize) -> bool {
-    std::fs::read_to_string(logs.join(format!("{index}.log")))
-        .ok()
-        .and_then(|log| {
-            log.lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .map(|l| l.starts_with("error:"))
-        })
-        .unwrap_or(false)
-}
-
 fn status(arg: &str, store: &Store) -> anyhow::Result<ExitCode> {
     let (path, m) = Manifest::load(arg, store)?;
     let queued = m
@@ -225,46 +209,18 @@ fn status(arg: &str, store: &Store) -> anyhow::Result<ExitCode> {
         .as_deref()
         .map(slurm::queued_tasks)
         .unwrap_or_default();
-    let (mut done, mut running, mut failed, mut pending) = (0, 0, 0, 0);
     println!("sweep {} ({})", m.id, path.display());
+    let mut states = Vec::new();
     for e in &m.entries {
-        let state = match cached(store, &e.run_id) {
-            Some(Status::Completed) => {
-                done += 1;
-                "done".to_string()
-            }
-            Some(Status::Diverged) => {
-                done += 1;
-                "done (diverged)".to_string()
-            }
-            Some(Status::Running) => {
-                running += 1;
-                "running".to_string()
-            }
-            Some(s @ (Status::Failed | Status::Lost | Status::Damaged)) => {
-                failed += 1;
-                s.as_str().to_string()
-            }
-            Some(Status::Interrupted) => {
-                pending += 1;
-                "interrupted (resumes when run again)".to_string()
-            }
-            None if refused(&m.work_dir(store).join("logs"), e.index) => {
-                // A spec refused before its run started leaves no run directory; its log says
-                // why.
-                failed += 1;
-                format!("failed before it started (logs/{}.log)", e.index)
-            }
-            None => {
-                pending += 1;
-                match queued.iter().find(|(i, _)| *i == e.index) {
-                    Some((_, state)) => format!("pending (slurm: {})", state.to_lowercase()),
-                    None => "pending".to_string(),
-                }
-            }
+        let state = entry_state(store, &m, e);
+        states.push(state);
+        let text = match (state, queued.iter().find(|(i, _)| *i == e.index)) {
+            (EntryState::Pending, Some((_, q))) => format!("pending (slurm: {})", q.to_lowercase()),
+            _ => state.describe(e.index),
         };
-        println!("{:>4}  {:<40} {}", e.index, e.run_id, state);
+        println!("{:>4}  {:<40} {}", e.index, e.run_id, text);
     }
+    let (done, running, failed, pending) = counts(&states);
     println!("done {done} / running {running} / failed {failed} / pending {pending}");
     Ok(ExitCode::SUCCESS)
 }

@@ -106,7 +106,10 @@ pub fn metric_tables(
             .count();
         (finished.len() - covered) + (m.runs.len() - covered)
     };
-    if !finished.is_empty() && stale(&manifest) > STALE_BEFORE_REBUILD.max(finished.len() / 16) {
+    if !store.is_read_only()
+        && !finished.is_empty()
+        && stale(&manifest) > STALE_BEFORE_REBUILD.max(finished.len() / 16)
+    {
         let sources: Vec<(&str, &Path)> = finished
             .iter()
             .map(|(r, _)| (r.id.as_str(), r.path.as_path()))

@@ -27,6 +27,7 @@ pub mod report;
 pub mod results;
 pub mod sql;
 pub mod store;
+pub mod sweep_state;
 pub mod tables;
 
 pub use store::{ComponentRecord, RunRecord, Status, Store, StoreError};

@@ -200,6 +200,8 @@ pub type Listed = Result<(RunRecord, Status), StoreError>;
 #[derive(Debug, Clone)]
 pub struct Store {
     root: PathBuf,
+    /// Never write, not even the query index (the dashboard's store).
+    read_only: bool,
 }
 
 impl Store {
@@ -209,12 +211,30 @@ impl Store {
             .map(Path::to_path_buf)
             .or_else(|| std::env::var_os("ASSAY_STORE").map(PathBuf::from))
             .unwrap_or_else(|| PathBuf::from("runs"));
-        Store { root }
+        Store {
+            root,
+            read_only: false,
+        }
     }
 
     /// The store at `root`.
     pub fn at(root: impl Into<PathBuf>) -> Store {
-        Store { root: root.into() }
+        Store {
+            root: root.into(),
+            read_only: false,
+        }
+    }
+
+    /// The same store, for reading only: queries neither build nor refresh the index of
+    /// finished runs' metrics (they read the runs' own files where it is stale).
+    pub fn read_only(mut self) -> Store {
+        self.read_only = true;
+        self
+    }
+
+    /// Whether this handle never writes.
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
     }
 
     /// When the store directory is group-shared (setgid), makes every file and directory this

@@ -267,19 +267,35 @@ pub fn render(panels: &[(String, Vec<Curve>)], args: &Plot, out: &Path) -> anyho
     }
 }
 
+/// Draws one panel per `(metric, curves)` as an SVG document (what the dashboard serves).
+pub fn render_svg(panels: &[(String, Vec<Curve>)], args: &Plot) -> anyhow::Result<String> {
+    register_font()?;
+    let size = (960, 600 + 360 * (panels.len().max(1) as u32 - 1));
+    let mut svg = String::new();
+    draw_panels(
+        SVGBackend::with_string(&mut svg, size).into_drawing_area(),
+        panels,
+        args,
+    )?;
+    Ok(svg)
+}
+
+/// The panels of `plot`: its query's, or one per metric.
+pub fn panels(store: &Store, plot: &Plot) -> anyhow::Result<Vec<(String, Vec<Curve>)>> {
+    match &plot.query {
+        Some(sql) => query_panels(store, sql, plot),
+        None => plot
+            .metrics
+            .iter()
+            .map(|m| Ok((m.clone(), curves(store, plot, m)?)))
+            .collect(),
+    }
+}
+
 /// Draws every metric of `plot` (or its query's panels) into `plot.out`; returns the number of
 /// curves drawn.
 pub fn draw_all(store: &Store, plot: &Plot) -> anyhow::Result<usize> {
-    let panels = match &plot.query {
-        Some(sql) => query_panels(store, sql, plot)?,
-        None => {
-            let mut panels = Vec::new();
-            for metric in &plot.metrics {
-                panels.push((metric.clone(), curves(store, plot, metric)?));
-            }
-            panels
-        }
-    };
+    let panels = panels(store, plot)?;
     render(&panels, plot, &plot.out)?;
     Ok(panels.iter().map(|(_, c)| c.len()).sum())
 }
