@@ -53,6 +53,8 @@ enum Command {
     Report(commands::report::ReportArgs),
     /// Expand a spec's [sweep] table and run every point (locally or on Slurm).
     Sweep(commands::sweep::SweepCommand),
+    /// A web dashboard and JSON API over the store (read only).
+    Serve(commands::serve::ServeArgs),
     /// Benchmarks of the platform itself.
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
@@ -87,6 +89,10 @@ pub fn main() -> ExitCode {
 
 fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let store = Store::locate(cli.store.as_deref());
+    if let Command::Serve(args) = &cli.command {
+        // The dashboard only reads: no group-sharing fix-ups of the store either.
+        return commands::serve::run(args, &store);
+    }
     store.share_with_group_if_setgid();
     let registry = cli.registry.as_deref();
     match cli.command {
@@ -102,6 +108,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plot(args) => commands::plot::run(args, &store),
         Command::Report(args) => commands::report::run(args, &store),
         Command::Sweep(cmd) => commands::sweep::run(cmd, registry, &store),
+        Command::Serve(args) => commands::serve::run(&args, &store),
         Command::Bench(cmd) => commands::bench::run(cmd, registry),
     }
 }

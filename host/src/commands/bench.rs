@@ -27,6 +27,8 @@ pub enum BenchCommand {
     Leduc(bench::LeducBenchArgs),
     /// Study 9: reach_push steps/s with its expert, beside the simulator core's own loop.
     Robot(bench::RobotBenchArgs),
+    /// The dashboard: first runs page over a store of many runs; training steps/s watched or not.
+    Serve(bench::ServeBenchArgs),
 }
 
 /// `assay bench ...`.
@@ -40,6 +42,7 @@ pub fn run(cmd: BenchCommand, registry: Option<&Path>) -> anyhow::Result<ExitCod
         BenchCommand::Boundary(args) => bench::boundary(&args)?,
         BenchCommand::Leduc(args) => bench::leduc(&load_catalog(registry)?, &args)?,
         BenchCommand::Robot(args) => bench::robot(&load_catalog(registry)?, &args)?,
+        BenchCommand::Serve(args) => bench::serve(&load_catalog(registry)?, &args)?,
     }
     Ok(ExitCode::SUCCESS)
 }

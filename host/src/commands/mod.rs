@@ -13,4 +13,5 @@ pub mod query;
 pub mod report;
 pub mod run;
 pub mod runs;
+pub mod serve;
 pub mod sweep;
