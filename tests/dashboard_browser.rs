@@ -203,6 +203,9 @@ fn the_browser_shows_runs_charts_and_a_live_run() {
         "{compare:.3000}"
     );
     assert!(compare.contains("alt=\"test/acc\"") && compare.contains("alt=\"train/loss\""));
+    // The parallel-coordinates view: spec values against a final metric, a line per run.
+    assert!(compare.contains("class=\"parallel\""), "{compare:.3000}");
+    assert_eq!(compare.matches("<polyline").count(), 2, "{compare:.3000}");
 
     let run_url = format!("{url}/#/run/{live_id}");
     let first = step_shown(&render(&browser, &profile, &run_url, None));

@@ -171,6 +171,11 @@ fn the_api_serves_runs_metrics_queries_sweeps_and_charts_and_writes_nothing() {
     assert_eq!(run["checkpoints"], serde_json::json!([0, 10, 20]));
     assert!(run["reproduce"].as_str().unwrap().contains("spec.toml"));
     assert!(run["record"]["components"].is_array());
+    // A sweep's run shows its worker's log.
+    assert!(
+        run["log"]["file"].as_str().unwrap().starts_with("sweeps/"),
+        "{run}"
+    );
 
     let metrics = json(p, &format!("/api/runs/{id}/metrics"));
     let m = metrics["rows"].as_array().unwrap();

@@ -127,6 +127,9 @@ async function runView(id) {
   parts.push(el("h3", { text: "components" }),
     el("pre", { text: (rec.components || []).map((c) => JSON.stringify(c)).join("\n") }));
   parts.push(el("h3", { text: "spec" }), el("pre", { text: run.spec }));
+  parts.push(el("h3", { text: "log" }), run.log
+    ? el("div", {}, el("p", { text: `last lines of ${run.log.file}` }), el("pre", { id: "run-log", text: run.log.lines }))
+    : el("p", { text: "(run outside a sweep: no log kept; its error, if any, is above)" }));
   const ck = run.checkpoints;
   parts.push(el("p", { text: ck.length > 12
     ? `${ck.length} checkpoints, at steps ${ck.slice(0, 5).join(", ")}, …, ${ck.slice(-5).join(", ")}`
@@ -200,13 +203,75 @@ async function compareView() {
     return el("label", {}, b, n, " ");
   });
   group.onchange = draw; logx.onchange = draw; logy.onchange = draw;
+  const parallel = el("div", { id: "parallel" });
   show(el("p", { text: `${ids.length} runs: ${ids.join(", ")}` }),
     el("div", { class: "controls" }, el("div", { class: "columns" }, ...boxes)),
     el("div", { class: "controls" }, "group by", group, el("label", {}, logx, "log x"), el("label", {}, logy, "log y"),
       el("button", { text: "clear selection", onclick: () => { state.selected.clear(); saveSelection(); compareView(); } })),
-    charts);
+    charts, el("h3", { text: "spec values against a final metric" }), parallel);
   draw();
+  parallelView(parallel, where).catch((e) => parallel.replaceChildren(el("p", { class: "error", text: e.message })));
   live(async () => { if (location.hash.startsWith("#/compare")) compareView(); }, 10000);
+}
+
+// Parallel coordinates: one axis per spec key that differs among the runs, the last axis a
+// final metric; one line per run, coloured by that metric.
+async function parallelView(box, where) {
+  const d = await api("/api/runs?" + new URLSearchParams({ where, limit: 1000 }));
+  const rows = d.rows;
+  const finals = [...new Set(rows.flatMap((r) => Object.keys(r).filter((k) => k.startsWith("final:"))))].sort();
+  if (!finals.length) { box.replaceChildren(el("p", { text: "(no final metrics yet)" })); return; }
+  const skip = new Set(["id", "started_at", "ended_at", "duration_s", "steps_done", "host", "user", "git_commit", "status", "run_name"]);
+  const keys = Object.keys(rows[0] || {}).filter((k) => !skip.has(k) && !k.startsWith("final:") && !k.endsWith(".version")
+    && new Set(rows.map((r) => JSON.stringify(r[k]))).size > 1);
+  const select = el("select", {}, ...finals.map((f) => el("option", { value: f, text: f.slice(6) })));
+  const saved = localStorage.getItem("assay.parallel");
+  select.value = finals.includes(saved) ? saved : (finals.find((f) => f.includes("test/acc")) || finals[0]);
+  const svgBox = el("div");
+  const drawAxes = () => {
+    localStorage.setItem("assay.parallel", select.value);
+    const axes = [...keys, select.value];
+    const W = Math.max(500, 170 * axes.length), H = 340, top = 30, bottom = 40;
+    const x = (i) => 60 + i * (W - 120) / Math.max(1, axes.length - 1);
+    const scale = axes.map((k) => {
+      const vals = rows.map((r) => r[k]).filter((v) => v !== null && v !== undefined);
+      if (vals.every((v) => typeof v === "number")) {
+        const lo = Math.min(...vals), hi = Math.max(...vals);
+        return { at: (v) => (hi > lo ? (v - lo) / (hi - lo) : 0.5), ticks: [lo, hi] };
+      }
+      const cats = [...new Set(vals.map(String))].sort();
+      return { at: (v) => (cats.length > 1 ? cats.indexOf(String(v)) / (cats.length - 1) : 0.5), ticks: cats };
+    });
+    const y = (i, v) => top + (1 - scale[i].at(v)) * (H - top - bottom);
+    const m = scale[axes.length - 1];
+    const ns = "http://www.w3.org/2000/svg";
+    const svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("width", W); svg.setAttribute("height", H); svg.setAttribute("class", "parallel");
+    const add = (tag, attrs, text) => {
+      const e = document.createElementNS(ns, tag);
+      for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+      if (text !== undefined) e.textContent = text;
+      svg.append(e); return e;
+    };
+    for (const r of rows) {
+      const pts = axes.map((k, i) => (r[k] === null || r[k] === undefined ? null : `${x(i)},${y(i, r[k])}`));
+      if (pts.includes(null)) continue;
+      const t = m.at(r[select.value]);
+      add("polyline", { points: pts.join(" "), fill: "none", "stroke-width": 1.5, opacity: 0.8,
+        stroke: `hsl(${Math.round(240 * (1 - t))}, 70%, 45%)` }).append(Object.assign(document.createElementNS(ns, "title"), { textContent: r.id }));
+    }
+    axes.forEach((k, i) => {
+      add("line", { x1: x(i), x2: x(i), y1: top, y2: H - bottom, stroke: "#333" });
+      add("text", { x: x(i), y: H - 15, "text-anchor": "middle", "font-size": 12 }, k.replace(/^final:/, ""));
+      const t = scale[i].ticks;
+      t.forEach((v) => add("text", { x: x(i) + 4, y: y(i, v) + 4, "font-size": 10, fill: "#555" }, fmt(v)));
+    });
+    svgBox.replaceChildren(svg);
+  };
+  select.onchange = drawAxes;
+  box.replaceChildren(el("div", { class: "controls" }, "metric", select,
+    el("span", { text: keys.length ? `axes: ${keys.join(", ")}` : "(the runs share every spec value)" })), svgBox);
+  drawAxes();
 }
 
 // ---- SQL ----

@@ -194,6 +194,7 @@ pub async fn run(State(app): State<Arc<App>>, Path(id): Path<String>) -> Respons
             .unwrap_or_default();
         tables.sort();
         let damage = app.store.damage(&id);
+        let log = sweep_log(&app, &id);
         Ok(Json(json!({
             "id": id,
             "status": status.map(|s| s.as_str()),
@@ -202,6 +203,7 @@ pub async fn run(State(app): State<Arc<App>>, Path(id): Path<String>) -> Respons
             "spec": spec,
             "checkpoints": checkpoints,
             "tables": tables,
+            "log": log,
             "reproduce": format!(
                 "assay --store {} run {}",
                 app.root.display(),
@@ -211,6 +213,49 @@ pub async fn run(State(app): State<Arc<App>>, Path(id): Path<String>) -> Respons
     })
     .await
     .into_response()
+}
+
+/// The last lines of the log of the newest sweep entry that ran `id` (`STORE/sweeps/SWEEP/
+/// logs/INDEX.log`: the run's progress, warnings and errors), with the file they come from;
+/// `null` for runs started outside a sweep, which keep no log.
+fn sweep_log(app: &App, id: &str) -> Value {
+    const LINES: usize = 200;
+    let dir = app.root.join(assay_store::layout::SWEEPS);
+    let mut best: Option<(String, std::path::PathBuf)> = None;
+    for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        let Some(sid) = name.strip_suffix(".json") else {
+            continue;
+        };
+        let Ok(path) = paths::sweep_file(app, sid) else {
+            continue;
+        };
+        let Ok((_, m)) = Manifest::load(&path.display().to_string(), &app.store) else {
+            continue;
+        };
+        if let Some(entry) = m.entries.iter().find(|x| x.run_id == id) {
+            let log = m
+                .work_dir(&app.store)
+                .join("logs")
+                .join(format!("{}.log", entry.index));
+            let newer = best.as_ref().is_none_or(|(at, _)| m.created_at > *at);
+            if newer {
+                if let Ok(log) = paths::inside(app, &log, "log") {
+                    best = Some((m.created_at.clone(), log));
+                }
+            }
+        }
+    }
+    let Some((_, path)) = best else {
+        return Value::Null;
+    };
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    let tail = lines[lines.len().saturating_sub(LINES)..].join("\n");
+    json!({
+        "file": path.strip_prefix(&app.root).unwrap_or(&path).display().to_string(),
+        "lines": tail,
+    })
 }
 
 /// A run's metrics, long format.

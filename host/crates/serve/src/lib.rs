@@ -14,7 +14,7 @@
 //! API (all `GET`, JSON unless noted):
 //! - `/api/runs?where=SQL&sort=COL&desc=1&offset=N&limit=N`: a page of the `runs` table with
 //!   each run's final metrics as `final:NAME` fields, and `total`.
-//! - `/api/runs/ID`: the run's record, resolved spec, components, checkpoints, tables, damage and
+//! - `/api/runs/ID`: the run's record, resolved spec, components, checkpoints, tables, damage, log and
 //!   the command that reproduces it.
 //! - `/api/runs/ID/metrics`: its metrics, long format (`step`, `name`, `value`).
 //! - `/api/runs/ID/tables/NAME`: one of its probe tables.
