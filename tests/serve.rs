@@ -171,11 +171,12 @@ fn the_api_serves_runs_metrics_queries_sweeps_and_charts_and_writes_nothing() {
     assert_eq!(run["checkpoints"], serde_json::json!([0, 10, 20]));
     assert!(run["reproduce"].as_str().unwrap().contains("spec.toml"));
     assert!(run["record"]["components"].is_array());
-    // A sweep's run shows its worker's log.
-    assert!(
-        run["log"]["file"].as_str().unwrap().starts_with("sweeps/"),
-        "{run}"
-    );
+    // The run's own log: its start, every evaluation, its end.
+    assert_eq!(run["log"]["file"], format!("{id}/log.txt"), "{run}");
+    let log = run["log"]["lines"].as_str().unwrap();
+    assert!(log.contains(" start tiny (seed 1, 20 steps)"), "{log}");
+    assert!(log.contains("step 20: train/loss"), "{log}");
+    assert!(log.contains(" end completed at step 20"), "{log}");
 
     let metrics = json(p, &format!("/api/runs/{id}/metrics"));
     let m = metrics["rows"].as_array().unwrap();

@@ -294,6 +294,27 @@ fn execute(
     let dir = store.run_dir(&id)?;
     let started = Instant::now();
     let previous = record.duration_s.unwrap_or(0.0);
+    assay_store::store::append_log(
+        &dir,
+        &format!(
+            "{} {} (seed {}, {} steps) as {}@{} pid {}{}",
+            if record.resumed > 0 {
+                "resume"
+            } else {
+                "start"
+            },
+            record.name,
+            spec.seed,
+            spec.train.steps,
+            record.user,
+            record.host,
+            record.pid,
+            match &checkpoint {
+                Some(c) => format!(" from {}", c.display()),
+                None => String::new(),
+            }
+        ),
+    );
     let _heartbeat = Heartbeat::start(store.clone(), id.clone());
     let result = crate::train::train(
         catalog,
@@ -322,6 +343,20 @@ fn execute(
             Err(anyhow!("run {id} failed: {e:#}"))
         }
     };
+    assay_store::store::append_log(
+        &dir,
+        &format!(
+            "end {} at step {} after {:.1} s{}",
+            record.status.as_str(),
+            record.steps_done,
+            record.duration_s.unwrap_or(0.0),
+            record
+                .error
+                .as_deref()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default()
+        ),
+    );
     store.write_record(&record)?;
     outcome
 }

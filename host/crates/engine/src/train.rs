@@ -104,7 +104,7 @@ pub(crate) fn train(
     bar.set_position(start);
 
     if start == 0 {
-        observe(spec, &mut parts, &mut log, 0, total == 0)?;
+        observe(spec, &mut parts, &mut log, dir, 0, total == 0)?;
     }
     // Full-batch training sees the same batch every step: build it once.
     let full_batch = if sampler.full_batch() {
@@ -161,7 +161,7 @@ pub(crate) fn train(
         if let (Some(m), Some(vars)) = (&mask, &masked) {
             m.apply(vars)?;
         }
-        let is_final = observe(spec, &mut parts, &mut log, step, step == total)?;
+        let is_final = observe(spec, &mut parts, &mut log, dir, step, step == total)?;
         record.steps_done = step;
         let ckpt_due = is_final
             || (spec.train.checkpoint_every > 0
@@ -194,22 +194,27 @@ fn observe(
     spec: &Spec,
     parts: &mut Parts,
     log: &mut RunLog,
+    dir: &Path,
     step: u64,
     mut is_final: bool,
 ) -> anyhow::Result<bool> {
     let eval_due =
         is_final || (spec.train.eval_every > 0 && step.is_multiple_of(spec.train.eval_every));
     if eval_due {
+        let mut shown = Vec::new();
         for split in [Split::Train, Split::Test] {
             if parts.dataset.len(split) == 0 {
                 continue;
             }
             let (loss, acc) = evaluate(parts, split, spec.train.eval_max_examples)?;
             log.metric(step, &format!("{}/loss", split.as_str()), loss);
+            shown.push(format!("{}/loss {loss:.4}", split.as_str()));
             if let Some(a) = acc {
                 log.metric(step, &format!("{}/acc", split.as_str()), a);
+                shown.push(format!("{}/acc {a:.4}", split.as_str()));
             }
         }
+        assay_store::store::append_log(dir, &format!("step {step}: {}", shown.join(", ")));
         crate::system::log(log, step);
         let stop = spec
             .train

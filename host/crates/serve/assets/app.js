@@ -129,7 +129,7 @@ async function runView(id) {
   parts.push(el("h3", { text: "spec" }), el("pre", { text: run.spec }));
   parts.push(el("h3", { text: "log" }), run.log
     ? el("div", {}, el("p", { text: `last lines of ${run.log.file}` }), el("pre", { id: "run-log", text: run.log.lines }))
-    : el("p", { text: "(run outside a sweep: no log kept; its error, if any, is above)" }));
+    : el("p", { text: "(no log: the run predates run logs and ran outside a sweep)" }));
   const ck = run.checkpoints;
   parts.push(el("p", { text: ck.length > 12
     ? `${ck.length} checkpoints, at steps ${ck.slice(0, 5).join(", ")}, …, ${ck.slice(-5).join(", ")}`

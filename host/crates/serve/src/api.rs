@@ -194,7 +194,7 @@ pub async fn run(State(app): State<Arc<App>>, Path(id): Path<String>) -> Respons
             .unwrap_or_default();
         tables.sort();
         let damage = app.store.damage(&id);
-        let log = sweep_log(&app, &id);
+        let log = run_log(&app, &dir).unwrap_or_else(|| sweep_log(&app, &id));
         Ok(Json(json!({
             "id": id,
             "status": status.map(|s| s.as_str()),
@@ -215,11 +215,26 @@ pub async fn run(State(app): State<Arc<App>>, Path(id): Path<String>) -> Respons
     .into_response()
 }
 
-/// The last lines of the log of the newest sweep entry that ran `id` (`STORE/sweeps/SWEEP/
-/// logs/INDEX.log`: the run's progress, warnings and errors), with the file they come from;
-/// `null` for runs started outside a sweep, which keep no log.
-fn sweep_log(app: &App, id: &str) -> Value {
+/// The last lines of the run's own log (`log.txt`: start, evaluations, end), if it has one.
+fn run_log(app: &App, dir: &std::path::Path) -> Option<Value> {
+    let path = paths::inside(app, &dir.join(assay_store::layout::LOG), "log").ok()?;
+    Some(log_tail(app, &path))
+}
+
+fn log_tail(app: &App, path: &std::path::Path) -> Value {
     const LINES: usize = 200;
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    json!({
+        "file": path.strip_prefix(&app.root).unwrap_or(path).display().to_string(),
+        "lines": lines[lines.len().saturating_sub(LINES)..].join("\n"),
+    })
+}
+
+/// The last lines of the log of the newest sweep entry that ran `id` (`STORE/sweeps/SWEEP/
+/// logs/INDEX.log`: the worker's output), for runs from before runs kept their own log;
+/// `null` when there is none.
+fn sweep_log(app: &App, id: &str) -> Value {
     let dir = app.root.join(assay_store::layout::SWEEPS);
     let mut best: Option<(String, std::path::PathBuf)> = None;
     for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
@@ -246,16 +261,10 @@ fn sweep_log(app: &App, id: &str) -> Value {
             }
         }
     }
-    let Some((_, path)) = best else {
-        return Value::Null;
-    };
-    let text = std::fs::read_to_string(&path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    let tail = lines[lines.len().saturating_sub(LINES)..].join("\n");
-    json!({
-        "file": path.strip_prefix(&app.root).unwrap_or(&path).display().to_string(),
-        "lines": tail,
-    })
+    match best {
+        Some((_, path)) => log_tail(app, &path),
+        None => Value::Null,
+    }
 }
 
 /// A run's metrics, long format.

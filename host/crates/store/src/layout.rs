@@ -36,6 +36,9 @@ pub const DATA_INFO: &str = "data.json";
 /// The run's tokenizer, in the Hugging Face format, when its dataset has one that can be
 /// written so.
 pub const TOKENIZER: &str = "tokenizer.json";
+/// The run's log: one line per start, evaluation and end, appended as they happen (the one
+/// file of a run that is appended to rather than replaced).
+pub const LOG: &str = "log.txt";
 /// The heartbeat of a running run.
 pub const HEARTBEAT: &str = "heartbeat";
 /// The lock file of a running run.

@@ -175,6 +175,21 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
     }
 }
 
+/// Appends `line` to the log of the run in `dir` with a UTC timestamp. Best effort: a log that
+/// cannot be written is reported at debug level and never stops a run.
+pub fn append_log(dir: &Path, line: &str) {
+    use std::io::Write;
+    let path = dir.join(crate::layout::LOG);
+    let written = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| writeln!(f, "{} {line}", crate::identity::now_rfc3339()));
+    if let Err(e) = written {
+        tracing::debug!("not logging to {}: {e}", path.display());
+    }
+}
+
 /// Writes `bytes` to `path` atomically: temporary file in the same directory, fsync, rename,
 /// fsync of the directory.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
