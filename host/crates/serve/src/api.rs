@@ -127,24 +127,17 @@ pub async fn runs(State(app): State<Arc<App>>, Query(q): Query<RunsQuery>) -> Re
         let ids: Vec<String> = page
             .iter()
             .filter_map(|r| r["id"].as_str())
-            .filter(|id| Store::check_id(id).is_ok())
-            .map(|id| format!("'{id}'"))
+            .map(str::to_string)
             .collect();
-        if !ids.is_empty() {
-            let finals = rows(
-                &app.store,
-                &format!(
-                    "SELECT run_id, name, value FROM final_metrics WHERE run_id IN ({})",
-                    ids.join(", ")
-                ),
-            )?;
-            for row in &mut page {
-                let id = row["id"].as_str().unwrap_or("").to_string();
-                if let Value::Object(map) = row {
-                    for f in finals.iter().filter(|f| f["run_id"] == id.as_str()) {
-                        if let Some(name) = f["name"].as_str() {
-                            map.insert(format!("final:{name}"), f["value"].clone());
-                        }
+        let mut finals = assay_store::tables::final_metrics_of(&app.store, &ids).map_err(failed)?;
+        let bytes = assay_store::export::render(&mut finals, Format::Json).map_err(failed)?;
+        let finals: Vec<Value> = serde_json::from_slice(&bytes).map_err(|e| failed(e.into()))?;
+        for row in &mut page {
+            let id = row["id"].as_str().unwrap_or("").to_string();
+            if let Value::Object(map) = row {
+                for f in finals.iter().filter(|f| f["run_id"] == id.as_str()) {
+                    if let Some(name) = f["name"].as_str() {
+                        map.insert(format!("final:{name}"), f["value"].clone());
                     }
                 }
             }

@@ -227,6 +227,33 @@ pub fn context(store: &Store) -> anyhow::Result<SQLContext> {
     Ok(ctx)
 }
 
+/// The last value of every metric of the runs `ids` (columns `run_id`, `step`, `name`,
+/// `value`): what the dashboard's runs page shows beside a page of runs. Reads the index where
+/// it covers them and their own files where not, and nothing of the rest of the store; never
+/// writes the index. Unknown, unreadable and damaged runs are left out.
+pub fn final_metrics_of(store: &Store, ids: &[String]) -> anyhow::Result<DataFrame> {
+    let store = store.clone().read_only();
+    let mut runs = Vec::new();
+    for id in ids {
+        let Ok(rec) = store.record(id) else {
+            continue;
+        };
+        let path = store.run_dir(id)?.join(crate::layout::METRICS);
+        if crate::damage::parquet_damage(&path).is_some() {
+            continue;
+        }
+        runs.push(RunMetrics {
+            id: id.clone(),
+            status: rec.effective_status(store.heartbeat(id)),
+            path,
+        });
+    }
+    Ok(match crate::index::metric_tables(&store, &runs)? {
+        Some((_, last)) => last.collect()?,
+        None => DataFrame::empty(),
+    })
+}
+
 /// Runs `sql` over the store.
 pub fn query(store: &Store, sql: &str) -> anyhow::Result<DataFrame> {
     let prepared = crate::sql::prepare(sql)?;
