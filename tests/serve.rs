@@ -220,6 +220,10 @@ fn the_api_serves_runs_metrics_queries_sweeps_and_charts_and_writes_nothing() {
     let sweep = json(p, &format!("/api/sweeps/{sid}"));
     assert_eq!(sweep["entries"].as_array().unwrap().len(), 2);
     assert_eq!(sweep["entries"][0]["state"], "done");
+    // A sweep over seeds alone has nothing to group its report by: a clear 400.
+    let (status, _, body) = get(p, &format!("/api/sweeps/{sid}/report"), &[]);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("nothing to group by"), "{body}");
 
     let (status, head, svg) = get(
         p,
@@ -241,6 +245,53 @@ fn the_api_serves_runs_metrics_queries_sweeps_and_charts_and_writes_nothing() {
     assert!(page.contains("app.js"));
     drop(server);
     assert_eq!(before, snapshot(&store), "the server changed the store");
+}
+
+#[test]
+fn a_sweep_report_groups_final_metrics_by_the_swept_keys() {
+    let dir = scratch();
+    let store = dir.path().join("store");
+    let spec = write_spec(
+        dir.path(),
+        "grid.toml",
+        &format!(
+            "{}\n[sweep]\nseeds = 2\ngrid = {{ \"optimizer.lr\" = [0.01, 0.03] }}\n",
+            spec("steps = 10\nbatch_size = 16", "plugin = \"adam\"")
+        ),
+    );
+    let out = assay_in(
+        dir.path(),
+        &[
+            "--store",
+            store.to_str().unwrap(),
+            "sweep",
+            spec.to_str().unwrap(),
+            "--jobs",
+            "1",
+            "-q",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let manifest = PathBuf::from(last_line(&out));
+    let sid = manifest.file_stem().unwrap().to_str().unwrap();
+    let server = serve(&store, &[]);
+    let report = json(server.port, &format!("/api/sweeps/{sid}/report"));
+    assert_eq!(
+        report["keys"],
+        serde_json::json!(["optimizer.lr"]),
+        "{report}"
+    );
+    let rows = report["rows"].as_array().unwrap();
+    // Two learning rates x two metrics (test/acc, test/loss), each over two seeds.
+    assert_eq!(rows.len(), 4, "{report}");
+    assert!(rows.iter().all(|r| r["n"] == 2), "{report}");
+    assert!(report["sql"].as_str().unwrap().contains("GROUP BY"));
+    let chart = format!(
+        "/api/plot.svg?metrics=test/acc&group_by=optimizer.lr&where={}",
+        enc(report["where"].as_str().unwrap())
+    );
+    let (status, _, svg) = get(server.port, &chart, &[]);
+    assert_eq!(status, 200, "{svg}");
 }
 
 #[test]

@@ -313,7 +313,17 @@ async function sweepView(id) {
       t.append(el("tr", {}, el("td", { text: e.index }), el("td", {}, el("a", { href: "#/run/" + e.run_id, text: e.run_id })),
         el("td", { text: e.overrides.join(" ") }), el("td", { text: e.state })));
     }
-    show(el("h2", { text: `sweep ${s.id}` }), el("p", { text: `${s.spec_file} · varying ${s.swept.join(", ") || "nothing"} · done ${c.done} / running ${c.running} / failed ${c.failed} / pending ${c.pending}` }), t);
+    const report = el("div", { id: "report" });
+    show(el("h2", { text: `sweep ${s.id}` }), el("p", { text: `${s.spec_file} · varying ${s.swept.join(", ") || "nothing"} · done ${c.done} / running ${c.running} / failed ${c.failed} / pending ${c.pending}` }), t,
+      el("h3", { text: "report" }), report);
+    try {
+      const r = await api(`/api/sweeps/${encodeURIComponent(id)}/report`);
+      report.append(el("p", { text: `final metrics grouped by ${r.keys.join(", ")}: mean, std and count over seeds` }), rowsTable(r.rows),
+        el("details", {}, el("summary", { text: "the query (assay query ... --format latex for a paper)" }), el("pre", { text: r.sql })));
+      for (const m of r.metrics) {
+        report.append(el("img", { class: "chart", alt: m, src: "/api/plot.svg?" + new URLSearchParams({ metrics: m, where: r.where, group_by: r.keys.join(",") }) }));
+      }
+    } catch (e) { report.append(el("p", { text: `(no report: ${e.message})` })); }
     if (c.running > 0) live(() => sweepView(id), 3000);
   } catch (e) { show(); fail(e); }
 }

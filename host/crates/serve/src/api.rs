@@ -457,6 +457,30 @@ pub async fn sweep(State(app): State<Arc<App>>, Path(id): Path<String>) -> Respo
     .into_response()
 }
 
+/// A sweep's report, as `assay report` tabulates it: final metrics grouped by the swept keys
+/// (mean, std and count over seeds), the SQL behind the table, and what to plot (the page draws
+/// each metric grouped by the same keys through `/api/plot.svg`). Nothing is written.
+pub async fn sweep_report(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    blocking(move || {
+        let path = paths::sweep_file(&app, &id)?;
+        let t = assay_store::report::table(&path.display().to_string(), &[], &[], &app.store)
+            .map_err(failed)?;
+        let mut frame = t.frame;
+        let bytes = assay_store::export::render(&mut frame, Format::Json).map_err(failed)?;
+        let rows: Value = serde_json::from_slice(&bytes).map_err(|e| failed(e.into()))?;
+        Ok(Json(json!({
+            "title": t.title,
+            "keys": t.keys,
+            "metrics": t.metrics,
+            "where": t.filter.strip_prefix("r.").unwrap_or(&t.filter),
+            "sql": t.sql,
+            "rows": rows,
+        })))
+    })
+    .await
+    .into_response()
+}
+
 /// 404 for anything else.
 pub async fn not_found() -> Response {
     ApiError::missing("no such page; the API is under /api/").into_response()

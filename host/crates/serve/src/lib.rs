@@ -20,7 +20,8 @@
 //! - `/api/runs/ID/tables/NAME`: one of its probe tables.
 //! - `/api/query?sql=SQL&format=json|csv|parquet`: `assay query` (CSV and Parquet as downloads).
 //! - `/api/plot.svg?metric=M&where=SQL&group_by=KEY&logx=1&logy=1`: `assay plot` as SVG.
-//! - `/api/sweeps`, `/api/sweeps/ID`: manifests and the state of each entry.
+//! - `/api/sweeps`, `/api/sweeps/ID`: manifests and the state of each entry;
+//!   `/api/sweeps/ID/report`: `assay report`'s table (final metrics grouped by the swept keys).
 
 pub mod api;
 pub mod assets;
@@ -72,6 +73,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/plot.svg", get(api::plot))
         .route("/api/sweeps", get(api::sweeps))
         .route("/api/sweeps/{id}", get(api::sweep))
+        .route("/api/sweeps/{id}/report", get(api::sweep_report))
         .fallback(api::not_found)
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),

@@ -67,9 +67,32 @@ pub fn table_sql(filter: &str, keys: &[String], metrics: &[String]) -> String {
     )
 }
 
-/// Writes the report `args` asks for into its directory; returns the path of `report.md`.
-pub fn write(args: &Report, store: &Store) -> anyhow::Result<PathBuf> {
-    let (title, filter, mut keys) = match Manifest::load(&args.target, store) {
+/// A report's table: the runs it covers, its grouping keys and metrics, its SQL and result.
+pub struct ReportTable {
+    /// `sweep ID (PATH)` or `runs where COND`.
+    pub title: String,
+    /// The SQL condition on `runs r` selecting the runs.
+    pub filter: String,
+    /// The keys it groups by.
+    pub keys: Vec<String>,
+    /// The metrics it tabulates.
+    pub metrics: Vec<String>,
+    /// The query behind the table.
+    pub sql: String,
+    /// The table: per group, each metric's mean, std and count.
+    pub frame: polars::prelude::DataFrame,
+}
+
+/// The table of the report on `target` (a sweep manifest or id, or a condition on `runs`),
+/// grouped by `by` (empty, for a sweep: its swept keys but `seed`), over `metrics` (empty: every
+/// `test/` metric).
+pub fn table(
+    target: &str,
+    by: &[String],
+    metrics: &[String],
+    store: &Store,
+) -> anyhow::Result<ReportTable> {
+    let (title, filter, mut keys) = match Manifest::load(target, store) {
         Ok((path, m)) => {
             let ids: Vec<String> = m.entries.iter().map(|e| lit(&e.run_id)).collect();
             let keys: Vec<String> = m.swept.iter().filter(|k| *k != "seed").cloned().collect();
@@ -80,18 +103,18 @@ pub fn write(args: &Report, store: &Store) -> anyhow::Result<PathBuf> {
             )
         }
         Err(_) => (
-            format!("runs where {}", args.target),
-            args.target.clone(),
+            format!("runs where {target}"),
+            target.to_string(),
             Vec::new(),
         ),
     };
-    if !args.by.is_empty() {
-        keys = args.by.clone();
+    if !by.is_empty() {
+        keys = by.to_vec();
     }
     if keys.is_empty() {
         bail!("nothing to group by: give --by KEY (a `runs` column such as optimizer.plugin)");
     }
-    let metrics = if args.metrics.is_empty() {
+    let metrics = if metrics.is_empty() {
         let df = crate::tables::query(
             store,
             &format!("SELECT DISTINCT f.name FROM final_metrics f JOIN runs r ON f.run_id = r.id WHERE ({filter}) AND f.name LIKE 'test/%' ORDER BY f.name"),
@@ -103,16 +126,36 @@ pub fn write(args: &Report, store: &Store) -> anyhow::Result<PathBuf> {
             .map(str::to_string)
             .collect::<Vec<_>>()
     } else {
-        args.metrics.clone()
+        metrics.to_vec()
     };
     if metrics.is_empty() {
         bail!("the selected runs have no test/ metrics; choose some with --metric");
     }
     let sql = table_sql(&filter, &keys, &metrics);
-    let mut df = crate::tables::query(store, &sql).context("building the report table")?;
-    if df.height() == 0 {
+    let frame = crate::tables::query(store, &sql).context("building the report table")?;
+    if frame.height() == 0 {
         bail!("no finished metrics for {title}");
     }
+    Ok(ReportTable {
+        title,
+        filter,
+        keys,
+        metrics,
+        sql,
+        frame,
+    })
+}
+
+/// Writes the report `args` asks for into its directory; returns the path of `report.md`.
+pub fn write(args: &Report, store: &Store) -> anyhow::Result<PathBuf> {
+    let ReportTable {
+        title,
+        filter,
+        keys,
+        metrics,
+        sql,
+        frame: mut df,
+    } = table(&args.target, &args.by, &args.metrics, store)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let table = String::from_utf8(crate::export::render(&mut df, Format::Md)?)?;
