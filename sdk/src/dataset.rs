@@ -114,6 +114,45 @@ pub struct Batch {
     pub target: Tensor,
 }
 
+impl Batch {
+    /// The next-token batch of `blocks[i]` for each of `indices`: every block holds
+    /// `length + 1` tokens; the input is its first `length`, the target its last `length` (the
+    /// token after each position). An index beyond `blocks` is an error naming `split`.
+    pub fn next_token(
+        blocks: &[Vec<u32>],
+        length: usize,
+        split: Split,
+        indices: &[usize],
+        device: &Device,
+    ) -> Result<Batch> {
+        let mut xs = Vec::with_capacity(indices.len() * length);
+        let mut ys = Vec::with_capacity(indices.len() * length);
+        for &i in indices {
+            let b = blocks.get(i).ok_or_else(|| {
+                crate::PluginError::invalid(format!(
+                    "index {i} beyond the {} split",
+                    split.as_str()
+                ))
+            })?;
+            if b.len() != length + 1 {
+                return Err(crate::PluginError::invalid(format!(
+                    "block {i} of the {} split has {} tokens, not {}",
+                    split.as_str(),
+                    b.len(),
+                    length + 1
+                )));
+            }
+            xs.extend_from_slice(&b[..length]);
+            ys.extend_from_slice(&b[1..]);
+        }
+        let shape = (indices.len(), length);
+        Ok(Batch {
+            input: Tensor::from_vec(xs, shape, device)?,
+            target: Tensor::from_vec(ys, shape, device)?,
+        })
+    }
+}
+
 /// Examples split into train and test.
 ///
 /// The host decides which examples make a batch (it owns the seeded order, so that a resumed run

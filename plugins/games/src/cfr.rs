@@ -9,9 +9,9 @@
 //! start of each walk, so under the obs keying (where one infoset recurs along a walk) every
 //! visit of an iteration plays the same strategy.
 
-use crate::best_response;
 use crate::infoset::Keying;
 use crate::policy::Policy;
+use crate::tabular_cfr::TabularCfr;
 use crate::rules::Rules;
 use crate::tables::{at_node, regret_matching, ActionVec, InfosetIndex};
 use crate::tree::{NodeId, NodeKind, PublicTree, RankVec, MAX_RANKS};
@@ -54,67 +54,17 @@ impl Cfr {
         }
     }
 
-    /// Iterations done.
-    pub fn iteration(&self) -> u64 {
-        self.iteration
-    }
 
     /// The update rule.
     pub fn variant(&self) -> CfrVariant {
         self.variant
     }
 
-    /// The public tree the solver walks (also what [`crate::best_response`] needs).
-    pub fn tree(&self) -> &PublicTree {
-        &self.tree
-    }
 
-    /// Number of information sets.
-    pub fn infosets(&self) -> usize {
-        self.index.len()
-    }
 
-    /// One iteration.
-    pub fn step(&mut self) {
-        self.iteration += 1;
-        match self.variant {
-            CfrVariant::Vanilla => self.walk([true, true], 1.0),
-            CfrVariant::Plus => {
-                let weight = self.iteration as f64;
-                for role in 0..2 {
-                    let mut update = [false; 2];
-                    update[role] = true;
-                    self.walk(update, weight);
-                    for r in &mut self.regrets {
-                        r.iter_mut().for_each(|x| *x = x.max(0.0));
-                    }
-                }
-            }
-        }
-    }
 
-    /// Runs `iterations` more iterations and calls `checkpoint` after every `every`-th one
-    /// (counted from the start of training; never when `every` is 0), e.g. to record
-    /// exploitability.
-    pub fn run(&mut self, iterations: u64, every: u64, mut checkpoint: impl FnMut(&Cfr)) {
-        for _ in 0..iterations {
-            self.step();
-            if every > 0 && self.iteration.is_multiple_of(every) {
-                checkpoint(self);
-            }
-        }
-    }
 
-    /// Exploitability of the average policy, in chips per hand
-    /// ([`best_response::exploitability`]).
-    pub fn exploitability(&self) -> f64 {
-        best_response::exploitability(&self.tree, &self.average_policy())
-    }
 
-    /// The average strategy: the policy that converges to equilibrium (with perfect recall).
-    pub fn average_policy(&self) -> Policy {
-        self.index.policy(&self.sums)
-    }
 
     /// The current (regret-matching) strategy of the last iteration.
     pub fn current_policy(&self) -> Policy {
@@ -213,5 +163,41 @@ impl Walk<'_> {
             }
         }
         value
+    }
+}
+
+impl TabularCfr for Cfr {
+    fn step(&mut self) {
+        self.iteration += 1;
+        match self.variant {
+            CfrVariant::Vanilla => self.walk([true, true], 1.0),
+            CfrVariant::Plus => {
+                let weight = self.iteration as f64;
+                for role in 0..2 {
+                    let mut update = [false; 2];
+                    update[role] = true;
+                    self.walk(update, weight);
+                    for r in &mut self.regrets {
+                        r.iter_mut().for_each(|x| *x = x.max(0.0));
+                    }
+                }
+            }
+        }
+    }
+
+    fn iteration(&self) -> u64 {
+        self.iteration
+    }
+
+    fn tree(&self) -> &PublicTree {
+        &self.tree
+    }
+
+    fn infosets(&self) -> usize {
+        self.index.len()
+    }
+
+    fn average_policy(&self) -> Policy {
+        self.index.policy(&self.sums)
     }
 }

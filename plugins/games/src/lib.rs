@@ -14,7 +14,8 @@
 //! - [`policy`]: tabular policies, stored and loaded as `(key, action, probability)` rows.
 //! - [`tree`], [`tables`]: the public game tree with exact chance, and the solvers' tables.
 //! - [`cfr`]: vanilla CFR and CFR+ with full traversal; [`rlcard_cfr`]: rlcard's
-//!   chance-sampling CFR keyed by the observation.
+//!   chance-sampling CFR keyed by the observation; [`tabular_cfr`]: what both offer (iterate,
+//!   average policy, exploitability).
 //! - [`best_response`]: exact best response and exploitability in chips per hand.
 //! - [`rule_agents`], [`player`], [`matches`]: rlcard's rule agents, players, and seeded
 //!   (duplicate) matches with 95% confidence intervals.
@@ -31,6 +32,7 @@
 //! use assay_games::cfr::{Cfr, CfrVariant};
 //! use assay_games::infoset::Keying;
 //! use assay_games::rules::Rules;
+//! use assay_games::tabular_cfr::TabularCfr;
 //!
 //! let mut cfr = Cfr::new(Rules::rlcard(), CfrVariant::Plus, Keying::FullHistory);
 //! let mut curve = Vec::new();
@@ -61,6 +63,7 @@ pub mod rules;
 pub mod state;
 pub mod suspicion;
 pub mod tables;
+pub mod tabular_cfr;
 pub mod tree;
 pub mod view;
 

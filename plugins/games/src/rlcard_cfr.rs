@@ -17,10 +17,10 @@
 //! scales every regret alike and changes no strategy). The deals come from this crate's seeded
 //! generator, not numpy's, so runs match rlcard's in distribution, not draw for draw.
 
-use crate::best_response;
 use crate::cards::{Deal, FirstSeat};
 use crate::infoset::Keying;
 use crate::policy::Policy;
+use crate::tabular_cfr::TabularCfr;
 use crate::rng::SplitMix64;
 use crate::rules::{settle, Rules};
 use crate::tables::{at_node, regret_matching, ActionVec, InfosetIndex};
@@ -64,62 +64,12 @@ impl RlcardCfr {
         }
     }
 
-    /// Iterations done.
-    pub fn iteration(&self) -> u64 {
-        self.iteration
-    }
 
-    /// The public tree (for [`crate::best_response`]).
-    pub fn tree(&self) -> &PublicTree {
-        &self.tree
-    }
 
-    /// Number of information sets of the keying.
-    pub fn infosets(&self) -> usize {
-        self.index.len()
-    }
 
-    /// One iteration (two sampled traversals and a policy update).
-    pub fn step(&mut self) {
-        self.iteration += 1;
-        for seat in 0..2 {
-            let deck = self.tree.rules().deck();
-            let Ok(deal) = Deal::random(deck, FirstSeat::Random, &mut self.rng) else {
-                unreachable!("a random deal of a valid deck always exists");
-            };
-            let (sb, bb) = (deal.first, 1 - deal.first);
-            let sample = Sample {
-                ranks: [deal.hands[sb].rank.index(), deal.hands[bb].rank.index()],
-                public: deal.public.rank.index(),
-                traverser: if seat == sb { 0 } else { 1 },
-            };
-            self.traverse(self.tree.root(), [1.0, 1.0], sample);
-        }
-        for (i, probs) in self.policy.iter_mut().enumerate() {
-            *probs = regret_matching(&self.regrets[i], [true; 4]);
-        }
-    }
 
-    /// Runs `iterations` more iterations, calling `checkpoint` after every `every`-th one.
-    pub fn run(&mut self, iterations: u64, every: u64, mut checkpoint: impl FnMut(&RlcardCfr)) {
-        for _ in 0..iterations {
-            self.step();
-            if every > 0 && self.iteration.is_multiple_of(every) {
-                checkpoint(self);
-            }
-        }
-    }
 
-    /// Exploitability of the average policy, in chips per hand
-    /// ([`best_response::exploitability`]).
-    pub fn exploitability(&self) -> f64 {
-        best_response::exploitability(&self.tree, &self.average_policy())
-    }
 
-    /// The average policy (what rlcard's `eval_step` plays).
-    pub fn average_policy(&self) -> Policy {
-        self.index.policy(&self.sums)
-    }
 
     /// Utilities of both roles below `id` for the sampled deal; updates the traverser's tables.
     fn traverse(&mut self, id: NodeId, reach: [f64; 2], s: Sample) -> [f64; 2] {
@@ -167,5 +117,43 @@ impl RlcardCfr {
                 state
             }
         }
+    }
+}
+
+impl TabularCfr for RlcardCfr {
+    fn step(&mut self) {
+        self.iteration += 1;
+        for seat in 0..2 {
+            let deck = self.tree.rules().deck();
+            let Ok(deal) = Deal::random(deck, FirstSeat::Random, &mut self.rng) else {
+                unreachable!("a random deal of a valid deck always exists");
+            };
+            let (sb, bb) = (deal.first, 1 - deal.first);
+            let sample = Sample {
+                ranks: [deal.hands[sb].rank.index(), deal.hands[bb].rank.index()],
+                public: deal.public.rank.index(),
+                traverser: if seat == sb { 0 } else { 1 },
+            };
+            self.traverse(self.tree.root(), [1.0, 1.0], sample);
+        }
+        for (i, probs) in self.policy.iter_mut().enumerate() {
+            *probs = regret_matching(&self.regrets[i], [true; 4]);
+        }
+    }
+
+    fn iteration(&self) -> u64 {
+        self.iteration
+    }
+
+    fn tree(&self) -> &PublicTree {
+        &self.tree
+    }
+
+    fn infosets(&self) -> usize {
+        self.index.len()
+    }
+
+    fn average_policy(&self) -> Policy {
+        self.index.policy(&self.sums)
     }
 }

@@ -6,6 +6,7 @@ use assay_games::action::Action;
 use assay_games::best_response::exploitability;
 use assay_games::cards::FirstSeat;
 use assay_games::cfr::{Cfr, CfrVariant};
+use assay_games::tabular_cfr::TabularCfr;
 use assay_games::infoset::Keying;
 use assay_games::matches::{play_match, MatchConfig, Seating};
 use assay_games::player::{Player, PolicyPlayer, RandomPlayer, RuleV1Player, RuleV2Player};

@@ -129,20 +129,7 @@ impl Dataset for Mixture {
             Split::Train => &self.train,
             Split::Test => &self.test,
         };
-        let mut xs = Vec::with_capacity(indices.len() * self.block);
-        let mut ys = Vec::with_capacity(indices.len() * self.block);
-        for &i in indices {
-            let b = blocks.get(i).ok_or_else(|| {
-                PluginError::invalid(format!("index {i} beyond the {} split", split.as_str()))
-            })?;
-            xs.extend_from_slice(&b[..self.block]);
-            ys.extend_from_slice(&b[1..]);
-        }
-        let shape = (indices.len(), self.block);
-        Ok(Batch {
-            input: Tensor::from_vec(xs, shape, device)?,
-            target: Tensor::from_vec(ys, shape, device)?,
-        })
+        Batch::next_token(blocks, self.block, split, indices, device)
     }
 
     fn tokenizer(&self) -> Option<Arc<dyn Tokenizer>> {

@@ -16,10 +16,9 @@ use assay_sdk::prelude::*;
 use crate::best_response::exploitability;
 use crate::cfr::{Cfr, CfrVariant};
 use crate::infoset::Keying;
-use crate::policy::Policy;
 use crate::rlcard_cfr::RlcardCfr;
+use crate::tabular_cfr::TabularCfr;
 use crate::rules::{Rules, Variant};
-use crate::tree::PublicTree;
 
 use super::environment::RulesChoice;
 
@@ -57,16 +56,11 @@ pub struct CfrParams {
     pub keying: KeyingChoice,
 }
 
-enum Engine {
-    Full(Box<Cfr>),
-    Sampled(Box<RlcardCfr>),
-}
-
 /// The solver.
 pub struct LeducCfr {
     p: CfrParams,
     seed: u64,
-    engine: Engine,
+    engine: Box<dyn TabularCfr + Send>,
 }
 
 impl LeducCfr {
@@ -77,18 +71,16 @@ impl LeducCfr {
         })
     }
 
-    fn fresh(p: &CfrParams, seed: u64) -> Engine {
+    fn fresh(p: &CfrParams, seed: u64) -> Box<dyn TabularCfr + Send> {
         let keying = match p.keying {
             KeyingChoice::FullHistory => Keying::FullHistory,
             KeyingChoice::Obs => Keying::Obs,
         };
         let rules = Self::rules(p);
         match p.algorithm {
-            Algorithm::Cfr => Engine::Full(Box::new(Cfr::new(rules, CfrVariant::Vanilla, keying))),
-            Algorithm::CfrPlus => Engine::Full(Box::new(Cfr::new(rules, CfrVariant::Plus, keying))),
-            Algorithm::ChanceSampling => {
-                Engine::Sampled(Box::new(RlcardCfr::new(rules, keying, seed)))
-            }
+            Algorithm::Cfr => Box::new(Cfr::new(rules, CfrVariant::Vanilla, keying)),
+            Algorithm::CfrPlus => Box::new(Cfr::new(rules, CfrVariant::Plus, keying)),
+            Algorithm::ChanceSampling => Box::new(RlcardCfr::new(rules, keying, seed)),
         }
     }
 
@@ -98,28 +90,19 @@ impl LeducCfr {
         LeducCfr { p, seed, engine }
     }
 
-    fn parts(&self) -> (&PublicTree, Policy, u64, usize) {
-        match &self.engine {
-            Engine::Full(c) => (c.tree(), c.average_policy(), c.iteration(), c.infosets()),
-            Engine::Sampled(c) => (c.tree(), c.average_policy(), c.iteration(), c.infosets()),
-        }
-    }
 }
 
 impl Solver for LeducCfr {
     fn iterate(&mut self) -> Result<()> {
-        match &mut self.engine {
-            Engine::Full(c) => c.step(),
-            Engine::Sampled(c) => c.step(),
-        }
+        self.engine.step();
         Ok(())
     }
 
     fn evaluate(&mut self, _iteration: u64, is_final: bool) -> Result<Observation> {
-        let (tree, policy, _, infosets) = self.parts();
+        let policy = self.engine.average_policy();
         let obs = Observation::default()
-            .metric("exploitability", exploitability(tree, &policy))
-            .metric("infosets", infosets as f64);
+            .metric("exploitability", exploitability(self.engine.tree(), &policy))
+            .metric("infosets", self.engine.infosets() as f64);
         if !is_final {
             return Ok(obs);
         }
@@ -151,7 +134,7 @@ impl Solver for LeducCfr {
     }
 
     fn save_state(&self) -> Result<Vec<u8>> {
-        Ok(self.parts().2.to_le_bytes().to_vec())
+        Ok(self.engine.iteration().to_le_bytes().to_vec())
     }
 
     fn load_state(&mut self, state: &[u8]) -> Result<()> {
