@@ -87,6 +87,25 @@ fn wait_for_sweep(conf: &str, slurm_store: &Path, done: usize) -> std::path::Pat
     manifest
 }
 
+/// Submits the sweep `spec` into `store` on the Slurm cluster of `conf` with `extra` flags;
+/// returns the output (its last line is the job id).
+fn submit(conf: &str, store: &Path, spec: &Path, extra: &[&str]) -> std::process::Output {
+    let out = Command::new(bin())
+        .args([
+            "--store",
+            store.to_str().unwrap(),
+            "sweep",
+            spec.to_str().unwrap(),
+        ])
+        .args(["--backend", "slurm"])
+        .args(extra)
+        .env("SLURM_CONF", conf)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    out
+}
+
 fn slurm(conf: &str, args: &[&str]) -> String {
     let out = Command::new(args[0])
         .args(&args[1..])
@@ -111,19 +130,7 @@ fn a_preempted_slurm_task_checkpoints_requeues_and_resumes() {
             ),
     );
     let store = dir.path().join("store");
-    let submit = Command::new(bin())
-        .args([
-            "--store",
-            store.to_str().unwrap(),
-            "sweep",
-            spec.to_str().unwrap(),
-            "--backend",
-            "slurm",
-        ])
-        .env("SLURM_CONF", &conf)
-        .output()
-        .unwrap();
-    assert!(submit.status.success(), "{}", stderr(&submit));
+    let submit = submit(&conf, &store, &spec, &[]);
     let job = last_line(&submit);
     let manifest = store
         .join("sweeps")
@@ -227,24 +234,12 @@ fn a_slurm_sweep_matches_the_local_one() {
         &base("[sweep]\nseeds = 2\ngrid = { \"optimizer.lr\" = [0.01, 0.03] }\n"),
     );
     let slurm_store = dir.path().join("slurm-store");
-    let submit = Command::new(bin())
-        .args([
-            "--store",
-            slurm_store.to_str().unwrap(),
-            "sweep",
-            spec.to_str().unwrap(),
-            "--backend",
-            "slurm",
-            "--array-parallelism",
-            "2",
-            "--time",
-            "00:10:00",
-        ])
-        .env("SLURM_CONF", &conf)
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(submit.status.success(), "{}", stderr(&submit));
+    let submit = submit(
+        &conf,
+        &slurm_store,
+        &spec,
+        &["--array-parallelism", "2", "--time", "00:10:00"],
+    );
     let job = last_line(&submit);
     assert!(
         job.parse::<u64>().is_ok(),
@@ -279,22 +274,7 @@ fn an_episode_sweep_runs_on_slurm_as_locally_and_reports() {
         "name = \"slurm-match\"\n[environment]\nplugin = \"leduc_holdem\"\n[[agent]]\nplugin = \"random\"\n[[agent]]\nplugin = \"leduc_rule_v1\"\n[episodes]\ncount = 40\nduplicate = true\n[sweep]\nseeds = 2\n",
     );
     let slurm_store = dir.path().join("slurm-store");
-    let submit = Command::new(bin())
-        .args([
-            "--store",
-            slurm_store.to_str().unwrap(),
-            "sweep",
-            spec.to_str().unwrap(),
-            "--backend",
-            "slurm",
-            "--time",
-            "00:10:00",
-        ])
-        .env("SLURM_CONF", &conf)
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(submit.status.success(), "{}", stderr(&submit));
+    submit(&conf, &slurm_store, &spec, &["--time", "00:10:00"]);
     let manifest = wait_for_sweep(&conf, &slurm_store, 2);
     let local_store = dir.path().join("local-store");
     let local = assay_store(

@@ -19,8 +19,8 @@ use assay_games::infoset::Keying;
 use assay_games::matches::{play_match, MatchConfig, Seating};
 use assay_games::player::RandomPlayer;
 use assay_games::rlcard_cfr::RlcardCfr;
-use assay_games::tabular_cfr::TabularCfr;
 use assay_games::rules::Rules;
+use assay_games::tabular_cfr::TabularCfr;
 use assay_sdk::{Action, AgentContext, BuildContext, EpisodeStart, Kind, Value};
 use assay_store::Store;
 

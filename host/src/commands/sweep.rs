@@ -166,10 +166,6 @@ pub fn run(cmd: SweepCommand, registry: Option<&Path>, store: &Store) -> anyhow:
     }
 }
 
-fn cached(store: &Store, id: &str) -> Option<Status> {
-    run_status(store, id)
-}
-
 fn print_plan(m: &Manifest, store: &Store) {
     println!(
         "sweep {}: {} runs (varying {})",
@@ -182,7 +178,7 @@ fn print_plan(m: &Manifest, store: &Store) {
         }
     );
     for e in &m.entries {
-        let state = match cached(store, &e.run_id) {
+        let state = match run_status(store, &e.run_id) {
             Some(s @ (Status::Completed | Status::Diverged)) => format!("cached ({})", s.as_str()),
             Some(s) => s.as_str().to_string(),
             None => "to run".to_string(),

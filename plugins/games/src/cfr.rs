@@ -11,9 +11,9 @@
 
 use crate::infoset::Keying;
 use crate::policy::Policy;
-use crate::tabular_cfr::TabularCfr;
 use crate::rules::Rules;
 use crate::tables::{at_node, regret_matching, ActionVec, InfosetIndex};
+use crate::tabular_cfr::TabularCfr;
 use crate::tree::{NodeId, NodeKind, PublicTree, RankVec, MAX_RANKS};
 
 /// Which update rule.
@@ -54,17 +54,10 @@ impl Cfr {
         }
     }
 
-
     /// The update rule.
     pub fn variant(&self) -> CfrVariant {
         self.variant
     }
-
-
-
-
-
-
 
     /// The current (regret-matching) strategy of the last iteration.
     pub fn current_policy(&self) -> Policy {

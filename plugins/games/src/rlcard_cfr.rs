@@ -20,10 +20,10 @@
 use crate::cards::{Deal, FirstSeat};
 use crate::infoset::Keying;
 use crate::policy::Policy;
-use crate::tabular_cfr::TabularCfr;
 use crate::rng::SplitMix64;
 use crate::rules::{settle, Rules};
 use crate::tables::{at_node, regret_matching, ActionVec, InfosetIndex};
+use crate::tabular_cfr::TabularCfr;
 use crate::tree::{NodeId, NodeKind, PublicTree};
 
 /// rlcard-style chance-sampling CFR.
@@ -63,13 +63,6 @@ impl RlcardCfr {
             rng: SplitMix64::new(seed),
         }
     }
-
-
-
-
-
-
-
 
     /// Utilities of both roles below `id` for the sampled deal; updates the traverser's tables.
     fn traverse(&mut self, id: NodeId, reach: [f64; 2], s: Sample) -> [f64; 2] {

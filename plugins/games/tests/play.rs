@@ -6,7 +6,6 @@ use assay_games::action::Action;
 use assay_games::best_response::exploitability;
 use assay_games::cards::FirstSeat;
 use assay_games::cfr::{Cfr, CfrVariant};
-use assay_games::tabular_cfr::TabularCfr;
 use assay_games::infoset::Keying;
 use assay_games::matches::{play_match, MatchConfig, Seating};
 use assay_games::player::{Player, PolicyPlayer, RandomPlayer, RuleV1Player, RuleV2Player};
@@ -14,6 +13,7 @@ use assay_games::rng::SplitMix64;
 use assay_games::rule_agents::V2Reading;
 use assay_games::rules::Rules;
 use assay_games::state::State;
+use assay_games::tabular_cfr::TabularCfr;
 use assay_games::tree::{NodeKind, PublicTree};
 use assay_games::view::View;
 

@@ -6,11 +6,11 @@ use std::time::Instant;
 
 use assay_games::best_response::{best_response_value, expected_value, exploitability};
 use assay_games::cfr::{Cfr, CfrVariant};
-use assay_games::tabular_cfr::TabularCfr;
 use assay_games::infoset::Keying;
 use assay_games::policy::Policy;
 use assay_games::rlcard_cfr::RlcardCfr;
 use assay_games::rules::Rules;
+use assay_games::tabular_cfr::TabularCfr;
 use assay_games::tree::PublicTree;
 
 /// Exploitability of the average policy after each iteration count in `grid`.

@@ -17,8 +17,8 @@ use crate::best_response::exploitability;
 use crate::cfr::{Cfr, CfrVariant};
 use crate::infoset::Keying;
 use crate::rlcard_cfr::RlcardCfr;
-use crate::tabular_cfr::TabularCfr;
 use crate::rules::{Rules, Variant};
+use crate::tabular_cfr::TabularCfr;
 
 use super::environment::RulesChoice;
 
@@ -89,7 +89,6 @@ impl LeducCfr {
         let engine = Self::fresh(&p, seed);
         LeducCfr { p, seed, engine }
     }
-
 }
 
 impl Solver for LeducCfr {
@@ -101,7 +100,10 @@ impl Solver for LeducCfr {
     fn evaluate(&mut self, _iteration: u64, is_final: bool) -> Result<Observation> {
         let policy = self.engine.average_policy();
         let obs = Observation::default()
-            .metric("exploitability", exploitability(self.engine.tree(), &policy))
+            .metric(
+                "exploitability",
+                exploitability(self.engine.tree(), &policy),
+            )
             .metric("infosets", self.engine.infosets() as f64);
         if !is_final {
             return Ok(obs);
