@@ -2,7 +2,7 @@
 //! the host with an optimizer from another dynamic library on a built-in dataset, gives the same
 //! losses, bit for bit, as the same components linked statically into one binary.
 
-mod common;
+use crate::common;
 
 use assay_catalog::Catalog;
 use assay_engine::{run, RunOptions};

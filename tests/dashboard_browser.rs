@@ -6,7 +6,7 @@
 //! `target/test-artifacts/dashboard/`. Without Chromium the test says so and passes, except
 //! under CI (`CI` set), where it fails.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

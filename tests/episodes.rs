@@ -3,7 +3,7 @@
 //! step stored, faults forfeited, an agent loading a solver run's policy), with checkpoints,
 //! `--pause-at` and `--resume` ending as the uninterrupted run, and spec errors that name the key.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -1,7 +1,7 @@
 //! The grokking probes inside real runs: the run-level `grokking` table and the Fourier table
 //! are stored and queryable.
 
-mod common;
+use crate::common;
 
 use common::*;
 

@@ -2,7 +2,7 @@
 //! models made with `transformers` (`tests/reference/hf_tiny.py`), prompted with
 //! `assay generate hf:...` and evaluated by a spec that names them.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -3,7 +3,7 @@
 //! (the last layer's lens is the model's own output), `assay patch` (a clean prompt patched
 //! into itself restores it exactly), runs that carry their tokenizer, and bad input.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,7 +1,7 @@
 //! Language models end to end: a corpus packed for next-token training and a small decoder
 //! that learns it.
 
-mod common;
+use crate::common;
 
 use common::*;
 

@@ -1,7 +1,7 @@
 //! Online optimisation runs ([problem]): both precisions, every coordinate logged, and the spec
 //! checks that refuse what cannot run.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

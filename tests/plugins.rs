@@ -1,7 +1,7 @@
 //! The plugin catalog end to end: built-ins, a third-party library loaded through
 //! `registry.toml`, and every way a library can be unusable.
 
-mod common;
+use crate::common;
 
 use common::*;
 

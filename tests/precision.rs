@@ -2,7 +2,7 @@
 //! regression targets, with a built-in optimizer, saves `f64` checkpoints and reaches the loss of
 //! the same run in `f32`.
 
-mod common;
+use crate::common;
 
 use common::*;
 

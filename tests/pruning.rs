@@ -1,7 +1,7 @@
 //! Pruning inside real runs: tickets rewound to another run's initialisation, pruning at
 //! initialisation, norm-matched dense controls, and references between runs.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,6 @@
 //! Runs end to end: reuse, divergence, resume, SIGKILL, Ctrl-C, early stopping, tables and plots.
 
-mod common;
+use crate::common;
 
 use common::*;
 

@@ -2,7 +2,7 @@
 //! workspace's tests: the SDK is its own cargo workspace (see sdk/README.md), so `cargo test
 //! --workspace` here would not reach it otherwise.
 
-mod common;
+use crate::common;
 
 use common::*;
 

@@ -2,7 +2,7 @@
 //! query, a sweep, a chart), the token rule, path traversal refused, a damaged run shown as
 //! such without breaking the page, and nothing in the store written.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

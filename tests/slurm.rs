@@ -2,7 +2,7 @@
 //! fails with the daemons' logs when it cannot): preemption, requeue and resume; the same results
 //! as the local backend.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

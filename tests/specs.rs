@@ -1,7 +1,7 @@
 //! Bad input on the command line and in specs: one clear message naming the file (or the
 //! `--set` override), the key and the closest valid value; overrides and their run ids.
 
-mod common;
+use crate::common;
 
 use common::*;
 

@@ -6,7 +6,7 @@
 //! makes (`target/ci-python`), else `python3`. Without it the test says so and passes, except
 //! under CI (`CI` set), where it fails.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

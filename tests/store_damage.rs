@@ -2,7 +2,7 @@
 //! short is left out of queries with a warning naming the file and the run, shows as `damaged`,
 //! and is not reused: `assay run` says how to recompute it, and `--force` does.
 
-mod common;
+use crate::common;
 
 use common::*;
 

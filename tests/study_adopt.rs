@@ -1,7 +1,7 @@
 //! Study 1 (ADOPT) in the default suite: a reduced sweep of the toy divergence problem
 //! (`experiments/adopt-toy.toml` with 2 seeds and 5·10⁴ steps) must show the paper's claim.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

@@ -3,7 +3,7 @@
 //! policy trained on them and played as an agent, and bad dataset directories refused before
 //! anything is stored.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

@@ -9,7 +9,7 @@
 //! - the shipped sample holds 3,000 parallel strings per language, and a language without
 //!   catalog text is one error naming the component and the key.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

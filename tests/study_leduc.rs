@@ -3,7 +3,7 @@
 //! on a scripted backend and on a mock OpenAI-compatible server (legal actions only, every
 //! module's exchange stored, malformed replies recovered, a lost server a recorded fault).
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};

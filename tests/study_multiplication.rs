@@ -4,7 +4,7 @@
 //! per-pair tables with the right columns and sane values, and the run must answer
 //! `assay generate` prompts through the dataset's tokenizer.
 
-mod common;
+use crate::common;
 
 use common::*;
 

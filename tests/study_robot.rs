@@ -1,7 +1,7 @@
 //! Study 9 so far: the `reach_push` simulator and its scripted expert as SDK components, played
 //! as episode runs that store demonstrations (a reduced experiments/robot-demos.toml).
 
-mod common;
+use crate::common;
 
 use common::*;
 

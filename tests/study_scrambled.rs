@@ -5,7 +5,7 @@
 //! recoverer is run against a local mock server, including a server that answers garbage, none
 //! at all, and one that goes away midway.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 

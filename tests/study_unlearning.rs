@@ -7,7 +7,7 @@
 //! block agrees with the model's own answers, and what holds at any size (a model never trained
 //! on the tags does not say `forgot`).
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 

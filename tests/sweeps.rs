@@ -1,7 +1,7 @@
 //! Sweeps and a shared store, end to end: local workers, failures, concurrency, stale owners,
 //! group-writable stores, reports.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
