@@ -304,6 +304,46 @@ fn a_sweep_report_groups_final_metrics_by_the_swept_keys() {
     );
     let (status, _, svg) = get(server.port, &chart, &[]);
     assert_eq!(status, 200, "{svg}");
+
+    // The runs table grouped by the learning rate: the whole table is ordered by it, so a page
+    // of one run still knows its group's size and means over every run of the group.
+    let all = json(server.port, "/api/runs?limit=100");
+    let mut acc: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
+    for r in all["rows"].as_array().unwrap() {
+        acc.entry(r["optimizer.lr"].to_string())
+            .or_default()
+            .push(r["final:test/acc"].as_f64().unwrap());
+    }
+    let mut seen = Vec::new();
+    for offset in 0..4 {
+        let page = json(
+            server.port,
+            &format!("/api/runs?group_by=optimizer.lr&limit=1&offset={offset}&sort=seed"),
+        );
+        seen.push(page["rows"][0]["optimizer.lr"].to_string());
+        let groups = page["groups"].as_array().unwrap();
+        assert_eq!(groups.len(), 2, "{page}");
+        for g in groups {
+            assert_eq!(g["runs"], 2, "{page}");
+            let values = &acc[&g["value"].to_string()];
+            let mean = values.iter().sum::<f64>() / values.len() as f64;
+            let m = &g["metrics"]["final:test/acc"];
+            assert_eq!(m["n"], 2, "{page}");
+            assert!((m["mean"].as_f64().unwrap() - mean).abs() < 1e-9, "{page}");
+        }
+    }
+    // Each learning rate's two runs are on consecutive pages.
+    assert!(
+        seen[0] == seen[1] && seen[2] == seen[3] && seen[1] != seen[2],
+        "{seen:?}"
+    );
+    // Grouping applies the page's filter to its groups too.
+    let filtered = json(
+        server.port,
+        &format!("/api/runs?group_by=optimizer.lr&where={}", enc("seed = 1")),
+    );
+    let groups = filtered["groups"].as_array().unwrap();
+    assert!(groups.iter().all(|g| g["runs"] == 1), "{filtered}");
 }
 
 #[test]

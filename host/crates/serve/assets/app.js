@@ -43,7 +43,7 @@ function live(fn, ms) { clearTimeout(timer); timer = setTimeout(fn, ms); }
 // ---- runs table ----
 async function runsView() {
   const q = new URLSearchParams({ where: state.where, sort: state.sort, desc: state.desc ? "1" : "0",
-    offset: state.offset, limit: state.limit });
+    offset: state.offset, limit: state.limit, group_by: state.groupBy });
   let data;
   try { data = await api("/api/runs?" + q); } catch (e) { show(controls()); fail(e); return; }
   const rows = data.rows;
@@ -58,14 +58,23 @@ async function runsView() {
     } }));
   }
   table.append(head);
-  let sorted = rows;
-  if (state.groupBy) sorted = [...rows].sort((a, b) => fmt(a[state.groupBy]).localeCompare(fmt(b[state.groupBy])));
+  // Grouped, the server orders the whole table by the key and describes every group of it:
+  // a header row per group with its number of runs and each final metric's mean ± std.
+  const groups = new Map((data.groups || []).map((g) => [fmt(g.value), g]));
   let group;
-  for (const r of sorted) {
+  for (const r of rows) {
     if (state.groupBy && fmt(r[state.groupBy]) !== group) {
       group = fmt(r[state.groupBy]);
-      const n = sorted.filter((x) => fmt(x[state.groupBy]) === group).length;
-      table.append(el("tr", { class: "group" }, el("td", { colspan: visible.length + 1, text: `${state.groupBy} = ${group} (${n})` })));
+      const g = groups.get(group) || { runs: "?", metrics: {} };
+      const tr = el("tr", { class: "group", "data-group": group }, el("td"));
+      visible.forEach((c, i) => {
+        const m = g.metrics[c];
+        let text = "";
+        if (i === 0) text = `${state.groupBy} = ${group}: ${g.runs} runs`;
+        else if (m) text = `${fmt(m.mean)} ± ${fmt(m.std ?? 0)} (n ${m.n})`;
+        tr.append(el("td", { text }));
+      });
+      table.append(tr);
     }
     const box = el("input", { type: "checkbox" });
     box.checked = state.selected.has(r.id);
@@ -88,7 +97,7 @@ async function runsView() {
     list.append(el("label", {}, b, c), el("br"));
   }
   chooser.append(list);
-  const groupSelect = el("select", { onchange: (e) => { state.groupBy = e.target.value; runsView(); } },
+  const groupSelect = el("select", { onchange: (e) => { state.groupBy = e.target.value; state.offset = 0; runsView(); } },
     el("option", { value: "", text: "no grouping" }),
     ...columns.filter((c) => c.includes(".") || c === "run_name" || c === "status").map((c) => el("option", { value: c, text: c })));
   groupSelect.value = state.groupBy;

@@ -70,17 +70,19 @@ fn read_only(sql: &str) -> Result<(), ApiError> {
     }
 }
 
-/// A condition on `runs` columns, checked as a query of its own.
-fn condition(sql_where: Option<&str>) -> Result<String, ApiError> {
+/// The page's filter: one SQL condition on `runs` columns, or none.
+fn filter_of(sql_where: Option<&str>) -> Result<Option<&str>, ApiError> {
     match sql_where.map(str::trim).filter(|w| !w.is_empty()) {
-        None => Ok(String::new()),
-        Some(w) => {
-            if w.contains(';') {
-                return Err(ApiError::bad("a filter is one SQL condition"));
-            }
-            Ok(format!(" WHERE {w}"))
-        }
+        Some(w) if w.contains(';') => Err(ApiError::bad("a filter is one SQL condition")),
+        w => Ok(w),
     }
+}
+
+/// The filter as a `WHERE` clause (empty without one).
+fn condition(sql_where: Option<&str>) -> Result<String, ApiError> {
+    Ok(filter_of(sql_where)?
+        .map(|w| format!(" WHERE {w}"))
+        .unwrap_or_default())
 }
 
 fn quote_ident(name: &str) -> String {
@@ -96,9 +98,12 @@ pub struct RunsQuery {
     desc: Option<String>,
     offset: Option<usize>,
     limit: Option<usize>,
+    group_by: Option<String>,
 }
 
-/// A page of the runs table with final metrics.
+/// A page of the runs table with final metrics. With `group_by=KEY` the table is ordered by
+/// `KEY` first, so that each group's runs are contiguous across pages, and `groups` describes
+/// every group of the filtered table, not only of the page (see [`groups`]).
 pub async fn runs(State(app): State<Arc<App>>, Query(q): Query<RunsQuery>) -> Response {
     blocking(move || {
         let w = condition(q.filter.as_deref())?;
@@ -106,9 +111,15 @@ pub async fn runs(State(app): State<Arc<App>>, Query(q): Query<RunsQuery>) -> Re
             .first()
             .and_then(|r| r["n"].as_u64())
             .unwrap_or(0);
-        let order = match q.sort.as_deref().filter(|s| !s.is_empty()) {
+        let group = q
+            .group_by
+            .as_deref()
+            .map(str::trim)
+            .filter(|g| !g.is_empty());
+        let mut order: Vec<String> = group.map(quote_ident).into_iter().collect();
+        order.push(match q.sort.as_deref().filter(|s| !s.is_empty()) {
             Some(col) => format!(
-                " ORDER BY {}{}",
+                "{}{}",
                 quote_ident(col),
                 if q.desc.as_deref() == Some("1") {
                     " DESC"
@@ -116,8 +127,9 @@ pub async fn runs(State(app): State<Arc<App>>, Query(q): Query<RunsQuery>) -> Re
                     ""
                 }
             ),
-            None => " ORDER BY started_at DESC".to_string(),
-        };
+            None => "started_at DESC".to_string(),
+        });
+        let order = format!(" ORDER BY {}", order.join(", "));
         let limit = q.limit.unwrap_or(100).clamp(1, 1000);
         let offset = q.offset.unwrap_or(0);
         let mut page = rows(
@@ -142,15 +154,71 @@ pub async fn runs(State(app): State<Arc<App>>, Query(q): Query<RunsQuery>) -> Re
                 }
             }
         }
+        let groups = match group {
+            Some(key) => {
+                let mut metrics: Vec<String> = page
+                    .iter()
+                    .filter_map(Value::as_object)
+                    .flat_map(|r| r.keys())
+                    .filter_map(|k| k.strip_prefix("final:"))
+                    .map(str::to_string)
+                    .collect();
+                metrics.sort();
+                metrics.dedup();
+                let filter = filter_of(q.filter.as_deref())?;
+                Value::Array(groups(&app.store, key, filter, &metrics)?)
+            }
+            None => Value::Null,
+        };
         Ok(Json(json!({
             "total": total,
             "offset": offset,
             "limit": limit,
             "rows": page,
+            "groups": groups,
         })))
     })
     .await
     .into_response()
+}
+
+/// Every value of `key` among the runs `filter` selects, with its number of runs and, for each
+/// of `metrics`, the mean, standard deviation and count of the runs' final values (the same
+/// aggregation as `assay report`): `[{"value", "runs", "metrics": {"final:NAME": {"mean",
+/// "std", "n"}}}]`.
+fn groups(
+    store: &Store,
+    key: &str,
+    filter: Option<&str>,
+    metrics: &[String],
+) -> Result<Vec<Value>, ApiError> {
+    let k = quote_ident(key);
+    let w = filter.map(|f| format!(" WHERE {f}")).unwrap_or_default();
+    let mut groups = rows(
+        store,
+        &format!("SELECT {k} AS value, count(*) AS runs FROM runs{w} GROUP BY {k}"),
+    )?;
+    let stats = if metrics.is_empty() {
+        Vec::new()
+    } else {
+        let sql = assay_store::report::table_sql(filter.unwrap_or("1 = 1"), &[key.into()], metrics);
+        rows(store, &sql)?
+    };
+    for g in &mut groups {
+        let mut by_metric = Map::new();
+        for s in stats.iter().filter(|s| s[key] == g["value"]) {
+            if let Some(name) = s["metric"].as_str() {
+                by_metric.insert(
+                    format!("final:{name}"),
+                    json!({ "mean": s["mean"], "std": s["std"], "n": s["n"] }),
+                );
+            }
+        }
+        if let Value::Object(map) = g {
+            map.insert("metrics".into(), Value::Object(by_metric));
+        }
+    }
+    Ok(groups)
 }
 
 /// One run: record, spec, components, checkpoints, tables, damage, the command to reproduce it.

@@ -12,8 +12,10 @@
 //! ([`paths`]), so `..`, encoded slashes and symlinks out of the store are refused.
 //!
 //! API (all `GET`, JSON unless noted):
-//! - `/api/runs?where=SQL&sort=COL&desc=1&offset=N&limit=N`: a page of the `runs` table with
-//!   each run's final metrics as `final:NAME` fields, and `total`.
+//! - `/api/runs?where=SQL&sort=COL&desc=1&offset=N&limit=N&group_by=KEY`: a page of the `runs`
+//!   table with each run's final metrics as `final:NAME` fields, and `total`; with `group_by`,
+//!   ordered by `KEY` first, and `groups`: every group of the filtered table with its number of
+//!   runs and its final metrics' mean, std and count.
 //! - `/api/runs/ID`: the run's record, resolved spec, components, checkpoints, tables, damage, log and
 //!   the command that reproduces it.
 //! - `/api/runs/ID/metrics`: its metrics, long format (`step`, `name`, `value`).
