@@ -18,5 +18,7 @@ if ! "$venv/bin/python" -c "import torch" 2>/dev/null; then
   "$venv/bin/pip" install --quiet torch numpy
 fi
 cargo build --workspace --quiet
-export OMP_WAIT_POLICY=PASSIVE
+# PyTorch keeps its default OpenMP wait policy: with OMP_WAIT_POLICY=PASSIVE (set here before)
+# its threads slept between operations and it ran up to 6x slower at two threads, which made
+# the comparison look better than it was.
 exec target/debug/assay bench lm --threads "$threads" --reference "$venv/bin/python" "$@"

@@ -46,7 +46,7 @@ fn classes_of(s: &CpuStorage, l: &Layout, classes: usize, what: &str) -> CandleR
 }
 
 /// `(rows, classes)` of a rank-2 layout, and the targets checked against it.
-fn shapes(
+pub(super) fn shapes(
     l1: &Layout,
     s2: &CpuStorage,
     l2: &Layout,
