@@ -20,6 +20,7 @@
 mod decoder;
 #[cfg(test)]
 mod decoder_tests;
+mod fused;
 pub mod hf;
 mod lens_probe;
 mod linear;

@@ -118,7 +118,7 @@ impl Linear {
         }
         let y = y.reshape(out_dims)?;
         Ok(match &self.b {
-            Some(b) => (&y + per_row(b.as_tensor(), &y)?)?,
+            Some(b) => crate::fused::add_bias(&y, b.as_tensor())?,
             None => y,
         })
     }

@@ -81,13 +81,9 @@ impl Mlp {
     /// Σ_i E[tok_i] W = Σ_i (E W)[tok_i]; and a linear layer followed by the output layer
     /// (no activation between) is one product, h (W_a W_b) + (b_a W_b + b_b).
     fn forward_fused(&self, e: &Var, input: &Tensor, hooks: &mut Hooks) -> Result<Tensor> {
-        let (batch, t) = input.dims2()?;
         let first = &self.layers[0];
         let table = e.as_tensor().matmul(first.w.as_tensor())?;
-        let rows = table
-            .embedding(&input.flatten_all()?)?
-            .reshape((batch, t, ()))?;
-        let mut x = Self::sum_positions(&rows)?;
+        let mut x = crate::fused::embedding_sum(&table, input)?;
         if let Some(b) = &first.b {
             x = x.broadcast_add(b.as_tensor())?;
         }

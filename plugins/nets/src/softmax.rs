@@ -9,20 +9,7 @@ use assay_sdk::candle::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape};
 use assay_sdk::prelude::*;
 use assay_sdk::rayon::prelude::*;
 
-type CandleResult<T> = std::result::Result<T, assay_sdk::candle::Error>;
-
-/// Elements from which rows are spread over the thread pool.
-const PARALLEL_FROM: usize = 1 << 15;
-
-fn contiguous<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> CandleResult<&'a [f32]> {
-    let CpuStorage::F32(v) = s else {
-        return Err(assay_sdk::candle::Error::Msg(format!("{what}: f32 only")));
-    };
-    let (a, b) = l.contiguous_offsets().ok_or_else(|| {
-        assay_sdk::candle::Error::Msg(format!("{what}: needs a contiguous tensor"))
-    })?;
-    Ok(&v[a..b])
-}
+use crate::fused::{contiguous, CandleResult, PARALLEL_FROM};
 
 /// `softmax(scale · x)` over the last axis, with the causal mask when `causal`.
 pub(crate) struct ScaledSoftmax {

@@ -6,8 +6,8 @@ use assay_sdk::ops::FUSED_ATTENTION_MAX_KEYS;
 use assay_sdk::prelude::*;
 use assay_sdk::KvCache;
 
-use super::{rows_per_example, Block, Decoder, Positions};
-use crate::linear::{per_row, Linear};
+use super::{Block, Decoder, Positions};
+use crate::linear::Linear;
 use crate::softmax::{masked_scores, scaled_softmax};
 
 /// Which positions a pass computes: from `p0` (the cache's position before the pass), and
@@ -40,17 +40,20 @@ impl Decoder {
                 let (batch, t) = ids.dims2()?;
                 let n = t - from;
                 let table = self.embed.as_tensor().matmul(lin.w.as_tensor())?;
-                let ids = ids.narrow(1, from, n)?.contiguous()?.flatten_all()?;
-                let mut y = table.embedding(&ids)?.reshape((batch, n, ()))?;
+                let ids = ids.narrow(1, from, n)?.contiguous()?;
+                let bias = lin.b.as_ref().map(|b| b.as_tensor());
                 if let Positions::Learned(pos) = &self.positions {
                     let p = pos
                         .as_tensor()
                         .narrow(0, from, n)?
                         .matmul(lin.w.as_tensor())?;
-                    y = (y + rows_per_example(&p, batch)?)?;
+                    return Ok(crate::fused::token_rows(&table, &p, bias, &ids)?);
                 }
-                Ok(match &lin.b {
-                    Some(b) => (&y + per_row(b.as_tensor(), &y)?)?,
+                let y = table
+                    .embedding(&ids.flatten_all()?)?
+                    .reshape((batch, n, ()))?;
+                Ok(match bias {
+                    Some(b) => crate::fused::add_bias(&y, b)?,
                     None => y,
                 })
             }

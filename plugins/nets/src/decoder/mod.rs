@@ -208,13 +208,31 @@ impl Decoder {
     ) -> Result<Tensor> {
         let (batch, t) = input.dims2()?;
         let p0 = cache.as_ref().map_or(0, |c| c.position());
+        let n_blocks = self.blocks.len();
+        let watched = hooks.is_active();
+        let cached = cache.is_some();
+        // Only the last position reaches the logits of a classifier, so when nothing watches the
+        // activations the last block computes its query, MLP and residual at that position
+        // alone: the same logits for a third of the work at three positions.
+        let last_only_at = |i: usize| !cached && !all && !watched && i + 1 == n_blocks && t > 1;
+        // Block 0 without a norm reads the embeddings directly: when nothing watches, its
+        // projections come from the projected vocabulary table.
+        let tokens_at = |i: usize, b: &Block| {
+            !cached && i == 0 && b.ln1.is_none() && !watched && !self.dropping()
+        };
+        // A single such block needs the residual stream at the last position only. (Its rows
+        // are gathered from the tables as before, the others skipped: candle sums an
+        // embedding's gradient into the table's, and the skipped rows' gradients were zeros.)
+        let residual_last = n_blocks == 1 && last_only_at(0) && tokens_at(0, &self.blocks[0]);
+        let rows = if residual_last { t - 1..t } else { 0..t };
+        let ids = input.narrow(1, rows.start, rows.len())?;
         let d = self.embed.dims()[1];
         let mut x = hooks.point(
             hook_names::EMBED,
             self.embed
                 .as_tensor()
-                .embedding(&input.flatten_all()?)?
-                .reshape((batch, t, d))?,
+                .embedding(&ids.flatten_all()?)?
+                .reshape((batch, rows.len(), d))?,
         )?;
         if let Positions::Learned(pos) = &self.positions {
             let n_ctx = pos.dims()[0];
@@ -225,29 +243,17 @@ impl Decoder {
                 )));
             }
             let p = hooks.point(hook_names::POS_EMBED, pos.as_tensor().narrow(0, p0, t)?)?;
-            x = (x + rows_per_example(&p, batch)?)?;
+            x = (x + rows_per_example(&p, batch, rows)?)?;
         }
         x = self.drop(x)?;
-        // Only the last position reaches the logits of a classifier, so when nothing watches the
-        // activations the last block computes its query, MLP and residual at that position
-        // alone: the same logits for a third of the work at three positions.
-        let n_blocks = self.blocks.len();
         for (i, b) in self.blocks.iter().enumerate() {
-            let last_only =
-                cache.is_none() && !all && !hooks.is_active() && i + 1 == n_blocks && t > 1;
+            let last_only = last_only_at(i);
             x = hooks.point(&b.names.resid_pre, x)?;
             let a_in = match &b.ln1 {
                 Some(n) => n.forward(&x)?,
                 None => x.clone(),
             };
-            // Block 0 without a norm reads the embeddings directly: when nothing watches, its
-            // projections come from the projected vocabulary table.
-            let src = if cache.is_none()
-                && i == 0
-                && b.ln1.is_none()
-                && !hooks.is_active()
-                && !self.dropping()
-            {
+            let src = if tokens_at(i, b) {
                 attention::Source::Tokens(input)
             } else {
                 attention::Source::Resid(&a_in)
@@ -261,7 +267,7 @@ impl Decoder {
                 hooks,
             )?;
             let attn = hooks.point(&b.names.attn_out, self.drop(attn)?)?;
-            if last_only {
+            if last_only && x.dim(1)? > 1 {
                 x = x.narrow(1, t - 1, 1)?;
             }
             x = hooks.point(&b.names.resid_mid, (x + attn)?)?;

@@ -49,7 +49,7 @@ impl Norm {
                 let var = centred.sqr()?.mean_keepdim(D::Minus1)?;
                 let normed = centred.broadcast_div(&(var + self.eps)?.sqrt()?)?;
                 let scaled = normed.mul(&per_row(self.w.as_tensor(), &normed)?)?;
-                Ok((&scaled + per_row(b.as_tensor(), &scaled)?)?)
+                Ok(crate::fused::add_bias(&scaled, b.as_tensor())?)
             }
             None => {
                 let ms = x.sqr()?.mean_keepdim(D::Minus1)?;
@@ -158,14 +158,21 @@ impl Block {
     }
 }
 
-/// `table` (`[n, d]`, one row per position) repeated for each of `batch` examples, as
-/// `[batch, n, d]`. A gather rather than a broadcast: the backward pass of a broadcast over the
-/// batch sums along the leading axis, which candle does with a slow strided loop.
-pub(crate) fn rows_per_example(table: &Tensor, batch: usize) -> Result<Tensor> {
-    let (n, d) = table.dims2()?;
-    let ids: Vec<u32> = (0..batch).flat_map(|_| 0..n as u32).collect();
-    let ids = Tensor::from_vec(ids, batch * n, table.device())?;
-    Ok(table.embedding(&ids)?.reshape((batch, n, d))?)
+/// Rows `rows` of `table` (`[n, d]`, one row per position) repeated for each of `batch`
+/// examples, as `[batch, rows.len(), d]`. A gather rather than a broadcast: the backward pass of
+/// a broadcast over the batch sums along the leading axis, which candle does with a slow strided
+/// loop.
+pub(crate) fn rows_per_example(
+    table: &Tensor,
+    batch: usize,
+    rows: std::ops::Range<usize>,
+) -> Result<Tensor> {
+    let d = table.dim(1)?;
+    let ids: Vec<u32> = (0..batch)
+        .flat_map(|_| rows.clone().map(|r| r as u32))
+        .collect();
+    let ids = Tensor::from_vec(ids, batch * rows.len(), table.device())?;
+    Ok(table.embedding(&ids)?.reshape((batch, rows.len(), d))?)
 }
 
 /// The MLP's activation.
