@@ -43,10 +43,14 @@ impl CustomOp1 for ScaledSoftmax {
         let row = |(r, (o, row)): (usize, (&mut [f32], &[f32]))| {
             let n = visible(self.causal, r, t, s);
             let m = row[..n].iter().fold(f32::NEG_INFINITY, |a, &v| a.max(v)) * self.scale;
-            let mut sum = 0f32;
             for (oi, &v) in o[..n].iter_mut().zip(&row[..n]) {
-                *oi = (v * self.scale - m).exp();
-                sum += *oi;
+                *oi = v * self.scale - m;
+            }
+            // `f32::exp` of each, bit for bit, several at a time.
+            assay_sdk::ops::exp_in_place(&mut o[..n]);
+            let mut sum = 0f32;
+            for &e in &o[..n] {
+                sum += e;
             }
             let inv = 1.0 / sum;
             o[..n].iter_mut().for_each(|v| *v *= inv);

@@ -113,8 +113,9 @@ fn row_forward(x: &[f32], target: usize, e: &mut [f32]) -> (f32, f32, f32) {
         }
     }
     for (e, &v) in e.iter_mut().zip(x) {
-        *e = (v - max).exp();
+        *e = v - max;
     }
+    super::exp_in_place(e);
     let sum = candle_sum(e);
     let picked = (x[target] - max) - sum.ln();
     (max, sum, picked)

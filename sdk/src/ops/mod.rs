@@ -25,12 +25,14 @@
 mod attention;
 mod cross_entropy;
 mod exact_cross_entropy;
+mod exp;
 mod kernels;
 mod relu;
 
 pub use attention::{attention, attention_by_position, FUSED_ATTENTION_MAX_KEYS};
 pub use cross_entropy::cross_entropy;
 pub use exact_cross_entropy::cross_entropy_exact;
+pub use exp::exp_in_place;
 pub use relu::relu;
 
 use candle_core::{CpuStorage, Layout};
