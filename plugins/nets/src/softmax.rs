@@ -7,9 +7,8 @@
 
 use assay_sdk::candle::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape};
 use assay_sdk::prelude::*;
-use assay_sdk::rayon::prelude::*;
 
-use crate::fused::{contiguous, CandleResult, PARALLEL_FROM};
+use crate::fused::{chunk_rows, contiguous, filled, CandleResult, Slot};
 
 /// `softmax(scale · x)` over the last axis, with the causal mask when `causal`.
 pub(crate) struct ScaledSoftmax {
@@ -39,31 +38,32 @@ impl CustomOp1 for ScaledSoftmax {
         } else {
             1
         };
-        let mut out = vec![0f32; x.len()];
-        let row = |(r, (o, row)): (usize, (&mut [f32], &[f32]))| {
+        let row = |r: usize, o: &mut [Slot], row: &[f32]| {
             let n = visible(self.causal, r, t, s);
             let m = row[..n].iter().fold(f32::NEG_INFINITY, |a, &v| a.max(v)) * self.scale;
             for (oi, &v) in o[..n].iter_mut().zip(&row[..n]) {
-                *oi = v * self.scale - m;
+                oi.write(v * self.scale - m);
             }
+            o[n..].iter_mut().for_each(|oi| {
+                oi.write(0.0);
+            });
+            // SAFETY: the first `n` elements were written just above.
+            let o = unsafe { std::slice::from_raw_parts_mut(o.as_mut_ptr().cast::<f32>(), n) };
             // `f32::exp` of each, bit for bit, several at a time.
-            assay_sdk::ops::exp_in_place(&mut o[..n]);
+            assay_sdk::ops::exp_in_place(o);
             let mut sum = 0f32;
-            for &e in &o[..n] {
+            for &e in o.iter() {
                 sum += e;
             }
             let inv = 1.0 / sum;
-            o[..n].iter_mut().for_each(|v| *v *= inv);
+            o.iter_mut().for_each(|v| *v *= inv);
         };
-        // Small tensors (one generated token) are not worth waking the thread pool for.
-        if x.len() >= PARALLEL_FROM {
-            out.par_chunks_mut(s)
-                .zip(x.par_chunks(s))
-                .enumerate()
-                .for_each(row);
-        } else {
-            out.chunks_mut(s).zip(x.chunks(s)).enumerate().for_each(row);
-        }
+        // Each chunk is whole rows; small tensors (one generated token) stay on this thread.
+        let out = filled(x.len(), chunk_rows(s), |start, out| {
+            for (k, (o, xr)) in out.chunks_mut(s).zip(x[start..].chunks(s)).enumerate() {
+                row(start / s + k, o, xr);
+            }
+        });
         Ok((CpuStorage::F32(out), layout.shape().clone()))
     }
 
@@ -97,22 +97,17 @@ impl CustomOp2 for SoftmaxGrad {
         let g = contiguous(s2, l2, self.name())?;
         let dims = l1.shape().dims();
         let s = dims[dims.len() - 1];
-        let mut out = vec![0f32; y.len()];
-        let row = |(o, (yr, gr)): (&mut [f32], (&[f32], &[f32]))| {
-            let dot: f32 = yr.iter().zip(gr).map(|(a, b)| a * b).sum();
-            for ((oi, &yi), &gi) in o.iter_mut().zip(yr).zip(gr) {
-                *oi = self.scale * yi * (gi - dot);
+        let out = filled(y.len(), chunk_rows(s), |start, out| {
+            let rows = out
+                .chunks_mut(s)
+                .zip(y[start..].chunks(s).zip(g[start..].chunks(s)));
+            for (o, (yr, gr)) in rows {
+                let dot: f32 = yr.iter().zip(gr).map(|(a, b)| a * b).sum();
+                for ((oi, &yi), &gi) in o.iter_mut().zip(yr).zip(gr) {
+                    oi.write(self.scale * yi * (gi - dot));
+                }
             }
-        };
-        if y.len() >= PARALLEL_FROM {
-            out.par_chunks_mut(s)
-                .zip(y.par_chunks(s).zip(g.par_chunks(s)))
-                .for_each(row);
-        } else {
-            out.chunks_mut(s)
-                .zip(y.chunks(s).zip(g.chunks(s)))
-                .for_each(row);
-        }
+        });
         Ok((CpuStorage::F32(out), l1.shape().clone()))
     }
 }

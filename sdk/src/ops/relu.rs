@@ -5,6 +5,8 @@
 //! tensors of a small decoder's step. Gradients follow candle's rule: they pass where the input
 //! is `>= 0`.
 
+use std::mem::MaybeUninit;
+
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
@@ -31,27 +33,30 @@ pub fn relu(x: &Tensor) -> CandleResult<Tensor> {
 
 struct Relu;
 
+/// `f` over `a` and `b` (of `a`'s length) into a new vector, chunk by chunk, spread over the
+/// pool for large inputs. `f` writes every element of the chunk it is given (zipped with its
+/// chunks of `a` and `b`, of the same length), so the vector is not zero-filled first: a pass as
+/// large as the activation.
 fn map_chunks(
-    out: &mut [f32],
     a: &[f32],
-    b: Option<&[f32]>,
-    f: impl Fn(&mut [f32], &[f32], Option<&[f32]>) + Sync,
-) {
+    b: &[f32],
+    f: impl Fn(&mut [MaybeUninit<f32>], &[f32], &[f32]) + Sync,
+) -> Vec<f32> {
     const CHUNK: usize = PARALLEL_FROM / 4;
-    if out.len() >= PARALLEL_FROM {
-        match b {
-            Some(b) => out
-                .par_chunks_mut(CHUNK)
-                .zip(a.par_chunks(CHUNK).zip(b.par_chunks(CHUNK)))
-                .for_each(|(o, (a, b))| f(o, a, Some(b))),
-            None => out
-                .par_chunks_mut(CHUNK)
-                .zip(a.par_chunks(CHUNK))
-                .for_each(|(o, a)| f(o, a, None)),
-        }
+    assert_eq!(a.len(), b.len(), "map_chunks: inputs of different lengths");
+    let mut out = Vec::with_capacity(a.len());
+    let spare = &mut out.spare_capacity_mut()[..a.len()];
+    if a.len() >= PARALLEL_FROM {
+        spare
+            .par_chunks_mut(CHUNK)
+            .zip(a.par_chunks(CHUNK).zip(b.par_chunks(CHUNK)))
+            .for_each(|(o, (a, b))| f(o, a, b));
     } else {
-        f(out, a, b)
+        f(spare, a, b)
     }
+    // SAFETY: `f` wrote every element (see above); `a` has `a.len()` of them.
+    unsafe { out.set_len(a.len()) };
+    out
 }
 
 impl CustomOp1 for Relu {
@@ -61,10 +66,9 @@ impl CustomOp1 for Relu {
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> CandleResult<(CpuStorage, Shape)> {
         let x = f32_slice(s, l, self.name())?;
-        let mut out = vec![0f32; x.len()];
-        map_chunks(&mut out, x, None, |o, x, _| {
+        let out = map_chunks(x, x, |o, x, _| {
             for (o, &x) in o.iter_mut().zip(x) {
-                *o = if x > 0.0 { x } else { 0.0 };
+                o.write(if x > 0.0 { x } else { 0.0 });
             }
         });
         Ok((CpuStorage::F32(out), l.shape().clone()))
@@ -98,11 +102,9 @@ impl CustomOp2 for ReluGrad {
         if x.len() != g.len() {
             candle_core::bail!("relu-grad: {} inputs, {} gradients", x.len(), g.len())
         }
-        let mut out = vec![0f32; x.len()];
-        map_chunks(&mut out, x, Some(g), |o, x, g| {
-            let g = g.unwrap_or_default();
+        let out = map_chunks(x, g, |o, x, g| {
             for ((o, &x), &g) in o.iter_mut().zip(x).zip(g) {
-                *o = if x >= 0.0 { g } else { 0.0 };
+                o.write(if x >= 0.0 { g } else { 0.0 });
             }
         });
         Ok((CpuStorage::F32(out), l1.shape().clone()))

@@ -43,7 +43,7 @@ pub(crate) fn contiguous<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Candl
 /// A vector of `n` values written in place, without zero-filling it first: `fill(start, out)`
 /// writes every element of `out`, the elements `start..start + out.len()`, in chunks of `chunk`
 /// elements (whole rows) spread over the pool when `n` is large.
-fn filled(n: usize, chunk: usize, fill: impl Fn(usize, &mut [Slot]) + Sync) -> Vec<f32> {
+pub(crate) fn filled(n: usize, chunk: usize, fill: impl Fn(usize, &mut [Slot]) + Sync) -> Vec<f32> {
     let mut out = Vec::with_capacity(n);
     let spare = &mut out.spare_capacity_mut()[..n];
     if n >= PARALLEL_FROM && chunk < n {
@@ -61,10 +61,10 @@ fn filled(n: usize, chunk: usize, fill: impl Fn(usize, &mut [Slot]) + Sync) -> V
 }
 
 /// An element of a vector being [`filled`].
-type Slot = std::mem::MaybeUninit<f32>;
+pub(crate) type Slot = std::mem::MaybeUninit<f32>;
 
 /// Rows per parallel chunk for rows of `d` values: about a quarter of [`PARALLEL_FROM`].
-fn chunk_rows(d: usize) -> usize {
+pub(crate) fn chunk_rows(d: usize) -> usize {
     (PARALLEL_FROM / 4 / d.max(1)).max(1) * d.max(1)
 }
 
