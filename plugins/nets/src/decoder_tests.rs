@@ -98,7 +98,21 @@ fn a_hooked_forward_without_interventions_equals_the_fast_path() {
             ("fused_attention", Value::Bool(true)),
         ],
     );
-    for m in [lm("transformer"), lm("llama"), classifier, fused] {
+    // One block without a norm, with biases and learned positions: the fast path projects the
+    // vocabulary table (position rows and biases added in one pass) and gathers the residual
+    // stream at the last position only.
+    let one_block = model(
+        "transformer",
+        Objective::Classification { classes: 40 },
+        &[
+            ("d_model", Value::Int(16)),
+            ("d_mlp", Value::Int(24)),
+            ("n_layers", Value::Int(1)),
+            ("bias", Value::Bool(true)),
+            ("pos_embed", Value::Bool(true)),
+        ],
+    );
+    for m in [lm("transformer"), lm("llama"), classifier, fused, one_block] {
         let fast = m.forward(&x, &mut Hooks::none()).unwrap();
         let mut hooks = Hooks::capture_all();
         let hooked = m.forward(&x, &mut hooks).unwrap();
