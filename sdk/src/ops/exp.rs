@@ -13,6 +13,9 @@
 //! and it is used only if every one agrees (another C library, or a machine without AVX2 and
 //! FMA, keeps the scalar calls), so results never depend on which path ran.
 
+// The table, the constants and the probes serve the x86-64 vector path only.
+#![cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+
 use std::sync::OnceLock;
 
 /// `2^(i/32)` as `f64` bits, minus `i << 47` (the exponent the index adds back).
