@@ -1,5 +1,5 @@
 //! Text-in, text-out models ([`TextModel`]): what evaluation harnesses and agents talk to,
-//! whether a model of this platform ([`LocalTextModel`], through [`crate::generate`]) or a
+//! whether a model of this platform ([`LocalTextModel`], through [`crate::generate()`]) or a
 //! service behind an HTTP API (in plugins).
 
 use crate::error::Result;

@@ -54,7 +54,7 @@ pub trait Model: Send {
 
 /// What a language model adds to [`Model`] for text generation: the tokenizer it comes with,
 /// its context length, and a forward pass that continues a sequence from a [`KvCache`] instead
-/// of recomputing it. [`crate::generate`], [`crate::LocalTextModel`] and `assay generate` use
+/// of recomputing it. [`crate::generate()`], [`crate::LocalTextModel`] and `assay generate` use
 /// it when [`Model::generative`] offers it, and recompute the whole sequence otherwise.
 pub trait Generative {
     /// A tokenizer that comes with the model (a Hugging Face checkpoint's), if any.

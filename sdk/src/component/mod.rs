@@ -145,7 +145,7 @@ pub struct AgentContext {
     /// How many seats the environment has.
     pub seats: usize,
     /// The agent's position in the spec's `[[agent]]` list (0-based). With seat swapping the
-    /// seat it plays changes from episode to episode; [`EpisodeStart::seat`] says which.
+    /// seat it plays changes from episode to episode; [`EpisodeStart::seat`](crate::EpisodeStart::seat) says which.
     pub index: usize,
     /// The tables of the run named by the agent's `from = "run:ID"` (for example the policy
     /// table of a solver run), empty without `from`.

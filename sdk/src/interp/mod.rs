@@ -1,6 +1,6 @@
 //! Reading and changing a language model's activations, written once for every study: the
 //! logit lens ([`logit_lens`]), activation patching ([`activation_patching`]) and Monte Carlo
-//! dropout scoring ([`mc_dropout`]). They run on any [`Model`](crate::Model) with the standard
+//! dropout scoring ([`mc_dropout`]). They run on any [`Model`] with the standard
 //! hook points (`blocks.{i}.hook_resid_post` and the others of [`crate::hooks`]) whose
 //! [`Generative::readout`](crate::Generative::readout) gives the final norm and unembedding; the
 //! host's `assay lens` and `assay patch` commands and plugin probes call the same functions.

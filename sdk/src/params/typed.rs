@@ -5,7 +5,7 @@ use super::{not_a_choice, Param, ParamType, Params, Value};
 use crate::error::{PluginError, Result};
 
 /// A struct of parameters: its fields are declared once and read back typed, so the declaration
-/// and the reading cannot drift apart. Derive it with [`Params`](crate::Params) and use it with
+/// and the reading cannot drift apart. Derive it with [`Params`](derive@crate::Params) and use it with
 /// the typed constructors ([`Component::optimizer_with`](crate::Component::optimizer_with) and
 /// its siblings).
 pub trait TypedParams: Sized {
@@ -30,7 +30,7 @@ pub trait ParamValue: Sized {
     fn from_value(key: &str, value: &Value) -> Result<Self>;
 }
 
-/// The declaration of a parameter of type `T` (used by the [`Params`](crate::Params) derive).
+/// The declaration of a parameter of type `T` (used by the [`Params`](derive@crate::Params) derive).
 pub fn declare<T: ParamValue>(name: &str, default: Option<Value>, doc: &str) -> Param {
     let mut p = Param::new(name, T::TYPE, default, doc);
     p.min = T::MIN;
@@ -38,7 +38,7 @@ pub fn declare<T: ParamValue>(name: &str, default: Option<Value>, doc: &str) -> 
     p
 }
 
-/// Reads `key` as a `T` (used by the [`Params`](crate::Params) derive).
+/// Reads `key` as a `T` (used by the [`Params`](derive@crate::Params) derive).
 pub fn read<T: ParamValue>(params: &Params, key: &str) -> Result<T> {
     T::from_value(key, params.require(key)?)
 }
