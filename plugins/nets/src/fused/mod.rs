@@ -2,7 +2,7 @@
 //! giving the same bits, value and gradient, as the composition of candle operations it
 //! replaces (tests in each file compare them). Written from candle's basic operations these
 //! blocks were several passes over the largest tensors of a step, each allocating, plus a
-//! full-size `cat` with zeros in the backward of every `narrow`: together about a third of the
+//! full-size `cat` with zeros in the backward of every `narrow`: together over a quarter of the
 //! study-6 transformer's step (profiled with `perf` on `assay bench grokking`). On other devices
 //! and dtypes each falls back to the composition.
 //!
