@@ -19,7 +19,10 @@ pub fn quit_quietly_on_closed_pipe() {
 /// Keeps large tensor buffers in the heap instead of fresh `mmap`s. With glibc's defaults every
 /// buffer above the mmap threshold is mapped and unmapped per operation, and each training step
 /// pays its page faults again (a quarter of the grokking models' step time, measured with
-/// `perf`). Call once at the start of `main`, before other threads exist.
+/// `perf`). One heap for every thread: runs compute on a pool's threads (`assay_engine::on_pool`),
+/// and glibc gives other threads heaps of their own that it maps and unmaps as they grow and
+/// shrink (the grokking transformer ran at half speed, its time in page faults and TLB
+/// shootdowns). Call once at the start of `main`, before other threads exist.
 pub fn tune_allocator() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes allocator parameters; it is called before any thread starts.
@@ -27,5 +30,6 @@ pub fn tune_allocator() {
         // 32 MiB is glibc's largest mmap threshold on 64-bit targets.
         libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
         libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
+        libc::mallopt(libc::M_ARENA_MAX, 1);
     }
 }

@@ -173,20 +173,26 @@ pub(super) fn time_assay(spec: &Spec, steps: u64, warmup: u64) -> anyhow::Result
     let idx: Vec<usize> = (0..n).collect();
     let batch = s.dataset.batch(Split::Train, &idx, &Device::Cpu)?;
     let objective = s.dataset.info().objective;
-    let mut step = || -> anyhow::Result<()> {
-        let out = s.model.forward(&batch.input, &mut Hooks::none())?;
-        let grads = loss(&objective, &out, &batch.target)?.backward()?;
-        s.optimizer.step(&grads, 1.0)?;
-        Ok(())
-    };
-    for _ in 0..warmup {
-        step()?;
-    }
-    let t = Instant::now();
-    for _ in 0..steps {
-        step()?;
-    }
-    Ok(steps as f64 / t.elapsed().as_secs_f64())
+    let (model, optimizer) = (&mut s.model, &mut s.optimizer);
+    // On the compute pool, as `assay run` trains.
+    assay_engine::on_pool(|| {
+        let mut step = || -> anyhow::Result<()> {
+            // A mutable borrow: the model is `Send`, not `Sync`.
+            let model: &mut assay_catalog::guard::GuardedModel = model;
+            let out = model.forward(&batch.input, &mut Hooks::none())?;
+            let grads = loss(&objective, &out, &batch.target)?.backward()?;
+            optimizer.step(&grads, 1.0)?;
+            Ok(())
+        };
+        for _ in 0..warmup {
+            step()?;
+        }
+        let t = Instant::now();
+        for _ in 0..steps {
+            step()?;
+        }
+        Ok(steps as f64 / t.elapsed().as_secs_f64())
+    })
 }
 
 /// Writes the dataset's splits, the model configuration and the optimizer's hyperparameters as

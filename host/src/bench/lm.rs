@@ -90,20 +90,23 @@ fn time_assay(catalog: &Catalog, args: &LmBenchArgs) -> anyhow::Result<(f64, f64
         data.narrow(1, 1, CTX)?.contiguous()?,
     );
     let objective = Objective::NextToken { vocab: VOCAB };
-    let mut step = |m: &mut GuardedModel| -> anyhow::Result<()> {
-        let out = m.forward(&x, &mut Hooks::none())?;
-        let grads = assay_engine::loss(&objective, &out, &y)?.backward()?;
-        opt.step(&grads, 1.0)?;
-        Ok(())
-    };
-    for _ in 0..3 {
-        step(&mut m)?;
-    }
-    let t = Instant::now();
-    for _ in 0..args.steps {
-        step(&mut m)?;
-    }
-    let train = (args.steps as usize * BATCH * CTX) as f64 / t.elapsed().as_secs_f64();
+    // On the compute pool, as `assay run` trains.
+    let train = assay_engine::on_pool(|| -> anyhow::Result<f64> {
+        let mut step = |m: &mut GuardedModel| -> anyhow::Result<()> {
+            let out = m.forward(&x, &mut Hooks::none())?;
+            let grads = assay_engine::loss(&objective, &out, &y)?.backward()?;
+            opt.step(&grads, 1.0)?;
+            Ok(())
+        };
+        for _ in 0..3 {
+            step(&mut m)?;
+        }
+        let t = Instant::now();
+        for _ in 0..args.steps {
+            step(&mut m)?;
+        }
+        Ok((args.steps as usize * BATCH * CTX) as f64 / t.elapsed().as_secs_f64())
+    })?;
     m.set_training(false);
     let prompt: Vec<u32> = (0..PROMPT)
         .map(|_| rng.random_range(0..VOCAB as u32))

@@ -11,6 +11,7 @@
 //! - [`pruning`] and [`weights`]: rewinding to another run's weights, masks, norm matching.
 //! - [`subject`]: a finished run or `hf:` checkpoint loaded with its tokenizer (`run_files`: the
 //!   `data.json` and `tokenizer.json` a run saves for that); [`generate`]: prompting it; [`loss`](mod@loss): the losses of each objective.
+//! - `pool`: the thread pool a run computes on ([`on_pool`]).
 
 pub mod checkpoint;
 mod episodes;
@@ -23,6 +24,7 @@ pub mod loss;
 pub mod online;
 pub mod outcome;
 pub mod parts;
+mod pool;
 mod progress;
 pub mod pruning;
 mod run_files;
@@ -40,3 +42,4 @@ pub use lifecycle::{resume, run, run_or_resume};
 pub use loss::{loss, loss_and_accuracy};
 pub use outcome::{Outcome, RunOptions};
 pub use parts::build_data_and_model;
+pub use pool::on_pool;

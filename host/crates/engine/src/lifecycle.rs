@@ -316,15 +316,23 @@ fn execute(
         ),
     );
     let _heartbeat = Heartbeat::start(store.clone(), id.clone());
-    let result = crate::train::train(
-        catalog,
-        spec,
-        store,
-        &dir,
-        &mut record,
-        crate::train::Start { checkpoint, parts },
-        opts,
-    );
+    let compute = || {
+        crate::train::train(
+            catalog,
+            spec,
+            store,
+            &dir,
+            &mut record,
+            crate::train::Start { checkpoint, parts },
+            opts,
+        )
+    };
+    // CPU runs compute on the pool's threads; a GPU run stays on the thread that opened its
+    // device.
+    let result = match assay_spec::device::parse(&spec.device) {
+        Ok(assay_spec::device::DeviceName::Cpu) => crate::on_pool(compute),
+        _ => compute(),
+    };
     record.ended_at = Some(now_rfc3339());
     record.duration_s = Some(previous + started.elapsed().as_secs_f64());
     let outcome = match &result {

@@ -1,0 +1,43 @@
+//! The thread pool a run computes on.
+//!
+//! candle's operations, gemm and the plugins' parallel loops all use the current rayon pool.
+//! Called from the main thread, each parallel operation hands its work to the pool's threads
+//! and puts the main thread to sleep until they finish: a wake-up per operation, thousands per
+//! training step. Run on one of the pool's own threads instead, the same operations split their
+//! work with the other threads directly. `assay bench grokking` and `assay bench lm` measured
+//! the difference at two threads (see the README's Benchmarks). CPU runs compute here
+//! (`lifecycle`); a GPU run stays on the thread that opened its device.
+//!
+//! The pool has as many threads as candle uses (`RAYON_NUM_THREADS`, else every core), each
+//! with a stack as large as a main thread's would be for the deepest graphs: candle walks the
+//! graph recursively in the backward pass, and rayon's threads start with 2 MiB.
+
+use std::sync::OnceLock;
+
+use assay_sdk::rayon::{ThreadPool, ThreadPoolBuilder};
+
+/// Stack of each of the pool's threads (address space, committed only as it is used).
+const STACK_BYTES: usize = 256 << 20;
+
+fn pool() -> Option<&'static ThreadPool> {
+    static POOL: OnceLock<Option<ThreadPool>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        ThreadPoolBuilder::new()
+            .num_threads(assay_sdk::candle::utils::get_num_threads())
+            .stack_size(STACK_BYTES)
+            .thread_name(|i| format!("assay-compute-{i}"))
+            .build()
+            .map_err(|e| tracing::warn!("no compute thread pool ({e}); computing on this thread"))
+            .ok()
+    })
+    .as_ref()
+}
+
+/// Runs `f` on one of the compute pool's threads (on this thread if the pool could not be
+/// started), and returns its result.
+pub fn on_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    match pool() {
+        Some(p) => p.install(f),
+        None => f(),
+    }
+}
