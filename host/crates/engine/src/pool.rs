@@ -9,8 +9,8 @@
 //! (`lifecycle`); a GPU run stays on the thread that opened its device.
 //!
 //! The pool has as many threads as candle uses (`RAYON_NUM_THREADS`, else every core), each
-//! with a stack as large as a main thread's would be for the deepest graphs: candle walks the
-//! graph recursively in the backward pass, and rayon's threads start with 2 MiB.
+//! with a 256 MiB stack (a main thread has 8 MiB, rayon's threads 2 MiB by default): candle
+//! walks the graph recursively in the backward pass, and deep models make deep graphs.
 
 use std::sync::OnceLock;
 
