@@ -26,6 +26,7 @@ mod lens_probe;
 mod linear;
 mod llama;
 mod mlp;
+mod rows;
 mod softmax;
 mod transformer;
 

@@ -7,17 +7,6 @@ use assay_sdk::prelude::*;
 /// Named variables, in a stable order.
 pub(crate) type Named = Vec<(String, Var)>;
 
-/// `v` (`[d]`, a parameter) repeated for every row of `like` (`[..., d]`), made as a product
-/// `ones(n, 1) · v(1, d)`: its gradient is then one matrix product, where a broadcast's would be
-/// a sum over the leading axes, which candle does with a slow strided loop (a tenth of a small
-/// language model's step in LayerNorm and bias gradients).
-pub(crate) fn per_row(v: &Tensor, like: &Tensor) -> Result<Tensor> {
-    let d = v.elem_count();
-    let n = like.elem_count() / d.max(1);
-    let ones = Tensor::ones((n, 1), v.dtype(), v.device())?;
-    Ok(ones.matmul(&v.reshape((1, d))?)?.reshape(like.dims())?)
-}
-
 /// The `lora_targets` parameter, checked against the projections a model has.
 pub(crate) fn lora_targets(p: &Params, known: &[&str]) -> Result<Vec<String>> {
     let targets = p.str_list("lora_targets")?;

@@ -52,17 +52,6 @@ impl Layer {
 }
 
 impl Mlp {
-    /// Sums `rows` (`[batch, t, d]`) over positions, one add per position: candle's reduction
-    /// over a middle axis is strided and was a fifth of the tickets MLP's step.
-    fn sum_positions(rows: &Tensor) -> Result<Tensor> {
-        let t = rows.dim(1)?;
-        let mut acc = rows.narrow(1, 0, 1)?.squeeze(1)?;
-        for i in 1..t {
-            acc = (acc + rows.narrow(1, i, 1)?.squeeze(1)?)?;
-        }
-        Ok(acc)
-    }
-
     fn activate(&self, i: usize, x: Tensor, hooks: &mut Hooks) -> Result<Tensor> {
         if i >= self.hook_pre.len() {
             return Ok(x);
@@ -138,7 +127,7 @@ impl Model for Mlp {
                 let emb = e.as_tensor().embedding(&input.flatten_all()?)?;
                 let emb = hooks.point(hook_names::EMBED, emb.reshape((b, t, ()))?)?;
                 if self.sum {
-                    Self::sum_positions(&emb)?
+                    crate::fused::sum_positions(&emb)?
                 } else {
                     emb.flatten_from(1)?
                 }

@@ -47,7 +47,7 @@ impl Decoder {
                         .as_tensor()
                         .narrow(0, from, n)?
                         .matmul(lin.w.as_tensor())?;
-                    return Ok(crate::fused::token_rows(&table, &p, bias, &ids)?);
+                    return crate::fused::token_rows(&table, &p, bias, &ids);
                 }
                 let y = table
                     .embedding(&ids.flatten_all()?)?

@@ -27,7 +27,7 @@ use crate::linear::{trained_and_frozen, Linear, Named};
 mod attention;
 mod parts;
 
-pub(crate) use parts::{rows_per_example, Act, Block, Names, Norm};
+pub(crate) use parts::{Act, Block, Names, Norm};
 
 /// How positions enter the model.
 pub(crate) enum Positions {
@@ -243,7 +243,7 @@ impl Decoder {
                 )));
             }
             let p = hooks.point(hook_names::POS_EMBED, pos.as_tensor().narrow(0, p0, t)?)?;
-            x = (x + rows_per_example(&p, batch, rows)?)?;
+            x = (x + crate::rows::rows_per_example(&p, batch, rows)?)?;
         }
         x = self.drop(x)?;
         for (i, b) in self.blocks.iter().enumerate() {

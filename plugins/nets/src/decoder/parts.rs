@@ -2,7 +2,8 @@
 
 use assay_sdk::prelude::*;
 
-use crate::linear::{per_row, Linear};
+use crate::linear::Linear;
+use crate::rows::per_row;
 
 /// LayerNorm (with a bias) or RMSNorm (without), over the last dimension.
 pub(crate) struct Norm {
@@ -49,7 +50,7 @@ impl Norm {
                 let var = centred.sqr()?.mean_keepdim(D::Minus1)?;
                 let normed = centred.broadcast_div(&(var + self.eps)?.sqrt()?)?;
                 let scaled = normed.mul(&per_row(self.w.as_tensor(), &normed)?)?;
-                Ok(crate::fused::add_bias(&scaled, b.as_tensor())?)
+                crate::fused::add_bias(&scaled, b.as_tensor())
             }
             None => {
                 let ms = x.sqr()?.mean_keepdim(D::Minus1)?;
@@ -156,23 +157,6 @@ impl Block {
             _ => return None,
         })
     }
-}
-
-/// Rows `rows` of `table` (`[n, d]`, one row per position) repeated for each of `batch`
-/// examples, as `[batch, rows.len(), d]`. A gather rather than a broadcast: the backward pass of
-/// a broadcast over the batch sums along the leading axis, which candle does with a slow strided
-/// loop.
-pub(crate) fn rows_per_example(
-    table: &Tensor,
-    batch: usize,
-    rows: std::ops::Range<usize>,
-) -> Result<Tensor> {
-    let d = table.dim(1)?;
-    let ids: Vec<u32> = (0..batch)
-        .flat_map(|_| rows.clone().map(|r| r as u32))
-        .collect();
-    let ids = Tensor::from_vec(ids, batch * rows.len(), table.device())?;
-    Ok(table.embedding(&ids)?.reshape((batch, rows.len(), d))?)
 }
 
 /// The MLP's activation.

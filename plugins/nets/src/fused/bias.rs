@@ -8,23 +8,21 @@ use assay_sdk::candle::{CpuStorage, CustomOp2, Layout, Shape};
 use assay_sdk::prelude::*;
 
 use super::{bias_grad, chunk_rows, contiguous, filled, fusable, CandleResult};
+use crate::rows::per_row;
 
 /// `y + b` on every row of `y`, with the gradient `onesᵀ · grad` for `b`.
-pub(crate) fn add_bias(y: &Tensor, b: &Tensor) -> CandleResult<Tensor> {
+pub(crate) fn add_bias(y: &Tensor, b: &Tensor) -> Result<Tensor> {
     let d = b.elem_count();
     if y.dims().last() != Some(&d) {
-        return Err(assay_sdk::candle::Error::Msg(format!(
+        return Err(PluginError::invalid(format!(
             "add-bias: a bias of {d} values for rows of shape {:?}",
             y.dims()
         )));
     }
     if !fusable(&[y, b]) {
-        let n = y.elem_count() / d.max(1);
-        let ones = Tensor::ones((n, 1), y.dtype(), y.device())?;
-        let repeated = ones.matmul(&b.reshape((1, d))?)?.reshape(y.dims())?;
-        return y + repeated;
+        return Ok((y + per_row(b, y)?)?);
     }
-    y.contiguous()?.apply_op2(&b.contiguous()?, AddBias)
+    Ok(y.contiguous()?.apply_op2(&b.contiguous()?, AddBias)?)
 }
 
 struct AddBias;
@@ -80,12 +78,7 @@ mod tests {
             let b = Var::randn(0f32, 1.0, d, &dev).unwrap();
             let w = Tensor::randn(0f32, 1.0, (n, d), &dev).unwrap();
             let fused = add_bias(y.as_tensor(), b.as_tensor()).unwrap();
-            let ones = Tensor::ones((n, 1), DType::F32, &dev).unwrap();
-            let plain = (y.as_tensor()
-                + ones
-                    .matmul(&b.as_tensor().reshape((1, d)).unwrap())
-                    .unwrap())
-            .unwrap();
+            let plain = (y.as_tensor() + per_row(b.as_tensor(), y.as_tensor()).unwrap()).unwrap();
             assert_eq!(bits(&fused), bits(&plain));
             let gf = (fused * &w).unwrap().sum_all().unwrap().backward().unwrap();
             let gp = (plain * &w).unwrap().sum_all().unwrap().backward().unwrap();

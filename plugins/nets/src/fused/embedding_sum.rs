@@ -14,12 +14,12 @@ use super::{chunk_rows, contiguous, filled, fusable, ids_of, scatter_rows, Candl
 
 /// `Σ_i table[ids[b, i]]` over the positions `i` of `ids` (`[batch, t]`), added in order:
 /// `[batch, d]`.
-pub(crate) fn embedding_sum(table: &Tensor, ids: &Tensor) -> CandleResult<Tensor> {
+pub(crate) fn embedding_sum(table: &Tensor, ids: &Tensor) -> Result<Tensor> {
     let (batch, t) = ids.dims2()?;
     let (vocab, _) = table.dims2()?;
     if t == 0 {
-        return Err(assay_sdk::candle::Error::Msg(
-            "embedding-sum: examples without tokens".into(),
+        return Err(PluginError::invalid(
+            "embedding-sum: examples without tokens",
         ));
     }
     if !fusable(&[table]) {
@@ -30,15 +30,23 @@ pub(crate) fn embedding_sum(table: &Tensor, ids: &Tensor) -> CandleResult<Tensor
         batch,
         t,
     };
-    table.contiguous()?.apply_op1(op)
+    Ok(table.contiguous()?.apply_op1(op)?)
 }
 
 /// The composition `embedding_sum` replaces.
-fn composed(table: &Tensor, ids: &Tensor) -> CandleResult<Tensor> {
+fn composed(table: &Tensor, ids: &Tensor) -> Result<Tensor> {
     let (batch, t) = ids.dims2()?;
     let rows = table
         .embedding(&ids.flatten_all()?)?
         .reshape((batch, t, ()))?;
+    sum_positions(&rows)
+}
+
+/// Sums `rows` (`[batch, t, d]`) over positions, one add per position in order (candle's
+/// reduction over a middle axis is strided and was a fifth of the tickets MLP's step): the
+/// MLP's hooked path, which must show each token's embedding, and this operation's reference.
+pub(crate) fn sum_positions(rows: &Tensor) -> Result<Tensor> {
+    let t = rows.dim(1)?;
     let mut acc = rows.narrow(1, 0, 1)?.squeeze(1)?;
     for i in 1..t {
         acc = (acc + rows.narrow(1, i, 1)?.squeeze(1)?)?;

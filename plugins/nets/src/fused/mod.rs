@@ -14,7 +14,7 @@ mod embedding_sum;
 mod token_rows;
 
 pub(crate) use bias::add_bias;
-pub(crate) use embedding_sum::embedding_sum;
+pub(crate) use embedding_sum::{embedding_sum, sum_positions};
 pub(crate) use token_rows::token_rows;
 
 use assay_sdk::candle::{CpuStorage, Layout};

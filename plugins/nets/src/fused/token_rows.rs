@@ -13,6 +13,7 @@ use assay_sdk::prelude::*;
 use super::{
     bias_grad, chunk_rows, contiguous, filled, fusable, ids_of, scatter_rows, CandleResult,
 };
+use crate::rows::{per_row, rows_per_example};
 
 /// `table[ids[b, j]] + positions[j]` (`+ bias`) for `ids` `[batch, n]`, `table` `[vocab, d]`,
 /// `positions` `[n, d]` and `bias` `[d]`: `[batch, n, d]`. The additions are in that order.
@@ -21,11 +22,11 @@ pub(crate) fn token_rows(
     positions: &Tensor,
     bias: Option<&Tensor>,
     ids: &Tensor,
-) -> CandleResult<Tensor> {
+) -> Result<Tensor> {
     let (batch, n) = ids.dims2()?;
     let (vocab, d) = table.dims2()?;
     if positions.dims() != [n, d] || bias.is_some_and(|b| b.dims() != [d]) {
-        return Err(assay_sdk::candle::Error::Msg(format!(
+        return Err(PluginError::invalid(format!(
             "token-rows: positions {:?} and bias {:?} for {n} positions of a [{vocab}, {d}] table",
             positions.dims(),
             bias.map(|b| b.dims().to_vec())
@@ -42,10 +43,10 @@ pub(crate) fn token_rows(
         n,
     };
     let (table, positions) = (table.contiguous()?, positions.contiguous()?);
-    match bias {
-        Some(b) => table.apply_op3(&positions, &b.contiguous()?, op),
-        None => table.apply_op2(&positions, op),
-    }
+    Ok(match bias {
+        Some(b) => table.apply_op3(&positions, &b.contiguous()?, op)?,
+        None => table.apply_op2(&positions, op)?,
+    })
 }
 
 /// The composition `token_rows` replaces (other devices and dtypes; and the tests' reference).
@@ -54,23 +55,16 @@ fn composed(
     positions: &Tensor,
     bias: Option<&Tensor>,
     ids: &Tensor,
-) -> CandleResult<Tensor> {
+) -> Result<Tensor> {
     let (batch, n) = ids.dims2()?;
-    let d = table.dim(1)?;
     let rows = table
         .embedding(&ids.flatten_all()?)?
-        .reshape((batch, n, d))?;
-    let per_example: Vec<u32> = (0..batch).flat_map(|_| 0..n as u32).collect();
-    let per_example = Tensor::from_vec(per_example, batch * n, table.device())?;
-    let pos = positions.embedding(&per_example)?.reshape((batch, n, d))?;
-    let y = (rows + pos)?;
-    match bias {
-        Some(b) => {
-            let ones = Tensor::ones((batch * n, 1), y.dtype(), y.device())?;
-            &y + ones.matmul(&b.reshape((1, d))?)?.reshape((batch, n, d))?
-        }
-        None => Ok(y),
-    }
+        .reshape((batch, n, ()))?;
+    let y = (rows + rows_per_example(positions, batch, 0..n)?)?;
+    Ok(match bias {
+        Some(b) => (&y + per_row(b, &y)?)?,
+        None => y,
+    })
 }
 
 struct TokenRows {
@@ -81,13 +75,19 @@ struct TokenRows {
 }
 
 impl TokenRows {
+    /// The rows, from the storages of the table, the positions and the bias.
     fn forward(
         &self,
-        table: &[f32],
-        positions: &[f32],
-        bias: Option<&[f32]>,
-        d: usize,
-    ) -> (CpuStorage, Shape) {
+        (s1, l1): (&CpuStorage, &Layout),
+        (s2, l2): (&CpuStorage, &Layout),
+        bias: Option<(&CpuStorage, &Layout)>,
+    ) -> CandleResult<(CpuStorage, Shape)> {
+        let d = l1.shape().dims().last().copied().unwrap_or(1);
+        let table = contiguous(s1, l1, "token-rows")?;
+        let positions = contiguous(s2, l2, "token-rows")?;
+        let bias = bias
+            .map(|(s, l)| contiguous(s, l, "token-rows"))
+            .transpose()?;
         let out = filled(self.ids.len() * d, chunk_rows(d), |start, out| {
             for (k, o) in out.chunks_mut(d).enumerate() {
                 let r = start / d + k;
@@ -107,7 +107,7 @@ impl TokenRows {
                 }
             }
         });
-        (CpuStorage::F32(out), Shape::from((self.batch, self.n, d)))
+        Ok((CpuStorage::F32(out), Shape::from((self.batch, self.n, d))))
     }
 
     /// The table's and the positions' gradients, `[vocab, d]` and `[n, d]`.
@@ -136,10 +136,7 @@ impl CustomOp2 for TokenRows {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> CandleResult<(CpuStorage, Shape)> {
-        let d = l1.shape().dims().last().copied().unwrap_or(1);
-        let table = contiguous(s1, l1, "token-rows")?;
-        let positions = contiguous(s2, l2, "token-rows")?;
-        Ok(self.forward(table, positions, None, d))
+        self.forward((s1, l1), (s2, l2), None)
     }
 
     fn bwd(
@@ -168,11 +165,7 @@ impl CustomOp3 for TokenRows {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> CandleResult<(CpuStorage, Shape)> {
-        let d = l1.shape().dims().last().copied().unwrap_or(1);
-        let table = contiguous(s1, l1, "token-rows")?;
-        let positions = contiguous(s2, l2, "token-rows")?;
-        let bias = contiguous(s3, l3, "token-rows")?;
-        Ok(self.forward(table, positions, Some(bias), d))
+        self.forward((s1, l1), (s2, l2), Some((s3, l3)))
     }
 
     fn bwd(
