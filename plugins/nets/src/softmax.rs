@@ -195,4 +195,61 @@ mod tests {
             );
         }
     }
+
+    /// The SDK's blocked causal attention, which the decoder uses for longer sequences, against
+    /// the path it replaced there (heads transposed out, candle's products, this softmax):
+    /// the same bits, value and gradients.
+    #[test]
+    fn causal_attention_is_the_composed_path_bit_for_bit() {
+        let dev = Device::Cpu;
+        let mut rng = init::rng(5, "causal");
+        // One block, a remainder joined to the last block, several blocks.
+        for (b, t, h, d) in [(2, 40, 2, 8), (1, 150, 3, 16), (2, 256, 2, 32)] {
+            let r = |rng: &mut init::Rng| {
+                Var::from_tensor(&init::normal(rng, &[b, t, h, d], 0.0, 1.0, &dev).unwrap())
+                    .unwrap()
+            };
+            let (q, k, v) = (r(&mut rng), r(&mut rng), r(&mut rng));
+            let w = init::normal(&mut rng, &[b, t, h, d], 0.0, 1.0, &dev).unwrap();
+            let scale = 1.0 / (d as f64).sqrt();
+            let fused = assay_sdk::ops::causal_attention_by_position(
+                q.as_tensor(),
+                k.as_tensor(),
+                v.as_tensor(),
+                scale,
+            )
+            .unwrap();
+            let heads = |x: &Var| x.as_tensor().transpose(1, 2).unwrap().contiguous().unwrap();
+            let (qh, kh, vh) = (heads(&q), heads(&k), heads(&v));
+            let composed = scaled_softmax(&qh.matmul(&kh.t().unwrap()).unwrap(), scale, true)
+                .unwrap()
+                .matmul(&vh)
+                .unwrap()
+                .transpose(1, 2)
+                .unwrap();
+            let bits = crate::fused::bits;
+            assert_eq!(bits(&fused), bits(&composed), "{b} {t} {h} {d}");
+            let gf = fused
+                .mul(&w)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
+            let gc = composed
+                .mul(&w)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
+            for x in [&q, &k, &v] {
+                assert_eq!(
+                    bits(gf.get(x).unwrap()),
+                    bits(gc.get(x).unwrap()),
+                    "{b} {t} {h} {d}"
+                );
+            }
+        }
+    }
 }

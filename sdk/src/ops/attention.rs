@@ -8,11 +8,13 @@
 //! choose (the built-in `transformer`, with `fused_attention = true`, uses this up to
 //! [`FUSED_ATTENTION_MAX_KEYS`] keys and for one new token after a cache).
 
-use candle_core::{CpuStorage, CustomOp3, DType, Layout, Shape, Storage, Tensor, D};
+use candle_core::{CpuStorage, CustomOp3, DType, Layout, Shape, Tensor, D};
 use rayon::prelude::*;
 
 use super::kernels::{self, Attend};
-use super::{f32_slice, CandleResult, PARALLEL_FROM};
+use super::{cpu_slice, f32_slice, grads3, poisoned, CandleResult, PARALLEL_FROM};
+
+const BACKWARD: &str = "attention backward";
 
 /// The longest key sequence for which the built-in `transformer` (with `fused_attention`) uses
 /// [`attention`] rather than matrix products.
@@ -231,7 +233,7 @@ impl CustomOp3 for Attention {
         );
         let (z, p) = forward(self.shape, q, k, v);
         if self.keep {
-            *self.probs.lock().map_err(|_| poisoned())? = Some(p);
+            *self.probs.lock().map_err(|_| poisoned("attention"))? = Some(p);
         }
         Ok((CpuStorage::F32(z), l1.shape().clone()))
     }
@@ -253,12 +255,16 @@ impl CustomOp3 for Attention {
             dz.storage_and_layout(),
         );
         let (qs, ks, vs, dzs) = (
-            cpu_slice(&gq.0, gq.1)?,
-            cpu_slice(&gk.0, gk.1)?,
-            cpu_slice(&gv.0, gv.1)?,
-            cpu_slice(&gz.0, gz.1)?,
+            cpu_slice(&gq.0, gq.1, BACKWARD)?,
+            cpu_slice(&gk.0, gk.1, BACKWARD)?,
+            cpu_slice(&gv.0, gv.1, BACKWARD)?,
+            cpu_slice(&gz.0, gz.1, BACKWARD)?,
         );
-        let kept = self.probs.lock().map_err(|_| poisoned())?.clone();
+        let kept = self
+            .probs
+            .lock()
+            .map_err(|_| poisoned("attention"))?
+            .clone();
         let p = match kept {
             Some(p) => p,
             None => forward(a, qs, ks, vs).1,
@@ -302,24 +308,8 @@ impl CustomOp3 for Attention {
         } else {
             run(qs, ks, vs, &p, dzs, (&mut dq, &mut dk, &mut dv));
         }
-        let dev = q.device();
-        Ok((
-            Some(Tensor::from_vec(dq, q.shape(), dev)?),
-            Some(Tensor::from_vec(dk, k.shape(), dev)?),
-            Some(Tensor::from_vec(dv, v.shape(), dev)?),
-        ))
+        grads3([dq, dk, dv], [q, k, v])
     }
-}
-
-fn cpu_slice<'a>(s: &'a Storage, l: &Layout) -> CandleResult<&'a [f32]> {
-    match s {
-        Storage::Cpu(c) => f32_slice(c, l, "attention backward"),
-        _ => candle_core::bail!("attention backward: CPU tensors only"),
-    }
-}
-
-fn poisoned() -> candle_core::Error {
-    candle_core::Error::Msg("attention: a thread panicked while holding its probabilities".into())
 }
 
 #[cfg(test)]

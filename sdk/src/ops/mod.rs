@@ -23,6 +23,7 @@
 //! ```
 
 mod attention;
+mod causal_attention;
 mod cross_entropy;
 mod exact_cross_entropy;
 mod exp;
@@ -30,6 +31,7 @@ mod kernels;
 mod relu;
 
 pub use attention::{attention, attention_by_position, FUSED_ATTENTION_MAX_KEYS};
+pub use causal_attention::{causal_attention_by_position, CAUSAL_ATTENTION_EXACT_KEYS};
 pub use cross_entropy::cross_entropy;
 pub use exact_cross_entropy::cross_entropy_exact;
 pub use exp::exp_in_place;
@@ -52,6 +54,36 @@ fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> CandleResult<&'a 
         candle_core::bail!("{what}: needs contiguous tensors")
     };
     Ok(&v[a..b])
+}
+
+/// The `f32` values of a contiguous tensor's storage, which must be on the CPU (a backward
+/// pass gets whole tensors).
+fn cpu_slice<'a>(s: &'a candle_core::Storage, l: &Layout, what: &str) -> CandleResult<&'a [f32]> {
+    match s {
+        candle_core::Storage::Cpu(c) => f32_slice(c, l, what),
+        _ => candle_core::bail!("{what}: CPU tensors only"),
+    }
+}
+
+/// Gradients for three arguments, from their values and the arguments' shapes.
+type Grads3 = (
+    Option<candle_core::Tensor>,
+    Option<candle_core::Tensor>,
+    Option<candle_core::Tensor>,
+);
+
+fn grads3([a, b, c]: [Vec<f32>; 3], like: [&candle_core::Tensor; 3]) -> CandleResult<Grads3> {
+    let t = |v: Vec<f32>, x: &candle_core::Tensor| {
+        candle_core::Tensor::from_vec(v, x.shape(), x.device()).map(Some)
+    };
+    Ok((t(a, like[0])?, t(b, like[1])?, t(c, like[2])?))
+}
+
+/// The error when a thread panicked while an operation's kept values were locked.
+fn poisoned(what: &str) -> candle_core::Error {
+    candle_core::Error::Msg(format!(
+        "{what}: a thread panicked while holding its probabilities"
+    ))
 }
 
 /// The largest absolute difference between two tensors (for the tests).

@@ -2,7 +2,7 @@
 //! block without a norm, from the projected vocabulary table), rotary positions, grouped
 //! key/value heads, the key/value cache, and the hook points between them.
 
-use assay_sdk::ops::FUSED_ATTENTION_MAX_KEYS;
+use assay_sdk::ops::{CAUSAL_ATTENTION_EXACT_KEYS, FUSED_ATTENTION_MAX_KEYS};
 use assay_sdk::prelude::*;
 use assay_sdk::KvCache;
 
@@ -141,6 +141,26 @@ impl Decoder {
             return b
                 .o
                 .forward(&z.reshape((batch, tq, self.heads * self.d_head))?);
+        }
+        if plain
+            && cache.is_none()
+            && !hooks.is_active()
+            && !last_only
+            && t > FUSED_ATTENTION_MAX_KEYS
+            && t <= CAUSAL_ATTENTION_EXACT_KEYS
+        {
+            // Longer sequences: blocked causal attention on the projections as they come, which
+            // skips the masked products and the transposes. It gives the composed path's bits
+            // (below), so it needs no `fused_attention`.
+            let z = assay_sdk::ops::causal_attention_by_position(
+                &by_position(self.project(&b.q, src, 0)?, self.heads)?,
+                &by_position(self.project(&b.k, src, 0)?, self.heads)?,
+                &by_position(self.project(&b.v, src, 0)?, self.heads)?,
+                scale,
+            )?;
+            return b
+                .o
+                .forward(&z.reshape((batch, t, self.heads * self.d_head))?);
         }
         let split = |y: Tensor, heads: usize| -> Result<Tensor> {
             Ok(by_position(y, heads)?.transpose(1, 2)?.contiguous()?)

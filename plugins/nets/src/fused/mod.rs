@@ -141,7 +141,7 @@ fn ids_of(ids: &Tensor, bound: usize, what: &str) -> CandleResult<Vec<u32>> {
 /// A tensor's values as bits (for the tests: the fused operations equal their compositions
 /// exactly).
 #[cfg(test)]
-fn bits(t: &Tensor) -> Vec<u32> {
+pub(crate) fn bits(t: &Tensor) -> Vec<u32> {
     let v = t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
     v.iter().map(|x| x.to_bits()).collect()
 }
