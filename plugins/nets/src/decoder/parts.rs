@@ -41,15 +41,12 @@ impl Norm {
         })
     }
 
-    /// The norm from basic ops (candle's fused kernels have no backward).
+    /// The norm: LayerNorm as one fused operation with its own backward (the same bits as the
+    /// basic ops it replaces), RMSNorm from basic ops (candle's fused kernels have no backward).
     pub(crate) fn forward(&self, x: &Tensor) -> Result<Tensor> {
         match &self.b {
             Some(b) => {
-                let mean = x.mean_keepdim(D::Minus1)?;
-                let centred = x.broadcast_sub(&mean)?;
-                let var = centred.sqr()?.mean_keepdim(D::Minus1)?;
-                let normed = centred.broadcast_div(&(var + self.eps)?.sqrt()?)?;
-                let scaled = normed.mul(&per_row(self.w.as_tensor(), &normed)?)?;
+                let scaled = crate::fused::layer_norm_scale(x, self.w.as_tensor(), self.eps)?;
                 crate::fused::add_bias(&scaled, b.as_tensor())
             }
             None => {

@@ -1,0 +1,299 @@
+//! LayerNorm's normalisation and scale, `(x − mean) / sqrt(var + eps) · w`, in one pass each
+//! way (the bias is [`add_bias`](super::add_bias) after it).
+//!
+//! The composition it replaces (`Norm::forward`: a mean, a broadcast subtraction, a square, a
+//! second mean, an epsilon, a square root, a broadcast division and a product with the weights
+//! repeated per row) was eight passes over the activation forward and about fifteen backward,
+//! each allocating: a LayerNorm decoder's largest cost after the matrix products. This computes
+//! every node of that graph, forward and backward, with the same operations in the same order
+//! (row sums by candle's own summation kernel), so values and gradients keep their bits.
+//!
+//! One subtlety is the order in which `x`'s gradient is summed. In the composition `x` receives
+//! two gradients, from the subtraction and then from the mean, each added to what `x` already
+//! has (the residual stream's gradient, which arrives first). The operation therefore takes `x`
+//! twice and returns the two gradients separately, one per argument, and candle adds them in
+//! that order.
+
+use std::sync::Mutex;
+
+use assay_sdk::candle::cpu::kernels::VecOps;
+use assay_sdk::candle::{CpuStorage, CustomOp3, Layout, Shape, Storage};
+use assay_sdk::prelude::*;
+use assay_sdk::rayon::prelude::*;
+
+use super::{bias_grad, chunk_rows, contiguous, filled, fusable, CandleResult, PARALLEL_FROM};
+use crate::rows::per_row;
+
+/// `(x − mean(x)) / sqrt(var(x) + eps) · w` over the last axis of `x`: LayerNorm before its
+/// bias.
+pub(crate) fn layer_norm_scale(x: &Tensor, w: &Tensor, eps: f64) -> Result<Tensor> {
+    let d = w.elem_count();
+    if x.dims().last() != Some(&d) {
+        return Err(PluginError::invalid(format!(
+            "layer norm: {d} weights for rows of shape {:?}",
+            x.dims()
+        )));
+    }
+    if !fusable(&[x, w]) || d == 0 {
+        return composed(x, w, eps);
+    }
+    let x = x.contiguous()?;
+    let op = LayerNormScale {
+        eps,
+        d,
+        rows: Mutex::new(None),
+    };
+    Ok(x.apply_op3(&x, &w.contiguous()?, op)?)
+}
+
+/// The composition (the reference the fused operation is tested against, and the path on other
+/// devices).
+pub(crate) fn composed(x: &Tensor, w: &Tensor, eps: f64) -> Result<Tensor> {
+    let mean = x.mean_keepdim(D::Minus1)?;
+    let centred = x.broadcast_sub(&mean)?;
+    let var = centred.sqr()?.mean_keepdim(D::Minus1)?;
+    let normed = centred.broadcast_div(&(var + eps)?.sqrt()?)?;
+    Ok(normed.mul(&per_row(w, &normed)?)?)
+}
+
+struct LayerNormScale {
+    eps: f64,
+    d: usize,
+    /// Each row's (mean, sqrt(var + eps)), kept from the forward pass.
+    rows: Mutex<Option<Vec<(f32, f32)>>>,
+}
+
+/// candle's sum of a row (its reduction kernel, so that the sum rounds as candle's does).
+fn row_sum(xs: &[f32]) -> f32 {
+    let mut s = 0f32;
+    // SAFETY: `xs` is a valid slice of `xs.len()` values and `s` a valid destination.
+    unsafe { <f32 as VecOps>::vec_reduce_sum(xs.as_ptr(), &mut s, xs.len()) };
+    s
+}
+
+impl LayerNormScale {
+    /// `1 / d` and `eps` as candle's `affine` applies them to `f32` values.
+    fn constants(&self) -> (f32, f32) {
+        ((1f64 / self.d as f64) as f32, self.eps as f32)
+    }
+
+    /// One row's (mean, sqrt(var + eps)), with `sq` as scratch: the composition's nodes.
+    fn stats(&self, x: &[f32], sq: &mut [f32]) -> (f32, f32) {
+        let (inv_d, eps) = self.constants();
+        let mean = row_sum(x) * inv_d + 0.0;
+        for (s, &v) in sq.iter_mut().zip(x) {
+            let c = v - mean;
+            *s = c * c;
+        }
+        let var = row_sum(sq) * inv_d + 0.0;
+        (mean, (var * 1.0 + eps).sqrt())
+    }
+
+    fn all_stats(&self, x: &[f32]) -> Vec<(f32, f32)> {
+        let d = self.d;
+        let per = (chunk_rows(d) / d).max(1);
+        let run = |rows: &[f32]| {
+            let mut sq = vec![0f32; d];
+            rows.chunks(d)
+                .map(|r| self.stats(r, &mut sq))
+                .collect::<Vec<_>>()
+        };
+        if x.len() >= PARALLEL_FROM {
+            x.par_chunks(per * d).flat_map_iter(run).collect()
+        } else {
+            run(x)
+        }
+    }
+}
+
+impl CustomOp3 for LayerNormScale {
+    fn name(&self) -> &'static str {
+        "layer-norm-scale"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        _s2: &CpuStorage,
+        _l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> CandleResult<(CpuStorage, Shape)> {
+        let x = contiguous(s1, l1, self.name())?;
+        let w = contiguous(s3, l3, self.name())?;
+        let d = self.d;
+        let stats = self.all_stats(x);
+        let out = filled(x.len(), chunk_rows(d), |start, out| {
+            let rows = out.chunks_mut(d).zip(x[start..].chunks(d));
+            for (i, (o, x)) in rows.enumerate() {
+                let (mean, den) = stats[start / d + i];
+                for ((o, &v), &w) in o.iter_mut().zip(x).zip(w) {
+                    o.write((v - mean) / den * w);
+                }
+            }
+        });
+        *self.rows.lock().map_err(|_| poisoned())? = Some(stats);
+        Ok((CpuStorage::F32(out), l1.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        _again: &Tensor,
+        w: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> CandleResult<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let d = self.d;
+        let (inv_d, _) = self.constants();
+        let g = grad.contiguous()?;
+        let (xs, ws, gs) = (
+            x.storage_and_layout(),
+            w.storage_and_layout(),
+            g.storage_and_layout(),
+        );
+        let (xv, wv, gv) = (
+            cpu(&xs.0, xs.1, self.name())?,
+            cpu(&ws.0, ws.1, self.name())?,
+            cpu(&gs.0, gs.1, self.name())?,
+        );
+        let kept = self.rows.lock().map_err(|_| poisoned())?.take();
+        let stats = match kept {
+            Some(s) => s,
+            None => self.all_stats(xv),
+        };
+        let n = xv.len() / d;
+        // Per row: the gradient through the subtraction (the centred values' gradient), the
+        // weights' per-element gradient `g · normed`, and the mean's gradient.
+        let mut centred_grad = vec![0f32; xv.len()];
+        let mut scaled_grad = vec![0f32; xv.len()];
+        let mut mean_grad = vec![0f32; n];
+        let row = |i: usize, gc: &mut [f32], gw: &mut [f32], gm: &mut f32, tmp: &mut [f32]| {
+            let (x, g) = (&xv[i * d..(i + 1) * d], &gv[i * d..(i + 1) * d]);
+            let (mean, den) = stats[i];
+            // The division's gradients: `g_n / den` to the centred values (kept in `gc`) and
+            // `0 − g_n · c / den²` to the broadcast denominator (in `tmp`).
+            for j in 0..d {
+                let c = x[j] - mean;
+                gw[j] = g[j] * (c / den);
+                let gn = g[j] * wv[j];
+                gc[j] = gn / den;
+                tmp[j] = 0.0 - gn * c / (den * den);
+            }
+            // Through the broadcast, the square root and the two affine maps to the variance's
+            // sum, then back through its broadcast and the square.
+            let g_den = 0.0 + row_sum(tmp);
+            let g_var = ((g_den / den) * 0.5 + 0.0) * 1.0 + 0.0;
+            let g_sum = g_var * inv_d + 0.0;
+            for j in 0..d {
+                let c = x[j] - mean;
+                gc[j] += (c * g_sum) * 2.0 + 0.0;
+                tmp[j] = 0.0 - gc[j];
+            }
+            // The subtraction's other side: the mean, its broadcast and its affine map.
+            *gm = (0.0 + row_sum(tmp)) * inv_d + 0.0;
+        };
+        let per = (chunk_rows(d) / d).max(1);
+        let chunk = |k: usize, (gc, (gw, gm)): (&mut [f32], (&mut [f32], &mut [f32]))| {
+            let mut tmp = vec![0f32; d];
+            for (r, ((gc, gw), gm)) in gc
+                .chunks_mut(d)
+                .zip(gw.chunks_mut(d))
+                .zip(gm.iter_mut())
+                .enumerate()
+            {
+                row(k * per + r, gc, gw, gm, &mut tmp);
+            }
+        };
+        if xv.len() >= PARALLEL_FROM {
+            centred_grad
+                .par_chunks_mut(per * d)
+                .zip(
+                    scaled_grad
+                        .par_chunks_mut(per * d)
+                        .zip(mean_grad.par_chunks_mut(per)),
+                )
+                .enumerate()
+                .for_each(|(k, parts)| chunk(k, parts));
+        } else {
+            chunk(0, (&mut centred_grad, (&mut scaled_grad, &mut mean_grad)));
+        }
+        let dev = x.device();
+        let mut row_shape = x.dims().to_vec();
+        if let Some(last) = row_shape.last_mut() {
+            *last = 1;
+        }
+        let scaled_grad = Tensor::from_vec(scaled_grad, x.shape(), dev)?;
+        Ok((
+            Some(Tensor::from_vec(centred_grad, x.shape(), dev)?),
+            Some(Tensor::from_vec(mean_grad, row_shape, dev)?.broadcast_as(x.shape())?),
+            Some(bias_grad(&scaled_grad, d)?),
+        ))
+    }
+}
+
+/// The values of a contiguous CPU tensor's storage (a backward pass gets whole tensors).
+fn cpu<'a>(s: &'a Storage, l: &Layout, what: &str) -> CandleResult<&'a [f32]> {
+    match s {
+        Storage::Cpu(c) => contiguous(c, l, what),
+        _ => Err(assay_sdk::candle::Error::Msg(format!(
+            "{what}: CPU tensors only"
+        ))),
+    }
+}
+
+fn poisoned() -> assay_sdk::candle::Error {
+    assay_sdk::candle::Error::Msg(
+        "layer norm: a thread panicked while holding its row statistics".into(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::bits;
+    use super::*;
+    use assay_sdk::candle::{Device, Var};
+
+    #[test]
+    fn value_and_gradients_are_the_compositions_bit_for_bit() {
+        let dev = Device::Cpu;
+        let mut rng = init::rng(11, "layer-norm");
+        // Below and above the parallel threshold, rows not a multiple of the vector length.
+        for (b, t, d) in [(2usize, 3usize, 5usize), (4, 300, 128), (3, 7, 37)] {
+            let x = Var::from_tensor(&init::normal(&mut rng, &[b, t, d], 0.5, 2.0, &dev).unwrap())
+                .unwrap();
+            let w =
+                Var::from_tensor(&init::normal(&mut rng, &[d], 1.0, 0.3, &dev).unwrap()).unwrap();
+            let up = init::normal(&mut rng, &[b, t, d], 0.0, 1.0, &dev).unwrap();
+            let down = init::normal(&mut rng, &[b, t, d], 0.0, 1.0, &dev).unwrap();
+            // As in a block: the residual stream goes on past the norm and both reach the loss.
+            let loss = |normed: Tensor| {
+                (normed.mul(&up).unwrap() + x.as_tensor().mul(&down).unwrap())
+                    .unwrap()
+                    .sum_all()
+                    .unwrap()
+            };
+            let fused = layer_norm_scale(x.as_tensor(), w.as_tensor(), 1e-5).unwrap();
+            let plain = composed(x.as_tensor(), w.as_tensor(), 1e-5).unwrap();
+            assert_eq!(bits(&fused), bits(&plain), "{b} {t} {d}");
+            let gf = loss(fused).backward().unwrap();
+            let gp = loss(plain).backward().unwrap();
+            for v in [&x, &w] {
+                assert_eq!(
+                    bits(gf.get(v).unwrap()),
+                    bits(gp.get(v).unwrap()),
+                    "{b} {t} {d}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn weights_of_the_wrong_length_are_an_error() {
+        let x = Tensor::zeros((2, 3), DType::F32, &Device::Cpu).unwrap();
+        let w = Tensor::zeros(4, DType::F32, &Device::Cpu).unwrap();
+        let err = layer_norm_scale(&x, &w, 1e-5).unwrap_err().to_string();
+        assert!(err.contains("4 weights"), "{err}");
+    }
+}
