@@ -112,6 +112,28 @@ impl Linear {
         })
     }
 
+    /// `relu(x W + b)`: with a bias and no adapter, the bias and the ReLU in one pass (the same
+    /// bits as [`Linear::forward`] then the SDK's ReLU).
+    pub fn forward_relu(&self, x: &Tensor) -> Result<Tensor> {
+        match (&self.b, &self.lora) {
+            (Some(b), None) => {
+                let dims = x.dims();
+                let d_in = dims[dims.len() - 1];
+                let rows = x.elem_count() / d_in.max(1);
+                let mut out_dims = dims.to_vec();
+                if let Some(last) = out_dims.last_mut() {
+                    *last = self.w.dims()[1];
+                }
+                let y = x
+                    .reshape((rows, d_in))?
+                    .matmul(self.w.as_tensor())?
+                    .reshape(out_dims)?;
+                crate::fused::add_bias_relu(&y, b.as_tensor())
+            }
+            _ => Ok(assay_sdk::ops::relu(&self.forward(x)?)?),
+        }
+    }
+
     /// Appends `prefix.w_name` (and the bias) to `out`, and the adapter's `prefix.lora_A` and
     /// `prefix.lora_B` to `adapters`.
     pub fn push(

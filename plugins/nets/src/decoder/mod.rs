@@ -281,6 +281,10 @@ impl Decoder {
                     let up = b.w_in.forward(&m_in)?;
                     hooks.point(&b.names.mlp_post, (self.act.apply(&pre)? * up)?)?
                 }
+                // Nothing watches the pre-activation: the bias and the ReLU in one pass.
+                None if self.act == Act::Relu && !hooks.is_active() => {
+                    b.w_in.forward_relu(&m_in)?
+                }
                 None => {
                     let pre = hooks.point(&b.names.mlp_pre, b.w_in.forward(&m_in)?)?;
                     hooks.point(&b.names.mlp_post, self.act.apply(&pre)?)?

@@ -4,7 +4,7 @@
 //! large as `y` and then added the two; its backward, `onesᵀ · grad`, is kept (a broadcast's
 //! would be candle's strided sum over the rows).
 
-use assay_sdk::candle::{CpuStorage, CustomOp2, Layout, Shape};
+use assay_sdk::candle::{CpuStorage, CustomOp2, CustomOp3, Layout, Shape};
 use assay_sdk::prelude::*;
 
 use super::{bias_grad, chunk_rows, contiguous, filled, fusable, CandleResult};
@@ -63,6 +63,97 @@ impl CustomOp2 for AddBias {
     }
 }
 
+/// `relu(y + b)` on every row of `y`: [`add_bias`] then the SDK's `relu`, in one pass each way
+/// and with their bits. The gradient passes where `y + b >= 0` (recomputed from `y` and `b`,
+/// the same sums), as the SDK's ReLU passes it.
+pub(crate) fn add_bias_relu(y: &Tensor, b: &Tensor) -> Result<Tensor> {
+    let d = b.elem_count();
+    if y.dims().last() != Some(&d) || !fusable(&[y, b]) {
+        return Ok(assay_sdk::ops::relu(&add_bias(y, b)?)?);
+    }
+    Ok(y.contiguous()?.apply_op2(&b.contiguous()?, AddBiasRelu)?)
+}
+
+struct AddBiasRelu;
+
+impl CustomOp2 for AddBiasRelu {
+    fn name(&self) -> &'static str {
+        "add-bias-relu"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> CandleResult<(CpuStorage, Shape)> {
+        let y = contiguous(s1, l1, self.name())?;
+        let b = contiguous(s2, l2, self.name())?;
+        let d = b.len().max(1);
+        let out = filled(y.len(), chunk_rows(d), |start, out| {
+            for (o, y) in out.chunks_mut(d).zip(y[start..].chunks(d)) {
+                for ((o, &y), &b) in o.iter_mut().zip(y).zip(b) {
+                    let z = y + b;
+                    o.write(if z > 0.0 { z } else { 0.0 });
+                }
+            }
+        });
+        Ok((CpuStorage::F32(out), l1.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        y: &Tensor,
+        b: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> CandleResult<(Option<Tensor>, Option<Tensor>)> {
+        let grad = grad.contiguous()?;
+        let gz = y.apply_op3_no_bwd(b, &grad, &BiasReluGrad)?;
+        let gb = bias_grad(&gz, b.elem_count())?;
+        Ok((Some(gz), Some(gb)))
+    }
+}
+
+/// `grad` where `y + b >= 0`, else 0.
+struct BiasReluGrad;
+
+impl CustomOp3 for BiasReluGrad {
+    fn name(&self) -> &'static str {
+        "add-bias-relu-grad"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> CandleResult<(CpuStorage, Shape)> {
+        let name = self.name();
+        let (y, b, g) = (
+            contiguous(s1, l1, name)?,
+            contiguous(s2, l2, name)?,
+            contiguous(s3, l3, name)?,
+        );
+        let d = b.len().max(1);
+        let out = filled(y.len(), chunk_rows(d), |start, out| {
+            let rows = out
+                .chunks_mut(d)
+                .zip(y[start..].chunks(d).zip(g[start..].chunks(d)));
+            for (o, (y, g)) in rows {
+                for (((o, &y), &g), &b) in o.iter_mut().zip(y).zip(g).zip(b) {
+                    o.write(if y + b >= 0.0 { g } else { 0.0 });
+                }
+            }
+        });
+        Ok((CpuStorage::F32(out), l1.shape().clone()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::bits;
@@ -79,6 +170,37 @@ mod tests {
             let w = Tensor::randn(0f32, 1.0, (n, d), &dev).unwrap();
             let fused = add_bias(y.as_tensor(), b.as_tensor()).unwrap();
             let plain = (y.as_tensor() + per_row(b.as_tensor(), y.as_tensor()).unwrap()).unwrap();
+            assert_eq!(bits(&fused), bits(&plain));
+            let gf = (fused * &w).unwrap().sum_all().unwrap().backward().unwrap();
+            let gp = (plain * &w).unwrap().sum_all().unwrap().backward().unwrap();
+            for v in [&y, &b] {
+                assert_eq!(bits(gf.get(v).unwrap()), bits(gp.get(v).unwrap()));
+            }
+        }
+    }
+
+    #[test]
+    fn bias_then_relu_is_the_two_operations_bit_for_bit() {
+        let dev = Device::Cpu;
+        for (n, d) in [(7usize, 5usize), (2053, 64)] {
+            let mut yv = Tensor::randn(0f32, 1.0, (n, d), &dev)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap();
+            let bv = Tensor::randn(0f32, 1.0, d, &dev)
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap();
+            // The boundary, where the gradient passes: y + b exactly zero.
+            yv[1] = -bv[1];
+            let y = Var::from_tensor(&Tensor::from_vec(yv, (n, d), &dev).unwrap()).unwrap();
+            let b = Var::from_tensor(&Tensor::from_vec(bv, d, &dev).unwrap()).unwrap();
+            let w = Tensor::randn(0f32, 1.0, (n, d), &dev).unwrap();
+            let fused = add_bias_relu(y.as_tensor(), b.as_tensor()).unwrap();
+            let plain =
+                assay_sdk::ops::relu(&add_bias(y.as_tensor(), b.as_tensor()).unwrap()).unwrap();
             assert_eq!(bits(&fused), bits(&plain));
             let gf = (fused * &w).unwrap().sum_all().unwrap().backward().unwrap();
             let gp = (plain * &w).unwrap().sum_all().unwrap().backward().unwrap();
