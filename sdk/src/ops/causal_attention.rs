@@ -21,6 +21,7 @@ use std::sync::Mutex;
 use candle_core::{CpuStorage, CustomOp3, DType, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
+use super::row_sums::{self, LANES};
 use super::{cpu_slice, exp_in_place, f32_slice, grads3, poisoned, CandleResult, PARALLEL_FROM};
 
 const BACKWARD: &str = "causal attention backward";
@@ -29,6 +30,10 @@ const BACKWARD: &str = "causal attention backward";
 /// bits exactly: gemm sums up to 512 terms in one pass, so skipping the masked terms changes no
 /// sum. Longer sequences are computed correctly but may round differently.
 pub const CAUSAL_ATTENTION_EXACT_KEYS: usize = 512;
+
+/// Each problem's `t × t` probabilities, written up to each block's end (zeros where masked
+/// there); what lies beyond a block's end is never written nor read.
+type Probs = Vec<std::mem::MaybeUninit<f32>>;
 
 /// Query rows per block.
 const BLOCK: usize = 64;
@@ -214,31 +219,21 @@ fn each_problem(s: Shape4, scratch: usize, f: impl Fn(usize, &mut [f32]) + Sync 
     }
 }
 
-/// Rows whose sums run together: each row's sum is still one chain in order, but eight
-/// independent chains keep the adder busy where one waits on its own latency.
-const LANES: usize = 8;
-
-/// `softmax(scale · x)` in place on `LANES` consecutive rows of `t` (`rows`, rows `i..` of a
-/// problem), row `i + r` seeing its first `i + r + 1` scores, zeros after: what the composed
-/// operations give each row, to the bit (sums in the same order, maxima in any).
-fn softmax_rows(rows: &mut [f32], t: usize, i: usize, scale: f32) {
+/// `softmax(scale · x)` in place on `LANES` consecutive rows of a block (rows `i..` of a
+/// problem, each up to the block's end), row `i + r` seeing its first `i + r + 1` scores, zeros
+/// after: what the composed operations give each row, to the bit (sums in the same order,
+/// maxima in any).
+fn softmax_rows(mut rows: [&mut [f32]; LANES], i: usize, scale: f32) {
     let shared = i + 1;
     let mut m = [f32::NEG_INFINITY; LANES];
-    let mut sum = [0f32; LANES];
-    for (r, row) in rows.chunks_exact(t).enumerate() {
-        m[r] = row[..i + r + 1].iter().fold(m[r], |a, &v| a.max(v)) * scale;
-    }
-    for (r, row) in rows.chunks_exact_mut(t).enumerate() {
+    for (r, row) in rows.iter_mut().enumerate() {
         let n = i + r + 1;
+        m[r] = row[..n].iter().fold(m[r], |a, &v| a.max(v)) * scale;
         row[..n].iter_mut().for_each(|x| *x = *x * scale - m[r]);
         exp_in_place(&mut row[..n]);
     }
-    for j in 0..shared {
-        for (r, s) in sum.iter_mut().enumerate() {
-            *s += rows[r * t + j];
-        }
-    }
-    for (r, row) in rows.chunks_exact_mut(t).enumerate() {
+    let mut sum = row_sums::sums(std::array::from_fn(|r| &rows[r][..shared]), 0.0);
+    for (r, row) in rows.iter_mut().enumerate() {
         let n = i + r + 1;
         for &e in row[shared..n].iter() {
             sum[r] += e;
@@ -264,19 +259,14 @@ fn softmax_row(row: &mut [f32], n: usize, scale: f32) {
     row[n..].fill(0.0);
 }
 
-/// The softmax's gradient in place on `LANES` rows of `t` (`g`, holding the probabilities'
-/// gradient in their first `w` columns; `y` the probabilities): `scale · y ⊙ (g − Σ y ⊙ g)`,
-/// each row's sum over its `w` columns in order, as the composed operations sum it.
-fn softmax_grad_rows(y: &[f32], g: &mut [f32], t: usize, w: usize, scale: f32) {
-    // `Iterator::sum`'s start, which the composed gradient used.
-    let mut dot = [-0.0f32; LANES];
-    for j in 0..w {
-        for (r, s) in dot.iter_mut().enumerate() {
-            *s += y[r * t + j] * g[r * t + j];
-        }
-    }
-    for (r, &dot) in dot.iter().enumerate() {
-        softmax_grad_from_dot(&y[r * t..r * t + w], &mut g[r * t..r * t + w], dot, scale);
+/// The softmax's gradient in place on `LANES` rows of a block (`g`, the probabilities'
+/// gradient up to the block's end; `y` the probabilities): `scale · y ⊙ (g − Σ y ⊙ g)`, each
+/// row's sum in order, as the composed operations sum it.
+fn softmax_grad_rows(y: [&[f32]; LANES], mut g: [&mut [f32]; LANES], scale: f32) {
+    // From `Iterator::sum`'s start, which the composed gradient used.
+    let dot = row_sums::dots(y, std::array::from_fn(|r| &*g[r]), -0.0);
+    for (r, g) in g.iter_mut().enumerate() {
+        softmax_grad_from_dot(y[r], g, dot[r], scale);
     }
 }
 
@@ -293,12 +283,14 @@ fn softmax_grad_row(y: &[f32], g: &mut [f32], scale: f32) {
     softmax_grad_from_dot(y, g, dot, scale);
 }
 
-/// Output `z` (by position) and the probabilities `[problem, t, t]` (zero where masked).
-fn forward(s: Shape4, scale: f32, q: &[f32], k: &[f32], v: &[f32]) -> (Vec<f32>, Vec<f32>) {
+/// Output `z` (by position) and the probabilities `[problem, t, t]` (see [`Probs`]).
+fn forward(s: Shape4, scale: f32, q: &[f32], k: &[f32], v: &[f32]) -> (Vec<f32>, Probs) {
     let (t, d, rs) = (s.t, s.d, s.row_stride());
     let mut z: Vec<f32> = Vec::with_capacity(s.len());
-    let mut p: Vec<f32> = Vec::with_capacity(s.problems() * t * t);
-    let (zp, pp) = (Out(z.as_mut_ptr()), Out(p.as_mut_ptr()));
+    let mut p: Probs = Vec::with_capacity(s.problems() * t * t);
+    // SAFETY: `MaybeUninit<f32>` needs no initialisation.
+    unsafe { p.set_len(s.problems() * t * t) };
+    let (zp, pp) = (Out(z.as_mut_ptr()), Out(p.as_mut_ptr().cast::<f32>()));
     each_problem(s, 0, |u, _| {
         let base = s.base(u);
         let qm = Mat {
@@ -333,21 +325,15 @@ fn forward(s: Shape4, scale: f32, q: &[f32], k: &[f32], v: &[f32]) -> (Vec<f32>,
                     qm.rows_from(r0),
                     kt,
                 );
-                for i in r0..r1 {
-                    std::ptr::write_bytes(pu.add(i * t + r1), 0, t - r1);
-                }
+                // Row `i` up to the block's end, which the product just wrote.
+                let row = |i: usize| std::slice::from_raw_parts_mut(pu.add(i * t), r1);
                 let mut i = r0;
                 while i + LANES <= r1 {
-                    let rows = std::slice::from_raw_parts_mut(pu.add(i * t), LANES * t);
-                    softmax_rows(rows, t, i, scale);
+                    softmax_rows(std::array::from_fn(|r| row(i + r)), i, scale);
                     i += LANES;
                 }
                 for i in i..r1 {
-                    softmax_row(
-                        std::slice::from_raw_parts_mut(pu.add(i * t), t),
-                        i + 1,
-                        scale,
-                    );
+                    softmax_row(row(i), i + 1, scale);
                 }
                 let probs = Mat {
                     ptr: pu.add(r0 * t),
@@ -366,12 +352,8 @@ fn forward(s: Shape4, scale: f32, q: &[f32], k: &[f32], v: &[f32]) -> (Vec<f32>,
             }
         }
     });
-    // SAFETY: the problems wrote every element: each its head's columns of all `t` rows of
-    // `z`, and all `t × t` of its probabilities (computed up to each block's end, zeros after).
-    unsafe {
-        z.set_len(s.len());
-        p.set_len(s.problems() * t * t);
-    }
+    // SAFETY: the problems wrote every element of `z`, each its head's columns of all `t` rows.
+    unsafe { z.set_len(s.len()) };
     (z, p)
 }
 
@@ -380,7 +362,7 @@ fn backward(
     s: Shape4,
     scale: f32,
     (q, k, v): (&[f32], &[f32], &[f32]),
-    p: &[f32],
+    p: &Probs,
     dz: &[f32],
 ) -> [Vec<f32>; 3] {
     let (t, d, rs) = (s.t, s.d, s.row_stride());
@@ -395,7 +377,7 @@ fn backward(
         };
         let (qm, km, dzm) = (at(q, rs, 1), at(k, rs, 1), at(dz, rs, 1));
         let vt = at(v, 1, rs);
-        let pu = &p[u * t * t..(u + 1) * t * t];
+        let pu = p[u * t * t..].as_ptr().cast::<f32>();
         let (dq, dk, dv) = (dq, dk, dv);
         // The scores' gradient, `t × t`, written block by block before it is read.
         let dsp = ds.as_mut_ptr();
@@ -414,15 +396,20 @@ fn backward(
                     dzm.rows_from(r0),
                     vt,
                 );
+                // Row `i` of the probabilities and of the gradient, up to the block's end.
+                let y = |i: usize| std::slice::from_raw_parts(pu.add(i * t), r1);
+                let g = |i: usize| std::slice::from_raw_parts_mut(dsp.add(i * t), r1);
                 let mut i = r0;
                 while i + LANES <= r1 {
-                    let g = std::slice::from_raw_parts_mut(dsp.add(i * t), (LANES - 1) * t + r1);
-                    softmax_grad_rows(&pu[i * t..], g, t, r1, scale);
+                    let (ys, gs) = (
+                        std::array::from_fn(|r| y(i + r)),
+                        std::array::from_fn(|r| g(i + r)),
+                    );
+                    softmax_grad_rows(ys, gs, scale);
                     i += LANES;
                 }
                 for i in i..r1 {
-                    let g = std::slice::from_raw_parts_mut(dsp.add(i * t), r1);
-                    softmax_grad_row(&pu[i * t..i * t + r1], g, scale);
+                    softmax_grad_row(y(i), g(i), scale);
                 }
                 let rows = Mat {
                     ptr: dsp.add(r0 * t),
@@ -448,15 +435,7 @@ fn backward(
                 };
                 let at_key = |x: *mut f32| x.add(base).offset(c0 as isize * rs);
                 let n = t - c0;
-                product(
-                    c1 - c0,
-                    d,
-                    n,
-                    at_key(dv.0),
-                    rs,
-                    cols(pu.as_ptr()),
-                    dzm.rows_from(c0),
-                );
+                product(c1 - c0, d, n, at_key(dv.0), rs, cols(pu), dzm.rows_from(c0));
                 product(c1 - c0, d, n, at_key(dk.0), rs, cols(dsp), qm.rows_from(c0));
             }
         }
@@ -473,7 +452,7 @@ struct CausalAttention {
     scale: f32,
     /// Whether to keep the probabilities for the backward pass.
     keep: bool,
-    probs: Mutex<Option<Vec<f32>>>,
+    probs: Mutex<Option<Probs>>,
 }
 
 impl CustomOp3 for CausalAttention {

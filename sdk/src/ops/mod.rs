@@ -29,6 +29,7 @@ mod exact_cross_entropy;
 mod exp;
 mod kernels;
 mod relu;
+mod row_sums;
 
 pub use attention::{attention, attention_by_position, FUSED_ATTENTION_MAX_KEYS};
 pub use causal_attention::{causal_attention_by_position, CAUSAL_ATTENTION_EXACT_KEYS};
