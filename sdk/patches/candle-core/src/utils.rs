@@ -360,6 +360,27 @@ impl Drop for BarrierPool {
     }
 }
 
+/// Runs `f` over `0..n_items` in chunks. Called from a thread of a rayon pool with several
+/// threads (a program that computes on a pool of its own), the chunks go to that pool: its
+/// threads are the ones waiting for work, while the barrier pool's would be a second set
+/// spinning on the same cores. Called from anywhere else, the barrier pool runs them.
+pub fn execute_chunked<F: Fn(std::ops::Range<usize>) + Sync>(n_items: usize, f: F) {
+    use rayon::prelude::*;
+    if rayon::current_thread_index().is_some() {
+        let threads = rayon::current_num_threads();
+        if threads < 2 {
+            f(0..n_items);
+            return;
+        }
+        let chunk = n_items.div_ceil(threads * 8).max(1);
+        (0..n_items.div_ceil(chunk))
+            .into_par_iter()
+            .for_each(|c| f(c * chunk..n_items.min((c + 1) * chunk)));
+        return;
+    }
+    barrier_pool().execute_chunked(n_items, f)
+}
+
 static BARRIER_POOL: OnceLock<BarrierPool> = OnceLock::new();
 
 /// Persistent barrier pool
