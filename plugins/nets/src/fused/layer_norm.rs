@@ -21,7 +21,9 @@ use assay_sdk::candle::{CpuStorage, CustomOp3, Layout, Shape, Storage};
 use assay_sdk::prelude::*;
 use assay_sdk::rayon::prelude::*;
 
-use super::{bias_grad, chunk_rows, contiguous, filled, fusable, CandleResult, PARALLEL_FROM};
+use super::{
+    bias_grad, chunk_rows, contiguous, filled, fusable, CandleResult, Slot, PARALLEL_FROM,
+};
 use crate::rows::per_row;
 
 /// `(x − mean(x)) / sqrt(var(x) + eps) · w` over the last axis of `x`: LayerNorm before its
@@ -166,21 +168,24 @@ impl CustomOp3 for LayerNormScale {
         let n = xv.len() / d;
         // Per row: the gradient through the subtraction (the centred values' gradient), the
         // weights' per-element gradient `g · normed`, and the mean's gradient.
-        let mut centred_grad = vec![0f32; xv.len()];
-        let mut scaled_grad = vec![0f32; xv.len()];
+        // Written row by row without zero-filling them first (a serial pass as large as `x`).
+        let mut centred_grad: Vec<f32> = Vec::with_capacity(xv.len());
+        let mut scaled_grad: Vec<f32> = Vec::with_capacity(xv.len());
         let mut mean_grad = vec![0f32; n];
-        let row = |i: usize, gc: &mut [f32], gw: &mut [f32], gm: &mut f32, tmp: &mut [f32]| {
+        let row = |i: usize, gc: &mut [Slot], gw: &mut [Slot], gm: &mut f32, tmp: &mut [f32]| {
             let (x, g) = (&xv[i * d..(i + 1) * d], &gv[i * d..(i + 1) * d]);
             let (mean, den) = stats[i];
             // The division's gradients: `g_n / den` to the centred values (kept in `gc`) and
             // `0 − g_n · c / den²` to the broadcast denominator (in `tmp`).
             for j in 0..d {
                 let c = x[j] - mean;
-                gw[j] = g[j] * (c / den);
+                gw[j].write(g[j] * (c / den));
                 let gn = g[j] * wv[j];
-                gc[j] = gn / den;
+                gc[j].write(gn / den);
                 tmp[j] = 0.0 - gn * c / (den * den);
             }
+            // SAFETY: every element of the row was written just above.
+            let gc = unsafe { &mut *(gc as *mut [Slot] as *mut [f32]) };
             // Through the broadcast, the square root and the two affine maps to the variance's
             // sum, then back through its broadcast and the square.
             let g_den = 0.0 + row_sum(tmp);
@@ -195,7 +200,7 @@ impl CustomOp3 for LayerNormScale {
             *gm = (0.0 + row_sum(tmp)) * inv_d + 0.0;
         };
         let per = (chunk_rows(d) / d).max(1);
-        let chunk = |k: usize, (gc, (gw, gm)): (&mut [f32], (&mut [f32], &mut [f32]))| {
+        let chunk = |k: usize, (gc, (gw, gm)): (&mut [Slot], (&mut [Slot], &mut [f32]))| {
             let mut tmp = vec![0f32; d];
             for (r, ((gc, gw), gm)) in gc
                 .chunks_mut(d)
@@ -206,18 +211,26 @@ impl CustomOp3 for LayerNormScale {
                 row(k * per + r, gc, gw, gm, &mut tmp);
             }
         };
-        if xv.len() >= PARALLEL_FROM {
-            centred_grad
-                .par_chunks_mut(per * d)
+        let len = xv.len();
+        let (gc, gw) = (
+            &mut centred_grad.spare_capacity_mut()[..len],
+            &mut scaled_grad.spare_capacity_mut()[..len],
+        );
+        if len >= PARALLEL_FROM {
+            gc.par_chunks_mut(per * d)
                 .zip(
-                    scaled_grad
-                        .par_chunks_mut(per * d)
+                    gw.par_chunks_mut(per * d)
                         .zip(mean_grad.par_chunks_mut(per)),
                 )
                 .enumerate()
                 .for_each(|(k, parts)| chunk(k, parts));
         } else {
-            chunk(0, (&mut centred_grad, (&mut scaled_grad, &mut mean_grad)));
+            chunk(0, (gc, (gw, &mut mean_grad)));
+        }
+        // SAFETY: the rows cover `0..len` and each wrote every element of both gradients.
+        unsafe {
+            centred_grad.set_len(len);
+            scaled_grad.set_len(len);
         }
         let dev = x.device();
         let mut row_shape = x.dims().to_vec();
