@@ -112,25 +112,38 @@ impl Linear {
         })
     }
 
+    /// `x W` over the last dimension, without adapter or bias.
+    fn product(&self, x: &Tensor) -> Result<Tensor> {
+        let dims = x.dims();
+        let d_in = dims[dims.len() - 1];
+        let rows = x.elem_count() / d_in.max(1);
+        let mut out_dims = dims.to_vec();
+        if let Some(last) = out_dims.last_mut() {
+            *last = self.w.dims()[1];
+        }
+        Ok(x.reshape((rows, d_in))?
+            .matmul(self.w.as_tensor())?
+            .reshape(out_dims)?)
+    }
+
     /// `relu(x W + b)`: with a bias and no adapter, the bias and the ReLU in one pass (the same
     /// bits as [`Linear::forward`] then the SDK's ReLU).
     pub fn forward_relu(&self, x: &Tensor) -> Result<Tensor> {
         match (&self.b, &self.lora) {
-            (Some(b), None) => {
-                let dims = x.dims();
-                let d_in = dims[dims.len() - 1];
-                let rows = x.elem_count() / d_in.max(1);
-                let mut out_dims = dims.to_vec();
-                if let Some(last) = out_dims.last_mut() {
-                    *last = self.w.dims()[1];
-                }
-                let y = x
-                    .reshape((rows, d_in))?
-                    .matmul(self.w.as_tensor())?
-                    .reshape(out_dims)?;
-                crate::fused::add_bias_relu(&y, b.as_tensor())
-            }
+            (Some(b), None) => crate::fused::add_bias_relu(&self.product(x)?, b.as_tensor()),
             _ => Ok(assay_sdk::ops::relu(&self.forward(x)?)?),
+        }
+    }
+
+    /// `resid + (x W + b)`: with a bias and no adapter, the bias and the residual addition in one
+    /// pass (the same bits as adding [`Linear::forward`] to `resid`).
+    pub fn forward_residual(&self, x: &Tensor, resid: &Tensor) -> Result<Tensor> {
+        match (&self.b, &self.lora) {
+            (Some(b), None) => {
+                let y = self.product(x)?;
+                crate::fused::add_bias_residual(resid, &y, b.as_tensor())
+            }
+            _ => Ok((resid + self.forward(x)?)?),
         }
     }
 

@@ -99,7 +99,9 @@ impl Decoder {
     /// Causal self-attention of block `i` over `src` at the positions of `window`, continuing
     /// `cache` when given (`window.p0` is its position before this pass: block 0 moves it). With
     /// `window.last_only`, only the last position's query is computed (it attends to every position,
-    /// so no mask is needed) and the result is `[batch, 1, d]`.
+    /// so no mask is needed). The result is the heads' outputs side by side, `[batch, queries,
+    /// heads · d_head]`, before the output projection (the caller applies it with the residual
+    /// addition).
     pub(super) fn attention(
         &self,
         i: usize,
@@ -138,9 +140,7 @@ impl Decoder {
                 scale,
                 true,
             )?;
-            return b
-                .o
-                .forward(&z.reshape((batch, tq, self.heads * self.d_head))?);
+            return Ok(z.reshape((batch, tq, self.heads * self.d_head))?);
         }
         if plain
             && cache.is_none()
@@ -158,9 +158,7 @@ impl Decoder {
                 &by_position(self.project(&b.v, src, 0)?, self.heads)?,
                 scale,
             )?;
-            return b
-                .o
-                .forward(&z.reshape((batch, t, self.heads * self.d_head))?);
+            return Ok(z.reshape((batch, t, self.heads * self.d_head))?);
         }
         let split = |y: Tensor, heads: usize| -> Result<Tensor> {
             Ok(by_position(y, heads)?.transpose(1, 2)?.contiguous()?)
@@ -205,6 +203,6 @@ impl Decoder {
         let z = z
             .transpose(1, 2)?
             .reshape((batch, tq, self.heads * self.d_head))?;
-        b.o.forward(&z)
+        Ok(z)
     }
 }

@@ -258,7 +258,7 @@ impl Decoder {
             } else {
                 attention::Source::Resid(&a_in)
             };
-            let attn = self.attention(
+            let z = self.attention(
                 i,
                 b,
                 &src,
@@ -266,11 +266,18 @@ impl Decoder {
                 cache.as_deref_mut(),
                 hooks,
             )?;
-            let attn = hooks.point(&b.names.attn_out, self.drop(attn)?)?;
             if last_only && x.dim(1)? > 1 {
                 x = x.narrow(1, t - 1, 1)?;
             }
-            x = hooks.point(&b.names.resid_mid, (x + attn)?)?;
+            // Nothing watches the attention's output and no dropout: its bias and the residual
+            // addition in one pass.
+            let plain = !hooks.is_active() && !self.dropping();
+            x = if plain {
+                b.o.forward_residual(&z, &x)?
+            } else {
+                let attn = hooks.point(&b.names.attn_out, self.drop(b.o.forward(&z)?)?)?;
+                hooks.point(&b.names.resid_mid, (x + attn)?)?
+            };
             let m_in = match &b.ln2 {
                 Some(n) => n.forward(&x)?,
                 None => x.clone(),
@@ -290,8 +297,12 @@ impl Decoder {
                     hooks.point(&b.names.mlp_post, self.act.apply(&pre)?)?
                 }
             };
-            let out = hooks.point(&b.names.mlp_out, self.drop(b.w_out.forward(&post)?)?)?;
-            x = hooks.point(&b.names.resid_post, (x + out)?)?;
+            x = if plain {
+                b.w_out.forward_residual(&post, &x)?
+            } else {
+                let out = hooks.point(&b.names.mlp_out, self.drop(b.w_out.forward(&post)?)?)?;
+                hooks.point(&b.names.resid_post, (x + out)?)?
+            };
         }
         if let Some(n) = &self.ln_final {
             x = hooks.point("ln_final.hook_normalized", n.forward(&x)?)?;

@@ -154,6 +154,70 @@ impl CustomOp3 for BiasReluGrad {
     }
 }
 
+/// `r + (y + b)`: a residual stream `r` plus a linear map's product `y` and its bias `b`, in one
+/// pass each way with the bits of [`add_bias`] and then candle's addition (the gradient goes to
+/// `r` and `y` unchanged, and `onesᵀ · grad` to `b`).
+pub(crate) fn add_bias_residual(r: &Tensor, y: &Tensor, b: &Tensor) -> Result<Tensor> {
+    let d = b.elem_count();
+    if y.dims().last() != Some(&d) || r.dims() != y.dims() || !fusable(&[r, y, b]) {
+        return Ok((r + add_bias(y, b)?)?);
+    }
+    Ok(r.contiguous()?
+        .apply_op3(&y.contiguous()?, &b.contiguous()?, AddBiasResidual)?)
+}
+
+struct AddBiasResidual;
+
+impl CustomOp3 for AddBiasResidual {
+    fn name(&self) -> &'static str {
+        "add-bias-residual"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> CandleResult<(CpuStorage, Shape)> {
+        let name = self.name();
+        let (r, y, b) = (
+            contiguous(s1, l1, name)?,
+            contiguous(s2, l2, name)?,
+            contiguous(s3, l3, name)?,
+        );
+        let d = b.len().max(1);
+        let out = filled(y.len(), chunk_rows(d), |start, out| {
+            let rows = out
+                .chunks_mut(d)
+                .zip(r[start..].chunks(d).zip(y[start..].chunks(d)));
+            for (o, (r, y)) in rows {
+                for (((o, &r), &y), &b) in o.iter_mut().zip(r).zip(y).zip(b) {
+                    o.write(r + (y + b));
+                }
+            }
+        });
+        Ok((CpuStorage::F32(out), l1.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        _r: &Tensor,
+        _y: &Tensor,
+        b: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> CandleResult<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        Ok((
+            Some(grad.clone()),
+            Some(grad.clone()),
+            Some(bias_grad(grad, b.elem_count())?),
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::bits;
@@ -205,6 +269,32 @@ mod tests {
             let gf = (fused * &w).unwrap().sum_all().unwrap().backward().unwrap();
             let gp = (plain * &w).unwrap().sum_all().unwrap().backward().unwrap();
             for v in [&y, &b] {
+                assert_eq!(bits(gf.get(v).unwrap()), bits(gp.get(v).unwrap()));
+            }
+        }
+    }
+
+    #[test]
+    fn residual_plus_bias_is_the_two_additions_bit_for_bit() {
+        let dev = Device::Cpu;
+        for (n, d) in [(7usize, 5usize), (2053, 64)] {
+            let r = Var::randn(0f32, 1.0, (n, d), &dev).unwrap();
+            let y = Var::randn(0f32, 1.0, (n, d), &dev).unwrap();
+            let b = Var::randn(0f32, 1.0, d, &dev).unwrap();
+            let w = Tensor::randn(0f32, 1.0, (n, d), &dev).unwrap();
+            // The stream also goes on by another path, as into the next block's norm.
+            let loss = |out: Tensor| {
+                ((out * &w).unwrap() + r.as_tensor().sqr().unwrap())
+                    .unwrap()
+                    .sum_all()
+                    .unwrap()
+            };
+            let fused = add_bias_residual(r.as_tensor(), y.as_tensor(), b.as_tensor()).unwrap();
+            let plain = (r.as_tensor() + add_bias(y.as_tensor(), b.as_tensor()).unwrap()).unwrap();
+            assert_eq!(bits(&fused), bits(&plain));
+            let gf = loss(fused).backward().unwrap();
+            let gp = loss(plain).backward().unwrap();
+            for v in [&r, &y, &b] {
                 assert_eq!(bits(gf.get(v).unwrap()), bits(gp.get(v).unwrap()));
             }
         }

@@ -14,7 +14,7 @@ mod embedding_sum;
 mod layer_norm;
 mod token_rows;
 
-pub(crate) use bias::{add_bias, add_bias_relu};
+pub(crate) use bias::{add_bias, add_bias_relu, add_bias_residual};
 pub(crate) use embedding_sum::{embedding_sum, sum_positions};
 pub(crate) use layer_norm::layer_norm_scale;
 pub(crate) use token_rows::token_rows;
