@@ -25,6 +25,23 @@ pub(crate) fn add_bias(y: &Tensor, b: &Tensor) -> Result<Tensor> {
     Ok(y.contiguous()?.apply_op2(&b.contiguous()?, AddBias)?)
 }
 
+/// `f(a, y, b)` for every element of `y`'s rows, `a` the element at the same place of a second
+/// tensor of `y`'s size and `b` the bias value of its column, in one pass (spread over the pool
+/// when large).
+fn map_rows(a: &[f32], y: &[f32], b: &[f32], f: impl Fn(f32, f32, f32) -> f32 + Sync) -> Vec<f32> {
+    let d = b.len().max(1);
+    filled(y.len(), chunk_rows(d), |start, out| {
+        let rows = out
+            .chunks_mut(d)
+            .zip(a[start..].chunks(d).zip(y[start..].chunks(d)));
+        for (o, (a, y)) in rows {
+            for (((o, &a), &y), &b) in o.iter_mut().zip(a).zip(y).zip(b) {
+                o.write(f(a, y, b));
+            }
+        }
+    })
+}
+
 struct AddBias;
 
 impl CustomOp2 for AddBias {
@@ -41,14 +58,7 @@ impl CustomOp2 for AddBias {
     ) -> CandleResult<(CpuStorage, Shape)> {
         let y = contiguous(s1, l1, self.name())?;
         let b = contiguous(s2, l2, self.name())?;
-        let d = b.len().max(1);
-        let out = filled(y.len(), chunk_rows(d), |start, out| {
-            for (o, y) in out.chunks_mut(d).zip(y[start..].chunks(d)) {
-                for ((o, &y), &b) in o.iter_mut().zip(y).zip(b) {
-                    o.write(y + b);
-                }
-            }
-        });
+        let out = map_rows(y, y, b, |_, y, b| y + b);
         Ok((CpuStorage::F32(out), l1.shape().clone()))
     }
 
@@ -90,13 +100,12 @@ impl CustomOp2 for AddBiasRelu {
     ) -> CandleResult<(CpuStorage, Shape)> {
         let y = contiguous(s1, l1, self.name())?;
         let b = contiguous(s2, l2, self.name())?;
-        let d = b.len().max(1);
-        let out = filled(y.len(), chunk_rows(d), |start, out| {
-            for (o, y) in out.chunks_mut(d).zip(y[start..].chunks(d)) {
-                for ((o, &y), &b) in o.iter_mut().zip(y).zip(b) {
-                    let z = y + b;
-                    o.write(if z > 0.0 { z } else { 0.0 });
-                }
+        let out = map_rows(y, y, b, |_, y, b| {
+            let z = y + b;
+            if z > 0.0 {
+                z
+            } else {
+                0.0
             }
         });
         Ok((CpuStorage::F32(out), l1.shape().clone()))
@@ -139,17 +148,7 @@ impl CustomOp3 for BiasReluGrad {
             contiguous(s2, l2, name)?,
             contiguous(s3, l3, name)?,
         );
-        let d = b.len().max(1);
-        let out = filled(y.len(), chunk_rows(d), |start, out| {
-            let rows = out
-                .chunks_mut(d)
-                .zip(y[start..].chunks(d).zip(g[start..].chunks(d)));
-            for (o, (y, g)) in rows {
-                for (((o, &y), &g), &b) in o.iter_mut().zip(y).zip(g).zip(b) {
-                    o.write(if y + b >= 0.0 { g } else { 0.0 });
-                }
-            }
-        });
+        let out = map_rows(g, y, b, |g, y, b| if y + b >= 0.0 { g } else { 0.0 });
         Ok((CpuStorage::F32(out), l1.shape().clone()))
     }
 }
@@ -188,17 +187,7 @@ impl CustomOp3 for AddBiasResidual {
             contiguous(s2, l2, name)?,
             contiguous(s3, l3, name)?,
         );
-        let d = b.len().max(1);
-        let out = filled(y.len(), chunk_rows(d), |start, out| {
-            let rows = out
-                .chunks_mut(d)
-                .zip(r[start..].chunks(d).zip(y[start..].chunks(d)));
-            for (o, (r, y)) in rows {
-                for (((o, &r), &y), &b) in o.iter_mut().zip(r).zip(y).zip(b) {
-                    o.write(r + (y + b));
-                }
-            }
-        });
+        let out = map_rows(r, y, b, |r, y, b| r + (y + b));
         Ok((CpuStorage::F32(out), l1.shape().clone()))
     }
 
