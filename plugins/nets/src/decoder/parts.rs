@@ -46,8 +46,7 @@ impl Norm {
     pub(crate) fn forward(&self, x: &Tensor) -> Result<Tensor> {
         match &self.b {
             Some(b) => {
-                let scaled = crate::fused::layer_norm_scale(x, self.w.as_tensor(), self.eps)?;
-                crate::fused::add_bias(&scaled, b.as_tensor())
+                crate::fused::layer_norm(x, self.w.as_tensor(), Some(b.as_tensor()), self.eps)
             }
             None => {
                 let ms = x.sqr()?.mean_keepdim(D::Minus1)?;

@@ -26,26 +26,39 @@ use super::{
 };
 use crate::rows::per_row;
 
-/// `(x − mean(x)) / sqrt(var(x) + eps) · w` over the last axis of `x`: LayerNorm before its
-/// bias.
-pub(crate) fn layer_norm_scale(x: &Tensor, w: &Tensor, eps: f64) -> Result<Tensor> {
+/// `(x − mean(x)) / sqrt(var(x) + eps) · w (+ b)` over the last axis of `x`: LayerNorm, its
+/// bias (when given) added in the same pass with [`add_bias`](super::add_bias)'s bits.
+pub(crate) fn layer_norm(x: &Tensor, w: &Tensor, b: Option<&Tensor>, eps: f64) -> Result<Tensor> {
     let d = w.elem_count();
-    if x.dims().last() != Some(&d) {
+    if x.dims().last() != Some(&d) || b.is_some_and(|b| b.elem_count() != d) {
         return Err(PluginError::invalid(format!(
-            "layer norm: {d} weights for rows of shape {:?}",
+            "layer norm: {d} weights{} for rows of shape {:?}",
+            b.map(|b| format!(" and {} biases", b.elem_count()))
+                .unwrap_or_default(),
             x.dims()
         )));
     }
-    if !fusable(&[x, w]) || d == 0 {
-        return composed(x, w, eps);
+    if !fusable(&[x, w]) || b.is_some_and(|b| !fusable(&[b])) || d == 0 {
+        let scaled = composed(x, w, eps)?;
+        return match b {
+            Some(b) => super::add_bias(&scaled, b),
+            None => Ok(scaled),
+        };
     }
     let x = x.contiguous()?;
     let op = LayerNormScale {
         eps,
         d,
+        bias: b.is_some(),
         rows: Mutex::new(None),
     };
-    Ok(x.apply_op3(&x, &w.contiguous()?, op)?)
+    // The weights, and the bias after them: one argument (a custom operation takes three, and
+    // `x` is two of them).
+    let params = match b {
+        Some(b) => Tensor::cat(&[w.flatten_all()?, b.flatten_all()?], 0)?,
+        None => w.flatten_all()?,
+    };
+    Ok(x.apply_op3(&x, &params, op)?)
 }
 
 /// The composition (the reference the fused operation is tested against, and the path on other
@@ -61,6 +74,8 @@ pub(crate) fn composed(x: &Tensor, w: &Tensor, eps: f64) -> Result<Tensor> {
 struct LayerNormScale {
     eps: f64,
     d: usize,
+    /// Whether the third argument holds the bias after the weights.
+    bias: bool,
     /// Each row's (mean, sqrt(var + eps)), kept from the forward pass.
     rows: Mutex<Option<Vec<(f32, f32)>>>,
 }
@@ -123,15 +138,22 @@ impl CustomOp3 for LayerNormScale {
         l3: &Layout,
     ) -> CandleResult<(CpuStorage, Shape)> {
         let x = contiguous(s1, l1, self.name())?;
-        let w = contiguous(s3, l3, self.name())?;
+        let params = contiguous(s3, l3, self.name())?;
         let d = self.d;
+        let (w, b) = params.split_at(d);
         let stats = self.all_stats(x);
         let out = filled(x.len(), chunk_rows(d), |start, out| {
             let rows = out.chunks_mut(d).zip(x[start..].chunks(d));
             for (i, (o, x)) in rows.enumerate() {
                 let (mean, den) = stats[start / d + i];
-                for ((o, &v), &w) in o.iter_mut().zip(x).zip(w) {
-                    o.write((v - mean) / den * w);
+                if self.bias {
+                    for (((o, &v), &w), &b) in o.iter_mut().zip(x).zip(w).zip(b) {
+                        o.write((v - mean) / den * w + b);
+                    }
+                } else {
+                    for ((o, &v), &w) in o.iter_mut().zip(x).zip(w) {
+                        o.write((v - mean) / den * w);
+                    }
                 }
             }
         });
@@ -143,7 +165,7 @@ impl CustomOp3 for LayerNormScale {
         &self,
         x: &Tensor,
         _again: &Tensor,
-        w: &Tensor,
+        params: &Tensor,
         _res: &Tensor,
         grad: &Tensor,
     ) -> CandleResult<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
@@ -152,7 +174,7 @@ impl CustomOp3 for LayerNormScale {
         let g = grad.contiguous()?;
         let (xs, ws, gs) = (
             x.storage_and_layout(),
-            w.storage_and_layout(),
+            params.storage_and_layout(),
             g.storage_and_layout(),
         );
         let (xv, wv, gv) = (
@@ -160,6 +182,7 @@ impl CustomOp3 for LayerNormScale {
             cpu(&ws.0, ws.1, self.name())?,
             cpu(&gs.0, gs.1, self.name())?,
         );
+        let wv = &wv[..d];
         let kept = self.rows.lock().map_err(|_| poisoned())?.take();
         let stats = match kept {
             Some(s) => s,
@@ -238,10 +261,17 @@ impl CustomOp3 for LayerNormScale {
             *last = 1;
         }
         let scaled_grad = Tensor::from_vec(scaled_grad, x.shape(), dev)?;
+        // The weights' `onesᵀ · (g ⊙ normed)`, and the bias's `onesᵀ · g` as `add_bias` has it.
+        let weights_grad = bias_grad(&scaled_grad, d)?;
+        let params_grad = if self.bias {
+            Tensor::cat(&[weights_grad, bias_grad(grad, d)?], 0)?
+        } else {
+            weights_grad
+        };
         Ok((
             Some(Tensor::from_vec(centred_grad, x.shape(), dev)?),
             Some(Tensor::from_vec(mean_grad, row_shape, dev)?.broadcast_as(x.shape())?),
-            Some(bias_grad(&scaled_grad, d)?),
+            Some(params_grad),
         ))
     }
 }
@@ -287,17 +317,31 @@ mod tests {
                     .sum_all()
                     .unwrap()
             };
-            let fused = layer_norm_scale(x.as_tensor(), w.as_tensor(), 1e-5).unwrap();
-            let plain = composed(x.as_tensor(), w.as_tensor(), 1e-5).unwrap();
-            assert_eq!(bits(&fused), bits(&plain), "{b} {t} {d}");
-            let gf = loss(fused).backward().unwrap();
-            let gp = loss(plain).backward().unwrap();
-            for v in [&x, &w] {
-                assert_eq!(
-                    bits(gf.get(v).unwrap()),
-                    bits(gp.get(v).unwrap()),
-                    "{b} {t} {d}"
-                );
+            let bias =
+                Var::from_tensor(&init::normal(&mut rng, &[d], 0.0, 0.3, &dev).unwrap()).unwrap();
+            // Without and with the bias (against the composition and then `add_bias`).
+            for with_bias in [false, true] {
+                let bt = with_bias.then(|| bias.as_tensor());
+                let fused = layer_norm(x.as_tensor(), w.as_tensor(), bt, 1e-5).unwrap();
+                let mut plain = composed(x.as_tensor(), w.as_tensor(), 1e-5).unwrap();
+                if let Some(bt) = bt {
+                    plain = super::super::add_bias(&plain, bt).unwrap();
+                }
+                assert_eq!(bits(&fused), bits(&plain), "{b} {t} {d} {with_bias}");
+                let gf = loss(fused).backward().unwrap();
+                let gp = loss(plain).backward().unwrap();
+                let vars: &[&Var] = if with_bias {
+                    &[&x, &w, &bias]
+                } else {
+                    &[&x, &w]
+                };
+                for v in vars {
+                    assert_eq!(
+                        bits(gf.get(v).unwrap()),
+                        bits(gp.get(v).unwrap()),
+                        "{b} {t} {d} {with_bias}"
+                    );
+                }
             }
         }
     }
@@ -306,7 +350,7 @@ mod tests {
     fn weights_of_the_wrong_length_are_an_error() {
         let x = Tensor::zeros((2, 3), DType::F32, &Device::Cpu).unwrap();
         let w = Tensor::zeros(4, DType::F32, &Device::Cpu).unwrap();
-        let err = layer_norm_scale(&x, &w, 1e-5).unwrap_err().to_string();
+        let err = layer_norm(&x, &w, None, 1e-5).unwrap_err().to_string();
         assert!(err.contains("4 weights"), "{err}");
     }
 }

@@ -16,7 +16,7 @@ mod token_rows;
 
 pub(crate) use bias::{add_bias, add_bias_relu, add_bias_residual};
 pub(crate) use embedding_sum::{embedding_sum, sum_positions};
-pub(crate) use layer_norm::layer_norm_scale;
+pub(crate) use layer_norm::layer_norm;
 pub(crate) use token_rows::token_rows;
 
 use assay_sdk::candle::{CpuStorage, Layout};
