@@ -88,10 +88,19 @@ impl Linear {
         Ok(())
     }
 
-    /// `x W (+ b)` over the last dimension. The leading dimensions are folded into one matrix
-    /// product: a broadcast batched matmul would make the backward pass materialise one copy of
-    /// the weight gradient per example before summing them.
+    /// `x W (+ b)` over the last dimension.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let y = self.product(x)?;
+        Ok(match &self.b {
+            Some(b) => crate::fused::add_bias(&y, b.as_tensor())?,
+            None => y,
+        })
+    }
+
+    /// `x W` (plus the adapter's term) over the last dimension, without the bias. The leading
+    /// dimensions are folded into one matrix product: a broadcast batched matmul would make the
+    /// backward pass materialise one copy of the weight gradient per example before summing them.
+    fn product(&self, x: &Tensor) -> Result<Tensor> {
         let dims = x.dims();
         let d_in = dims[dims.len() - 1];
         let rows = x.elem_count() / d_in.max(1);
@@ -105,45 +114,24 @@ impl Linear {
             let delta = flat.matmul(l.a.as_tensor())?.matmul(l.b.as_tensor())?;
             y = (y + (delta * l.scale)?)?;
         }
-        let y = y.reshape(out_dims)?;
-        Ok(match &self.b {
-            Some(b) => crate::fused::add_bias(&y, b.as_tensor())?,
-            None => y,
-        })
+        Ok(y.reshape(out_dims)?)
     }
 
-    /// `x W` over the last dimension, without adapter or bias.
-    fn product(&self, x: &Tensor) -> Result<Tensor> {
-        let dims = x.dims();
-        let d_in = dims[dims.len() - 1];
-        let rows = x.elem_count() / d_in.max(1);
-        let mut out_dims = dims.to_vec();
-        if let Some(last) = out_dims.last_mut() {
-            *last = self.w.dims()[1];
-        }
-        Ok(x.reshape((rows, d_in))?
-            .matmul(self.w.as_tensor())?
-            .reshape(out_dims)?)
-    }
-
-    /// `relu(x W + b)`: with a bias and no adapter, the bias and the ReLU in one pass (the same
-    /// bits as [`Linear::forward`] then the SDK's ReLU).
+    /// `relu(x W + b)`: with a bias, the bias and the ReLU in one pass (the same bits as
+    /// [`Linear::forward`] then the SDK's ReLU).
     pub fn forward_relu(&self, x: &Tensor) -> Result<Tensor> {
-        match (&self.b, &self.lora) {
-            (Some(b), None) => crate::fused::add_bias_relu(&self.product(x)?, b.as_tensor()),
-            _ => Ok(assay_sdk::ops::relu(&self.forward(x)?)?),
+        match &self.b {
+            Some(b) => crate::fused::add_bias_relu(&self.product(x)?, b.as_tensor()),
+            None => Ok(assay_sdk::ops::relu(&self.product(x)?)?),
         }
     }
 
-    /// `resid + (x W + b)`: with a bias and no adapter, the bias and the residual addition in one
-    /// pass (the same bits as adding [`Linear::forward`] to `resid`).
+    /// `resid + (x W + b)`: with a bias, the bias and the residual addition in one pass (the same
+    /// bits as adding [`Linear::forward`] to `resid`).
     pub fn forward_residual(&self, x: &Tensor, resid: &Tensor) -> Result<Tensor> {
-        match (&self.b, &self.lora) {
-            (Some(b), None) => {
-                let y = self.product(x)?;
-                crate::fused::add_bias_residual(resid, &y, b.as_tensor())
-            }
-            _ => Ok((resid + self.forward(x)?)?),
+        match &self.b {
+            Some(b) => crate::fused::add_bias_residual(resid, &self.product(x)?, b.as_tensor()),
+            None => Ok((resid + self.product(x)?)?),
         }
     }
 

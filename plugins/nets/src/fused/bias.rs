@@ -42,6 +42,12 @@ fn map_rows(a: &[f32], y: &[f32], b: &[f32], f: impl Fn(f32, f32, f32) -> f32 + 
     })
 }
 
+/// The values of a three-argument operation's contiguous `f32` storages.
+fn storages3<'a>(what: &str, args: [(&'a CpuStorage, &Layout); 3]) -> CandleResult<[&'a [f32]; 3]> {
+    let [a, b, c] = args.map(|(s, l)| contiguous(s, l, what));
+    Ok([a?, b?, c?])
+}
+
 struct AddBias;
 
 impl CustomOp2 for AddBias {
@@ -142,12 +148,7 @@ impl CustomOp3 for BiasReluGrad {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> CandleResult<(CpuStorage, Shape)> {
-        let name = self.name();
-        let (y, b, g) = (
-            contiguous(s1, l1, name)?,
-            contiguous(s2, l2, name)?,
-            contiguous(s3, l3, name)?,
-        );
+        let [y, b, g] = storages3(self.name(), [(s1, l1), (s2, l2), (s3, l3)])?;
         let out = map_rows(g, y, b, |g, y, b| if y + b >= 0.0 { g } else { 0.0 });
         Ok((CpuStorage::F32(out), l1.shape().clone()))
     }
@@ -181,12 +182,7 @@ impl CustomOp3 for AddBiasResidual {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> CandleResult<(CpuStorage, Shape)> {
-        let name = self.name();
-        let (r, y, b) = (
-            contiguous(s1, l1, name)?,
-            contiguous(s2, l2, name)?,
-            contiguous(s3, l3, name)?,
-        );
+        let [r, y, b] = storages3(self.name(), [(s1, l1), (s2, l2), (s3, l3)])?;
         let out = map_rows(r, y, b, |r, y, b| r + (y + b));
         Ok((CpuStorage::F32(out), l1.shape().clone()))
     }
