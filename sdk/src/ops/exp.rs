@@ -8,6 +8,9 @@
 //! `f64` lanes at a time give the same bits as the scalar calls, at a fraction of their cost
 //! (one call per element was a tenth of the tickets MLP's step).
 //!
+//! With AVX-512F the same operations run on eight `f64` lanes, sixteen values per call
+//! ([`exp16`], which the causal attention's softmax uses on its registers).
+//!
 //! Lanes that leave the main path (`|x| ≥ 88`, infinities, NaN) are computed by `f32::exp`
 //! itself. On first use the vector path is checked against `f32::exp` on a spread of inputs,
 //! and it is used only if every one agrees (another C library, or a machine without AVX2 and
@@ -73,7 +76,13 @@ const SPECIAL_TOP: u32 = 0x42b;
 /// assert_eq!(xs.to_vec(), expected);
 /// ```
 pub fn exp_in_place(xs: &mut [f32]) {
-    if vector_path_agrees() {
+    if wide_path_agrees() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `wide_path_agrees` is true only where AVX-512F is available.
+        unsafe {
+            exp_avx512(xs)
+        };
+    } else if vector_path_agrees() {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `vector_path_agrees` is true only where AVX2 and FMA are available.
         unsafe {
@@ -94,6 +103,23 @@ fn vector_path_agrees() -> bool {
             let expected: Vec<u32> = xs.iter().map(|x| x.exp().to_bits()).collect();
             // SAFETY: AVX2 and FMA were just detected.
             unsafe { exp_avx2(&mut xs) };
+            return xs.iter().map(|x| x.to_bits()).eq(expected);
+        }
+        false
+    })
+}
+
+/// Whether this machine has the sixteen-lane path (AVX-512F) and it agrees with `f32::exp`
+/// (checked once, on the same inputs as the four-lane path).
+pub(crate) fn wide_path_agrees() -> bool {
+    static AGREES: OnceLock<bool> = OnceLock::new();
+    *AGREES.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        if is_x86_feature_detected!("avx512f") {
+            let mut xs = probes();
+            let expected: Vec<u32> = xs.iter().map(|x| x.exp().to_bits()).collect();
+            // SAFETY: AVX-512F was just detected.
+            unsafe { exp_avx512(&mut xs) };
             return xs.iter().map(|x| x.to_bits()).eq(expected);
         }
         false
@@ -163,6 +189,87 @@ unsafe fn exp_avx2(xs: &mut [f32]) {
         .for_each(|x| *x = x.exp());
 }
 
+/// [`exp16`] over a slice, sixteen values at a time.
+///
+/// # Safety
+/// The CPU must have AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn exp_avx512(xs: &mut [f32]) {
+    use std::arch::x86_64::*;
+    let mut chunks = xs.chunks_exact_mut(16);
+    for c in &mut chunks {
+        _mm512_storeu_ps(c.as_mut_ptr(), exp16(_mm512_loadu_ps(c.as_ptr())));
+    }
+    chunks
+        .into_remainder()
+        .iter_mut()
+        .for_each(|x| *x = x.exp());
+}
+
+/// The exponential of sixteen lanes, as two halves of eight `f64` lanes computed as glibc's FMA
+/// build of `expf` computes each (the four-lane path's operations, twice as wide); lanes off
+/// the main path (`|x| ≥ 88`, infinities, NaN) by `f32::exp`. Callers must check
+/// [`wide_path_agrees`] before relying on its bits.
+///
+/// # Safety
+/// The CPU must have AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[inline]
+pub(crate) unsafe fn exp16(x: std::arch::x86_64::__m512) -> std::arch::x86_64::__m512 {
+    use std::arch::x86_64::*;
+    let top = _mm512_and_si512(
+        _mm512_srli_epi32::<20>(_mm512_castps_si512(x)),
+        _mm512_set1_epi32(0x7ff),
+    );
+    let special = _mm512_cmpgt_epi32_mask(top, _mm512_set1_epi32(SPECIAL_TOP as i32 - 1));
+    let lo = exp8(_mm512_cvtps_pd(_mm512_castps512_ps256(x)));
+    let hi = exp8(_mm512_cvtps_pd(_mm256_castpd_ps(
+        _mm512_extractf64x4_pd::<1>(_mm512_castps_pd(x)),
+    )));
+    let y = _mm512_castpd_ps(_mm512_insertf64x4::<1>(
+        _mm512_castps_pd(_mm512_castps256_ps512(lo)),
+        _mm256_castps_pd(hi),
+    ));
+    if special == 0 {
+        return y;
+    }
+    let (mut xs, mut ys) = ([0f32; 16], [0f32; 16]);
+    _mm512_storeu_ps(xs.as_mut_ptr(), x);
+    _mm512_storeu_ps(ys.as_mut_ptr(), y);
+    for (l, (y, x)) in ys.iter_mut().zip(xs).enumerate() {
+        if special & (1 << l) != 0 {
+            *y = x.exp();
+        }
+    }
+    _mm512_loadu_ps(ys.as_ptr())
+}
+
+/// Eight lanes of [`exp16`]'s main path, in `f64`, rounded to `f32`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn exp8(xd: std::arch::x86_64::__m512d) -> std::arch::x86_64::__m256 {
+    use std::arch::x86_64::*;
+    let inv = _mm512_set1_pd(f64::from_bits(INV_LN2_N));
+    let shift = _mm512_set1_pd(f64::from_bits(SHIFT));
+    // k: x · 32/ln 2 rounded to an integer, kept in the low bits of kd.
+    let kd = _mm512_fmadd_pd(inv, xd, shift);
+    let ki = _mm512_castpd_si512(kd);
+    let kd = _mm512_sub_pd(kd, shift);
+    let r = _mm512_fmsub_pd(inv, xd, kd);
+    // s = 2^(k/32): the table entry for k mod 32, the exponent raised by k / 32.
+    let idx = _mm512_and_si512(ki, _mm512_set1_epi64(31));
+    let t = _mm512_i64gather_epi64::<8>(idx, TABLE.as_ptr().cast());
+    let s = _mm512_castsi512_pd(_mm512_add_epi64(t, _mm512_slli_epi64::<47>(ki)));
+    let c = |bits: u64| _mm512_set1_pd(f64::from_bits(bits));
+    let z = _mm512_fmadd_pd(r, c(C0), c(C1));
+    let r2 = _mm512_mul_pd(r, r);
+    let y = _mm512_fmadd_pd(r, c(C2), _mm512_set1_pd(1.0));
+    _mm512_cvtpd_ps(_mm512_mul_pd(_mm512_fmadd_pd(z, r2, y), s))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,9 +309,31 @@ mod tests {
 
     #[test]
     #[cfg(all(target_arch = "x86_64", target_os = "linux", target_env = "gnu"))]
-    fn the_vector_path_is_used_where_glibc_runs_on_avx2_and_fma() {
+    fn the_vector_paths_are_used_where_glibc_runs_on_avx2_and_fma() {
         if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
             assert!(vector_path_agrees());
+        }
+        if is_x86_feature_detected!("avx512f") {
+            assert!(wide_path_agrees());
+        }
+    }
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn both_vector_paths_give_the_same_bits_on_every_257th_float() {
+        if !(is_x86_feature_detected!("avx512f") && vector_path_agrees()) {
+            return;
+        }
+        let all: Vec<f32> = (0..=u32::MAX).step_by(257).map(f32::from_bits).collect();
+        for xs in all.chunks(1 << 20) {
+            let (mut a, mut b) = (xs.to_vec(), xs.to_vec());
+            // SAFETY: AVX-512F was just detected; AVX2 and FMA by `vector_path_agrees`.
+            unsafe {
+                exp_avx2(&mut a);
+                exp_avx512(&mut b);
+            }
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&a), bits(&b));
         }
     }
 

@@ -24,6 +24,9 @@ use rayon::prelude::*;
 use super::row_sums::{self, LANES};
 use super::{cpu_slice, exp_in_place, f32_slice, grads3, poisoned, CandleResult, PARALLEL_FROM};
 
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+
 const BACKWARD: &str = "causal attention backward";
 
 /// Up to this many positions [`causal_attention_by_position`] gives the composed computation's
@@ -90,6 +93,7 @@ pub fn causal_attention_by_position(
     }
     let op = CausalAttention {
         shape: Shape4 { batch, t, heads, d },
+        wide: t >= WIDE_FROM && wide_path(d),
         scale: scale as f32,
         keep: q.track_op() || k.track_op() || v.track_op(),
         probs: Mutex::new(None),
@@ -449,10 +453,45 @@ fn backward(
 
 struct CausalAttention {
     shape: Shape4,
+    /// Whether the AVX-512 kernels compute it (their probabilities are laid out key-major).
+    wide: bool,
     scale: f32,
     /// Whether to keep the probabilities for the backward pass.
     keep: bool,
     probs: Mutex<Option<Probs>>,
+}
+
+impl CausalAttention {
+    fn forward(&self, q: &[f32], k: &[f32], v: &[f32]) -> (Vec<f32>, Probs) {
+        #[cfg(target_arch = "x86_64")]
+        if self.wide {
+            return avx512::forward_all(self.shape, self.scale, q, k, v);
+        }
+        forward(self.shape, self.scale, q, k, v)
+    }
+
+    fn backward(&self, qkv: (&[f32], &[f32], &[f32]), p: &Probs, dz: &[f32]) -> [Vec<f32>; 3] {
+        #[cfg(target_arch = "x86_64")]
+        if self.wide {
+            return avx512::backward_all(self.shape, self.scale, qkv, p, dz);
+        }
+        backward(self.shape, self.scale, qkv, p, dz)
+    }
+}
+
+/// The fewest positions the AVX-512 kernels take: below, gemm computes the composed scores of
+/// `t · t ≤ 256` elements as dot products, which sum in another order (and for one or two
+/// positions gives a zero the other sign).
+const WIDE_FROM: usize = 17;
+
+/// Whether the AVX-512 kernels serve heads of width `d` on this machine.
+fn wide_path(d: usize) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        return avx512::serves(d);
+    }
+    let _ = d;
+    false
 }
 
 impl CustomOp3 for CausalAttention {
@@ -475,7 +514,7 @@ impl CustomOp3 for CausalAttention {
             f32_slice(s2, l2, name)?,
             f32_slice(s3, l3, name)?,
         );
-        let (z, p) = forward(self.shape, self.scale, q, k, v);
+        let (z, p) = self.forward(q, k, v);
         if self.keep {
             *self
                 .probs
@@ -513,9 +552,9 @@ impl CustomOp3 for CausalAttention {
             .take();
         let p = match kept {
             Some(p) => p,
-            None => forward(self.shape, self.scale, qs, ks, vs).1,
+            None => self.forward(qs, ks, vs).1,
         };
-        let [dq, dk, dv] = backward(self.shape, self.scale, (qs, ks, vs), &p, dzs);
+        let [dq, dk, dv] = self.backward((qs, ks, vs), &p, dzs);
         grads3([dq, dk, dv], [q, k, v])
     }
 }
@@ -571,6 +610,57 @@ mod tests {
                     diff < 1e-4,
                     "{b} {t} {heads} {d}: gradient differs by {diff}"
                 );
+            }
+        }
+    }
+
+    /// The AVX-512 kernels against the gemm path, values and gradients bit for bit, where the
+    /// machine has AVX-512F (elsewhere only the gemm path exists).
+    #[test]
+    fn the_wide_kernels_give_the_gemm_paths_bits() {
+        if !wide_path(32) {
+            assert!(!std::arch::is_x86_feature_detected!("avx512f"));
+            return;
+        }
+        assert!(!wide_path(8) && !wide_path(40) && !wide_path(80));
+        let dev = Device::Cpu;
+        // Partial row vectors and blocks, a block boundary, every supported width.
+        for (b, t, heads, d) in [
+            (1, WIDE_FROM, 1, 16),
+            (2, 20, 3, 16),
+            (1, 100, 2, 48),
+            (2, 130, 2, 32),
+            (1, 200, 1, 64),
+            (1, 256, 2, 32),
+        ] {
+            let s = Shape4 {
+                batch: b,
+                t,
+                heads,
+                d,
+            };
+            let r = || {
+                Tensor::randn(0f32, 1.0, (b, t, heads, d), &dev)
+                    .and_then(|x| x.flatten_all()?.to_vec1::<f32>())
+                    .unwrap()
+            };
+            let (q, k, v, dz) = (r(), r(), r(), r());
+            let op = |wide| CausalAttention {
+                shape: s,
+                wide,
+                scale: 0.17,
+                keep: true,
+                probs: Mutex::new(None),
+            };
+            let (narrow, wide) = (op(false), op(true));
+            let (z0, p0) = narrow.forward(&q, &k, &v);
+            let (z1, p1) = wide.forward(&q, &k, &v);
+            let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&z0), bits(&z1), "{b} {t} {heads} {d}: output");
+            let g0 = narrow.backward((&q, &k, &v), &p0, &dz);
+            let g1 = wide.backward((&q, &k, &v), &p1, &dz);
+            for (name, (a, c)) in ["q", "k", "v"].iter().zip(g0.iter().zip(&g1)) {
+                assert_eq!(bits(a), bits(c), "{b} {t} {heads} {d}: gradient of {name}");
             }
         }
     }

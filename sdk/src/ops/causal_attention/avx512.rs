@@ -1,0 +1,460 @@
+//! The causal attention's AVX-512 path: one (batch, head) problem at a time with register-tiled
+//! kernels of its own instead of gemm, and the scores kept key-major, so that each softmax
+//! row's maximum, sum and dot product are vertical operations on sixteen rows at once.
+//!
+//! Why the bits stay gemm's: gemm computes every element of a product (up to 512 terms) as one
+//! chain of fused multiply-adds over the inner index in order, starting from zero, and stores
+//! it multiplied by one. Each kernel here computes each element as that chain, with the
+//! operands in the same roles; only which elements share registers differs. The softmax and
+//! its gradient do each row's operations in the composed computation's order (sums in order of
+//! the key, products rounded before they are added). Chains may start earlier or end later
+//! than gemm's by terms whose probability is a masked zero, which add nothing.
+//!
+//! Layout per problem: `pt[j · t + i]` holds row `i`'s probability (and, backward, its score
+//! gradient) for key `j`. A block of query rows `r0..r1` writes keys `0..r1` (masked ones
+//! zero); key `j` is read back from rows of its own block on, which are all written.
+
+use std::arch::x86_64::*;
+
+use super::super::exp::exp16;
+use super::{each_problem, Out, Probs, Shape4};
+
+/// Lanes of a vector.
+const L: usize = 16;
+
+/// Query rows per block: four vectors.
+pub(super) const ROWS: usize = 4 * L;
+
+/// Keys per tile of the key-major products.
+const KEYS: usize = 6;
+
+/// Whether the path serves a head width `d` on this machine.
+pub(super) fn serves(d: usize) -> bool {
+    d.is_multiple_of(L) && (1..=4).contains(&(d / L)) && super::super::exp::wide_path_agrees()
+}
+
+/// One problem's operands: rows of `d` values `rs` apart, from the problem's first position.
+#[derive(Clone, Copy)]
+pub(super) struct Heads {
+    pub q: *const f32,
+    pub k: *const f32,
+    pub v: *const f32,
+    pub rs: usize,
+    pub t: usize,
+    pub d: usize,
+}
+
+/// The blocks of query rows `(r0, r1)`.
+fn blocks(t: usize) -> impl Iterator<Item = (usize, usize)> {
+    (0..t).step_by(ROWS).map(move |r0| (r0, (r0 + ROWS).min(t)))
+}
+
+/// Lanes `0..n` set.
+fn first(n: usize) -> __mmask16 {
+    if n >= L {
+        0xffff
+    } else {
+        ((1u32 << n) - 1) as __mmask16
+    }
+}
+
+/// The store masks of a block of `m` rows' four vectors.
+fn row_masks(m: usize) -> [__mmask16; 4] {
+    std::array::from_fn(|g| first(m.saturating_sub(g * L)))
+}
+
+/// Which of the sixteen rows `i0..` see key `j` (`j ≤ i`).
+fn seeing(j: usize, i0: usize) -> __mmask16 {
+    if j <= i0 {
+        0xffff
+    } else if j - i0 < L {
+        (0xffffu32 << (j - i0)) as __mmask16
+    } else {
+        0
+    }
+}
+
+/// `xt[c · ROWS + r] = x[(r0 + r) · rs + c]` for the block's `m` rows, zeros after.
+///
+/// # Safety
+/// `x` must hold rows `r0..r0 + m` of `d` values; `xt` at least `d · ROWS` values.
+unsafe fn pack_transposed(x: *const f32, rs: usize, r0: usize, m: usize, d: usize, xt: &mut [f32]) {
+    for c in 0..d {
+        let col = &mut xt[c * ROWS..(c + 1) * ROWS];
+        for (r, o) in col.iter_mut().enumerate() {
+            *o = if r < m {
+                *x.add((r0 + r) * rs + c)
+            } else {
+                0.0
+            };
+        }
+    }
+}
+
+/// Key-major products of a block: `dst[j · t + r] = Σ_c xt[c][r] · y[j][c]` (one chain over `c`
+/// in order, `xt`'s value first in each multiply-add) for keys `0..n` and the block's rows
+/// (stores masked by `masks`). Scores are `q kᵀ`; the probabilities' gradient `dz vᵀ`.
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx512f")]
+unsafe fn key_major(
+    xt: &[f32],
+    y: *const f32,
+    rs: usize,
+    d: usize,
+    n: usize,
+    dst: *mut f32,
+    t: usize,
+    masks: [__mmask16; 4],
+) {
+    let mut j = 0;
+    while j + KEYS <= n {
+        key_major_tile::<KEYS>(xt, y.add(j * rs), rs, d, dst.add(j * t), t, masks);
+        j += KEYS;
+    }
+    while j < n {
+        key_major_tile::<1>(xt, y.add(j * rs), rs, d, dst.add(j * t), t, masks);
+        j += 1;
+    }
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn key_major_tile<const N: usize>(
+    xt: &[f32],
+    y: *const f32,
+    rs: usize,
+    d: usize,
+    dst: *mut f32,
+    t: usize,
+    masks: [__mmask16; 4],
+) {
+    let mut acc = [[_mm512_setzero_ps(); 4]; N];
+    let xt = xt.as_ptr();
+    for c in 0..d {
+        let x: [__m512; 4] = std::array::from_fn(|g| _mm512_loadu_ps(xt.add(c * ROWS + g * L)));
+        for (jj, acc) in acc.iter_mut().enumerate() {
+            let b = _mm512_set1_ps(*y.add(jj * rs + c));
+            for g in 0..4 {
+                acc[g] = _mm512_fmadd_ps(x[g], b, acc[g]);
+            }
+        }
+    }
+    for (jj, acc) in acc.iter().enumerate() {
+        for g in 0..4 {
+            _mm512_mask_storeu_ps(dst.add(jj * t + g * L), masks[g], acc[g]);
+        }
+    }
+}
+
+/// Row-major products from the key-major matrix: `out[r] = Σ_j p[j · t + r] · y[j]` for rows
+/// `rows` (one chain over `j` in `j0..j1` in order, `p`'s value first), `d` values each, `out`
+/// rows `rs` apart. The output `p v`, the queries' gradient `ds k`; with `p` read along a key's
+/// row (`p` transposed), the keys' and values' gradients.
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx512f")]
+unsafe fn row_major(
+    p: *const f32,
+    p_row: usize,
+    p_col: usize,
+    rows: usize,
+    (j0, j1): (usize, usize),
+    y: *const f32,
+    rs: usize,
+    d: usize,
+    out: *mut f32,
+) {
+    macro_rules! tiles {
+        ($dv:literal, $big:literal) => {{
+            let mut r = 0;
+            while r + $big <= rows {
+                row_major_tile::<$dv, $big>(
+                    p.add(r * p_row),
+                    (p_row, p_col),
+                    (j0, j1),
+                    y,
+                    rs,
+                    out.add(r * rs),
+                );
+                r += $big;
+            }
+            while r + 4 <= rows {
+                row_major_tile::<$dv, 4>(
+                    p.add(r * p_row),
+                    (p_row, p_col),
+                    (j0, j1),
+                    y,
+                    rs,
+                    out.add(r * rs),
+                );
+                r += 4;
+            }
+            while r < rows {
+                row_major_tile::<$dv, 1>(
+                    p.add(r * p_row),
+                    (p_row, p_col),
+                    (j0, j1),
+                    y,
+                    rs,
+                    out.add(r * rs),
+                );
+                r += 1;
+            }
+        }};
+    }
+    match d / L {
+        1 => tiles!(1, 12),
+        2 => tiles!(2, 12),
+        3 => tiles!(3, 8),
+        _ => tiles!(4, 6),
+    }
+}
+
+/// [`row_major`] for `R` rows of `DV` vectors.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn row_major_tile<const DV: usize, const R: usize>(
+    p: *const f32,
+    (p_row, p_col): (usize, usize),
+    (j0, j1): (usize, usize),
+    y: *const f32,
+    rs: usize,
+    out: *mut f32,
+) {
+    let mut acc = [[_mm512_setzero_ps(); DV]; R];
+    for j in j0..j1 {
+        let yv: [__m512; DV] = std::array::from_fn(|c| _mm512_loadu_ps(y.add(j * rs + c * L)));
+        let pj = p.add(j * p_col);
+        for (r, acc) in acc.iter_mut().enumerate() {
+            let b = _mm512_set1_ps(*pj.add(r * p_row));
+            for (a, y) in acc.iter_mut().zip(yv) {
+                *a = _mm512_fmadd_ps(b, y, *a);
+            }
+        }
+    }
+    for (r, acc) in acc.iter().enumerate() {
+        for (c, a) in acc.iter().enumerate() {
+            _mm512_storeu_ps(out.add(r * rs + c * L), *a);
+        }
+    }
+}
+
+/// `softmax(scale · scores)` in place on a block's key-major scores (`p[j · t + r]` for keys
+/// `0..n`, rows `r0 + r`, `m` of them), masked keys zero: each row's maximum, then
+/// `exp(s · scale − max · scale)` and their sum in order of the key, then each times `1 / sum`,
+/// as the composed operations compute a row.
+#[target_feature(enable = "avx512f")]
+unsafe fn softmax_block(p: *mut f32, t: usize, r0: usize, m: usize, n: usize, scale: f32) {
+    let scale_v = _mm512_set1_ps(scale);
+    for g in 0..m.div_ceil(L) {
+        let i0 = r0 + g * L;
+        let col = |j: usize| p.add(j * t + g * L);
+        // The block's rows in this vector: only they are read and written.
+        let rows = first(m - g * L);
+        let load = |j: usize| _mm512_maskz_loadu_ps(rows, col(j));
+        let seen = n.min(i0 + L);
+        let mut max = _mm512_set1_ps(f32::NEG_INFINITY);
+        for j in 0..seen {
+            // `max(v, max)` keeps `max` where `v` is NaN, as `f32::max` skips NaN.
+            max = _mm512_mask_max_ps(max, seeing(j, i0), load(j), max);
+        }
+        let shift = _mm512_mul_ps(max, scale_v);
+        let mut sum = _mm512_setzero_ps();
+        for j in 0..seen {
+            let k = seeing(j, i0);
+            let x = _mm512_sub_ps(_mm512_mul_ps(load(j), scale_v), shift);
+            let e = exp16(_mm512_maskz_mov_ps(k, x));
+            sum = _mm512_mask_add_ps(sum, k, sum, e);
+            _mm512_mask_storeu_ps(col(j), rows, e);
+        }
+        let inv = _mm512_div_ps(_mm512_set1_ps(1.0), sum);
+        for j in 0..n {
+            let e = if j < seen {
+                load(j)
+            } else {
+                _mm512_setzero_ps()
+            };
+            _mm512_mask_storeu_ps(col(j), rows, _mm512_maskz_mul_ps(seeing(j, i0), e, inv));
+        }
+    }
+}
+
+/// The softmax's gradient in place on a block's key-major probabilities' gradient `g` (keys
+/// `0..n`), `y` the probabilities: `(scale · y) ⊙ (g − Σ_j y ⊙ g)`, each row's sum in order of
+/// the key from `-0`, each product rounded before it is added.
+#[target_feature(enable = "avx512f")]
+unsafe fn softmax_grad_block(y: *const f32, g: *mut f32, t: usize, m: usize, n: usize, scale: f32) {
+    let scale_v = _mm512_set1_ps(scale);
+    for grp in 0..m.div_ceil(L) {
+        let at = |j: usize| j * t + grp * L;
+        let rows = first(m - grp * L);
+        let (yj, gj) = (
+            |j: usize| _mm512_maskz_loadu_ps(rows, y.add(at(j))),
+            |j: usize| _mm512_maskz_loadu_ps(rows, g.add(at(j))),
+        );
+        let mut dot = _mm512_set1_ps(-0.0);
+        for j in 0..n {
+            dot = _mm512_add_ps(dot, _mm512_mul_ps(yj(j), gj(j)));
+        }
+        for j in 0..n {
+            let out = _mm512_mul_ps(_mm512_mul_ps(scale_v, yj(j)), _mm512_sub_ps(gj(j), dot));
+            _mm512_mask_storeu_ps(g.add(at(j)), rows, out);
+        }
+    }
+}
+
+/// One problem forward: its output rows into `z` (`rs` apart) and its probabilities into `pt`
+/// (`t · t`, see the module's note); `xt` is scratch of `d · ROWS` values.
+///
+/// # Safety
+/// The CPU must have AVX-512F and [`serves`] `h.d`; the operands must hold `t` rows, `z` too,
+/// and `pt` `t · t` values.
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn forward(h: Heads, scale: f32, z: *mut f32, pt: *mut f32, xt: &mut [f32]) {
+    let Heads { q, k, v, rs, t, d } = h;
+    for (r0, r1) in blocks(t) {
+        let m = r1 - r0;
+        pack_transposed(q, rs, r0, m, d, xt);
+        let block = pt.add(r0);
+        key_major(xt, k, rs, d, r1, block, t, row_masks(m));
+        softmax_block(block, t, r0, m, r1, scale);
+        row_major(block, 1, t, m, (0, r1), v, rs, d, z.add(r0 * rs));
+    }
+}
+
+/// One problem backward from the output's gradient `dz`: the gradients of `q`, `k` and `v`
+/// (rows `rs` apart) from the kept probabilities `pt`; `ds` is scratch of `t · t` values, `xt`
+/// of `d · ROWS`.
+///
+/// # Safety
+/// As [`forward`]; `pt` must be what it wrote for these operands.
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn backward(
+    h: Heads,
+    scale: f32,
+    pt: *const f32,
+    dz: *const f32,
+    [dq, dk, dv]: [*mut f32; 3],
+    ds: &mut [f32],
+    xt: &mut [f32],
+) {
+    let Heads { q, k, v, rs, t, d } = h;
+    let dsp = ds.as_mut_ptr();
+    for (r0, r1) in blocks(t) {
+        let m = r1 - r0;
+        pack_transposed(dz, rs, r0, m, d, xt);
+        let block = dsp.add(r0);
+        key_major(xt, v, rs, d, r1, block, t, row_masks(m));
+        softmax_grad_block(pt.add(r0), block, t, m, r1, scale);
+        row_major(block, 1, t, m, (0, r1), k, rs, d, dq.add(r0 * rs));
+    }
+    // Keys of a block are seen from the block's first row on.
+    for (c0, c1) in blocks(t) {
+        let keys = c1 - c0;
+        row_major(
+            pt.add(c0 * t),
+            t,
+            1,
+            keys,
+            (c0, t),
+            dz,
+            rs,
+            d,
+            dv.add(c0 * rs),
+        );
+        row_major(
+            dsp.add(c0 * t),
+            t,
+            1,
+            keys,
+            (c0, t),
+            q,
+            rs,
+            d,
+            dk.add(c0 * rs),
+        );
+    }
+}
+
+/// The whole operation forward on the AVX-512 path: the output by position and every
+/// problem's key-major probabilities.
+pub(super) fn forward_all(
+    s: Shape4,
+    scale: f32,
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+) -> (Vec<f32>, Probs) {
+    let t = s.t;
+    let mut z: Vec<f32> = Vec::with_capacity(s.len());
+    let mut p: Probs = Vec::with_capacity(s.problems() * t * t);
+    // SAFETY: `MaybeUninit<f32>` needs no initialisation.
+    unsafe { p.set_len(s.problems() * t * t) };
+    let (zp, pp) = (Out(z.as_mut_ptr()), Out(p.as_mut_ptr().cast::<f32>()));
+    each_problem(s, s.d * ROWS, |u, xt| {
+        let (zp, pp) = (zp, pp);
+        let base = s.base(u);
+        // SAFETY: the caller chose this path after `serves(d)` on a CPU with AVX-512F; problem
+        // `u` reads its head's columns of `t` rows and writes its own head's columns of `z`
+        // and its own `t · t` probabilities.
+        unsafe {
+            forward(
+                heads(s, base, q, k, v),
+                scale,
+                zp.0.add(base),
+                pp.0.add(u * t * t),
+                xt,
+            )
+        }
+    });
+    // SAFETY: every problem wrote its head's columns of all `t` rows.
+    unsafe { z.set_len(s.len()) };
+    (z, p)
+}
+
+/// The gradients of `q`, `k` and `v` on the AVX-512 path, from [`forward_all`]'s probabilities.
+pub(super) fn backward_all(
+    s: Shape4,
+    scale: f32,
+    (q, k, v): (&[f32], &[f32], &[f32]),
+    p: &Probs,
+    dz: &[f32],
+) -> [Vec<f32>; 3] {
+    let t = s.t;
+    let mut grads: [Vec<f32>; 3] = std::array::from_fn(|_| Vec::with_capacity(s.len()));
+    let outs = grads.each_mut().map(|g| Out(g.as_mut_ptr()));
+    each_problem(s, t * t + s.d * ROWS, |u, scratch| {
+        let base = s.base(u);
+        let (ds, xt) = scratch.split_at_mut(t * t);
+        // SAFETY: as in `forward_all`; `p` holds what it wrote for these operands, and each
+        // problem writes its own head's columns of the three gradients.
+        unsafe {
+            backward(
+                heads(s, base, q, k, v),
+                scale,
+                p[u * t * t..].as_ptr().cast::<f32>(),
+                dz[base..].as_ptr(),
+                outs.map(|o| o.0.add(base)),
+                ds,
+                xt,
+            )
+        }
+    });
+    for g in &mut grads {
+        // SAFETY: every problem wrote its head's columns of all `t` rows of each gradient.
+        unsafe { g.set_len(s.len()) };
+    }
+    grads
+}
+
+/// Problem operands from `base`.
+fn heads(s: Shape4, base: usize, q: &[f32], k: &[f32], v: &[f32]) -> Heads {
+    Heads {
+        q: q[base..].as_ptr(),
+        k: k[base..].as_ptr(),
+        v: v[base..].as_ptr(),
+        rs: s.row_stride() as usize,
+        t: s.t,
+        d: s.d,
+    }
+}
