@@ -125,13 +125,19 @@ impl CustomOp2 for AddBiasRelu {
         grad: &Tensor,
     ) -> CandleResult<(Option<Tensor>, Option<Tensor>)> {
         let grad = grad.contiguous()?;
-        let gz = y.apply_op3_no_bwd(b, &grad, &BiasReluGrad)?;
-        let gb = bias_grad(&gz, b.elem_count())?;
+        // One pass: the passed gradient's rows, then its column sums (the bias's gradient).
+        let d = b.elem_count();
+        let n = y.elem_count() / d.max(1);
+        let both = y.apply_op3_no_bwd(b, &grad, &BiasReluGrad)?;
+        let gz = both.narrow(0, 0, n)?.reshape(y.shape())?;
+        let gb = both.narrow(0, n, 1)?.reshape(d)?;
         Ok((Some(gz), Some(gb)))
     }
 }
 
-/// `grad` where `y + b >= 0`, else 0.
+/// `grad` where `y + b >= 0`, else 0, as `[n + 1, d]`: its `n` rows, then their column sums
+/// as [`bias_grad`] sums them (from the first row, in row order). Large passes split the
+/// columns over the pool, which keeps that order.
 struct BiasReluGrad;
 
 impl CustomOp3 for BiasReluGrad {
@@ -149,8 +155,32 @@ impl CustomOp3 for BiasReluGrad {
         l3: &Layout,
     ) -> CandleResult<(CpuStorage, Shape)> {
         let [y, b, g] = storages3(self.name(), [(s1, l1), (s2, l2), (s3, l3)])?;
-        let out = map_rows(g, y, b, |g, y, b| if y + b >= 0.0 { g } else { 0.0 });
-        Ok((CpuStorage::F32(out), l1.shape().clone()))
+        let d = b.len();
+        let n = y.len() / d.max(1);
+        let mut out: Vec<f32> = Vec::with_capacity((n + 1) * d);
+        let dst = super::Cols(out.as_mut_ptr());
+        super::by_columns(n * d, d, |lo, hi| {
+            let mut sums = vec![0f32; hi - lo];
+            for (r, (yr, gr)) in y.chunks_exact(d).zip(g.chunks_exact(d)).enumerate() {
+                // SAFETY: this call writes columns lo..hi of row r only; the buffer has n + 1
+                // rows of d values.
+                let out = unsafe { std::slice::from_raw_parts_mut(dst.at(r * d + lo), hi - lo) };
+                let rows = out.iter_mut().zip(&yr[lo..hi]).zip(&gr[lo..hi]);
+                for (((o, &y), &g), &b) in rows.zip(&b[lo..hi]) {
+                    *o = if y + b >= 0.0 { g } else { 0.0 };
+                }
+                if r == 0 {
+                    sums.copy_from_slice(out);
+                } else {
+                    sums.iter_mut().zip(out.iter()).for_each(|(s, &v)| *s += v);
+                }
+            }
+            // SAFETY: as above, for the last row.
+            unsafe { std::ptr::copy_nonoverlapping(sums.as_ptr(), dst.at(n * d + lo), hi - lo) };
+        });
+        // SAFETY: the column blocks cover 0..d of every one of the n + 1 rows.
+        unsafe { out.set_len((n + 1) * d) };
+        Ok((CpuStorage::F32(out), Shape::from((n + 1, d))))
     }
 }
 

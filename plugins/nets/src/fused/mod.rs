@@ -77,11 +77,73 @@ fn fusable(ts: &[&Tensor]) -> bool {
 }
 
 /// The gradient of a bias added to every row of `grad` (`[..., d]`): `onesᵀ · grad`, the product
-/// the composed `ones(n, 1) · b` made, so that its bits are those of the composition.
+/// the composed `ones(n, 1) · b` made, so that its bits are those of the composition. On the
+/// CPU the product is computed as gemm computes it ([`column_sums`]), spread over the pool.
 fn bias_grad(grad: &Tensor, d: usize) -> CandleResult<Tensor> {
     let n = grad.elem_count() / d.max(1);
+    if d >= 2 && fusable(&[grad]) {
+        let grad = grad.contiguous()?;
+        let (storage, layout) = grad.storage_and_layout();
+        if let assay_sdk::candle::Storage::Cpu(cpu) = &*storage {
+            let sums = column_sums(contiguous(cpu, layout, "bias gradient")?, d);
+            return Tensor::from_vec(sums, d, grad.device());
+        }
+    }
     let ones = Tensor::ones((n, 1), grad.dtype(), grad.device())?;
     ones.t()?.matmul(&grad.reshape((n, d))?)?.reshape(d)
+}
+
+/// `onesᵀ · grad` for `grad` of rows of `d ≥ 2` values, as gemm computes that product (a
+/// matrix-vector product over the rows): each column's sum starts from its first row's value
+/// and adds the next rows' in order. Large sums split the columns over the pool, which keeps
+/// that order.
+fn column_sums(grad: &[f32], d: usize) -> Vec<f32> {
+    if grad.len() < d || d == 0 {
+        return vec![0.0; d];
+    }
+    let mut out = grad[..d].to_vec();
+    let dst = Cols(out.as_mut_ptr());
+    by_columns(grad.len(), d, |lo, hi| {
+        // SAFETY: this call reads and writes columns lo..hi of the d sums only.
+        let sums = unsafe { std::slice::from_raw_parts_mut(dst.at(lo), hi - lo) };
+        for row in grad.chunks_exact(d).skip(1) {
+            sums.iter_mut()
+                .zip(&row[lo..hi])
+                .for_each(|(s, &g)| *s += g);
+        }
+    });
+    out
+}
+
+/// Runs `f(lo, hi)` over column blocks covering `0..d` of a pass over `n` values: one block
+/// when small, otherwise one block of whole 16-lane vectors per thread of the pool. Splitting by
+/// columns keeps each column's sums in row order.
+fn by_columns(n: usize, d: usize, f: impl Fn(usize, usize) + Sync) {
+    let threads = assay_sdk::rayon::current_num_threads();
+    if n < PARALLEL_FROM || threads < 2 || d < 32 {
+        return f(0, d);
+    }
+    let width = d.div_ceil(threads).div_ceil(16) * 16;
+    (0..d)
+        .step_by(width)
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .for_each(|lo| f(lo, (lo + width).min(d)));
+}
+
+/// A pointer to an output whose column blocks are written by different threads of
+/// [`by_columns`].
+#[derive(Clone, Copy)]
+struct Cols(*mut f32);
+// SAFETY: each thread writes only its own columns, and the buffer outlives the pass.
+unsafe impl Send for Cols {}
+unsafe impl Sync for Cols {}
+
+impl Cols {
+    /// The pointer `i` values on (a method, so that closures capture the whole `Cols`).
+    fn at(self, i: usize) -> *mut f32 {
+        self.0.wrapping_add(i)
+    }
 }
 
 /// Row gradients summed into a zero table of `table_rows` rows in row order, as candle's
@@ -146,4 +208,44 @@ fn ids_of(ids: &Tensor, bound: usize, what: &str) -> CandleResult<Vec<u32>> {
 pub(crate) fn bits(t: &Tensor) -> Vec<u32> {
     let v = t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
     v.iter().map(|x| x.to_bits()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use assay_sdk::candle::Device;
+
+    #[test]
+    fn bias_gradients_are_the_product_with_ones_bit_for_bit() {
+        let dev = Device::Cpu;
+        // One and two rows (gemm's dot-product path), few and many columns, below and above
+        // the parallel threshold; zeros of both signs among the values.
+        for (n, d) in [
+            (1, 5),
+            (2, 3),
+            (3, 2),
+            (7, 64),
+            (2053, 64),
+            (4096, 512),
+            (300, 1000),
+        ] {
+            let mut g = Tensor::randn(0f32, 1.0, (n, d), &dev)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap();
+            g[0] = -0.0;
+            if n > 1 {
+                g[d] = -0.0;
+                g[1] = 0.0;
+                g[d + 1] = -0.0;
+            }
+            let g = Tensor::from_vec(g, (n, d), &dev).unwrap();
+            let ones = Tensor::ones((n, 1), DType::F32, &dev).unwrap();
+            let product = ones.t().unwrap().matmul(&g).unwrap().reshape(d).unwrap();
+            let sums = bias_grad(&g, d).unwrap();
+            assert_eq!(bits(&sums), bits(&product), "{n} x {d}");
+        }
+    }
 }
