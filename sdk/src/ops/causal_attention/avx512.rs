@@ -10,9 +10,10 @@
 //! the key, products rounded before they are added). Chains may start earlier or end later
 //! than gemm's by terms whose probability is a masked zero, which add nothing.
 //!
-//! Layout per problem: `pt[j · t + i]` holds row `i`'s probability (and, backward, its score
-//! gradient) for key `j`. A block of query rows `r0..r1` writes keys `0..r1` (masked ones
-//! zero); key `j` is read back from rows of its own block on, which are all written.
+//! Layout per problem: a region of blocks of query rows (see `layout`); block `r0..r1` holds,
+//! for each key `j < r1`, its 64 rows' probabilities (and, backward, score gradients) side by
+//! side, masked keys zero. Key `j` is read back from the blocks of its own block on, which all
+//! hold it. The region is 64-byte aligned, so every vector load is one cache line.
 
 use std::arch::x86_64::*;
 
@@ -91,7 +92,7 @@ unsafe fn pack_transposed(x: *const f32, rs: usize, r0: usize, m: usize, d: usiz
     }
 }
 
-/// Key-major products of a block: `dst[j · t + r] = Σ_c xt[c][r] · y[j][c]` (one chain over `c`
+/// Key-major products of a block: `dst[j · stride + r] = Σ_c xt[c][r] · y[j][c]` (one chain over `c`
 /// in order, `xt`'s value first in each multiply-add) for keys `0..n` and the block's rows
 /// (stores masked by `masks`). Scores are `q kᵀ`; the probabilities' gradient `dz vᵀ`.
 #[allow(clippy::too_many_arguments)]
@@ -103,16 +104,16 @@ unsafe fn key_major(
     d: usize,
     n: usize,
     dst: *mut f32,
-    t: usize,
+    stride: usize,
     masks: [__mmask16; 4],
 ) {
     let mut j = 0;
     while j + KEYS <= n {
-        key_major_tile::<KEYS>(xt, y.add(j * rs), rs, d, dst.add(j * t), t, masks);
+        key_major_tile::<KEYS>(xt, y.add(j * rs), rs, d, dst.add(j * stride), stride, masks);
         j += KEYS;
     }
     while j < n {
-        key_major_tile::<1>(xt, y.add(j * rs), rs, d, dst.add(j * t), t, masks);
+        key_major_tile::<1>(xt, y.add(j * rs), rs, d, dst.add(j * stride), stride, masks);
         j += 1;
     }
 }
@@ -125,7 +126,7 @@ unsafe fn key_major_tile<const N: usize>(
     rs: usize,
     d: usize,
     dst: *mut f32,
-    t: usize,
+    stride: usize,
     masks: [__mmask16; 4],
 ) {
     let mut acc = [[_mm512_setzero_ps(); 4]; N];
@@ -141,23 +142,30 @@ unsafe fn key_major_tile<const N: usize>(
     }
     for (jj, acc) in acc.iter().enumerate() {
         for g in 0..4 {
-            _mm512_mask_storeu_ps(dst.add(jj * t + g * L), masks[g], acc[g]);
+            _mm512_mask_storeu_ps(dst.add(jj * stride + g * L), masks[g], acc[g]);
         }
     }
 }
 
-/// Row-major products from the key-major matrix: `out[r] = Σ_j p[j · t + r] · y[j]` for rows
-/// `rows` (one chain over `j` in `j0..j1` in order, `p`'s value first), `d` values each, `out`
-/// rows `rs` apart. The output `p v`, the queries' gradient `ds k`; with `p` read along a key's
-/// row (`p` transposed), the keys' and values' gradients.
+/// A run of the inner index `j0..j1` of a key-major matrix: element `(r, j)` at
+/// `p + r · p_row + (j − j0) · p_col`.
+#[derive(Clone, Copy)]
+struct Run {
+    p: *const f32,
+    j0: usize,
+    j1: usize,
+}
+
+/// Row-major products from a key-major matrix: `out[r] = Σ_j p(r, j) · y[j]` for `rows` rows
+/// (one chain over `j` through the runs in order, `p`'s value first), `d` values each, `out`
+/// rows `rs` apart. The output `p v`, the queries' gradient `ds k`; with `p` read along a key
+/// (`p` transposed, its runs one per block of rows), the keys' and values' gradients.
 #[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx512f")]
 unsafe fn row_major(
-    p: *const f32,
-    p_row: usize,
-    p_col: usize,
+    runs: &[Run],
+    (p_row, p_col): (usize, usize),
     rows: usize,
-    (j0, j1): (usize, usize),
     y: *const f32,
     rs: usize,
     d: usize,
@@ -166,37 +174,17 @@ unsafe fn row_major(
     macro_rules! tiles {
         ($dv:literal, $big:literal) => {{
             let mut r = 0;
+            let tile = |r: usize| (r * p_row, out.add(r * rs));
             while r + $big <= rows {
-                row_major_tile::<$dv, $big>(
-                    p.add(r * p_row),
-                    (p_row, p_col),
-                    (j0, j1),
-                    y,
-                    rs,
-                    out.add(r * rs),
-                );
+                row_major_tile::<$dv, $big>(runs, tile(r), (p_row, p_col), y, rs);
                 r += $big;
             }
             while r + 4 <= rows {
-                row_major_tile::<$dv, 4>(
-                    p.add(r * p_row),
-                    (p_row, p_col),
-                    (j0, j1),
-                    y,
-                    rs,
-                    out.add(r * rs),
-                );
+                row_major_tile::<$dv, 4>(runs, tile(r), (p_row, p_col), y, rs);
                 r += 4;
             }
             while r < rows {
-                row_major_tile::<$dv, 1>(
-                    p.add(r * p_row),
-                    (p_row, p_col),
-                    (j0, j1),
-                    y,
-                    rs,
-                    out.add(r * rs),
-                );
+                row_major_tile::<$dv, 1>(runs, tile(r), (p_row, p_col), y, rs);
                 r += 1;
             }
         }};
@@ -209,26 +197,28 @@ unsafe fn row_major(
     }
 }
 
-/// [`row_major`] for `R` rows of `DV` vectors.
+/// [`row_major`] for `R` rows of `DV` vectors, from `from` values into each run, into `out`.
 #[target_feature(enable = "avx512f")]
 #[inline]
 unsafe fn row_major_tile<const DV: usize, const R: usize>(
-    p: *const f32,
+    runs: &[Run],
+    (from, out): (usize, *mut f32),
     (p_row, p_col): (usize, usize),
-    (j0, j1): (usize, usize),
     y: *const f32,
     rs: usize,
-    out: *mut f32,
 ) {
     let mut acc = [[_mm512_setzero_ps(); DV]; R];
-    for j in j0..j1 {
-        let yv: [__m512; DV] = std::array::from_fn(|c| _mm512_loadu_ps(y.add(j * rs + c * L)));
-        let pj = p.add(j * p_col);
-        for (r, acc) in acc.iter_mut().enumerate() {
-            let b = _mm512_set1_ps(*pj.add(r * p_row));
-            for (a, y) in acc.iter_mut().zip(yv) {
-                *a = _mm512_fmadd_ps(b, y, *a);
+    for run in runs {
+        let mut pj = run.p.add(from);
+        for j in run.j0..run.j1 {
+            let yv: [__m512; DV] = std::array::from_fn(|c| _mm512_loadu_ps(y.add(j * rs + c * L)));
+            for (r, acc) in acc.iter_mut().enumerate() {
+                let b = _mm512_set1_ps(*pj.add(r * p_row));
+                for (a, y) in acc.iter_mut().zip(yv) {
+                    *a = _mm512_fmadd_ps(b, y, *a);
+                }
             }
+            pj = pj.add(p_col);
         }
     }
     for (r, acc) in acc.iter().enumerate() {
@@ -238,16 +228,16 @@ unsafe fn row_major_tile<const DV: usize, const R: usize>(
     }
 }
 
-/// `softmax(scale · scores)` in place on a block's key-major scores (`p[j · t + r]` for keys
+/// `softmax(scale · scores)` in place on a block's key-major scores (`p[j · stride + r]` for keys
 /// `0..n`, rows `r0 + r`, `m` of them), masked keys zero: each row's maximum, then
 /// `exp(s · scale − max · scale)` and their sum in order of the key, then each times `1 / sum`,
 /// as the composed operations compute a row.
 #[target_feature(enable = "avx512f")]
-unsafe fn softmax_block(p: *mut f32, t: usize, r0: usize, m: usize, n: usize, scale: f32) {
+unsafe fn softmax_block(p: *mut f32, stride: usize, r0: usize, m: usize, n: usize, scale: f32) {
     let scale_v = _mm512_set1_ps(scale);
     for g in 0..m.div_ceil(L) {
         let i0 = r0 + g * L;
-        let col = |j: usize| p.add(j * t + g * L);
+        let col = |j: usize| p.add(j * stride + g * L);
         // The block's rows in this vector: only they are read and written.
         let rows = first(m - g * L);
         let load = |j: usize| _mm512_maskz_loadu_ps(rows, col(j));
@@ -282,10 +272,17 @@ unsafe fn softmax_block(p: *mut f32, t: usize, r0: usize, m: usize, n: usize, sc
 /// `0..n`), `y` the probabilities: `(scale · y) ⊙ (g − Σ_j y ⊙ g)`, each row's sum in order of
 /// the key from `-0`, each product rounded before it is added.
 #[target_feature(enable = "avx512f")]
-unsafe fn softmax_grad_block(y: *const f32, g: *mut f32, t: usize, m: usize, n: usize, scale: f32) {
+unsafe fn softmax_grad_block(
+    y: *const f32,
+    g: *mut f32,
+    stride: usize,
+    m: usize,
+    n: usize,
+    scale: f32,
+) {
     let scale_v = _mm512_set1_ps(scale);
     for grp in 0..m.div_ceil(L) {
-        let at = |j: usize| j * t + grp * L;
+        let at = |j: usize| j * stride + grp * L;
         let rows = first(m - grp * L);
         let (yj, gj) = (
             |j: usize| _mm512_maskz_loadu_ps(rows, y.add(at(j))),
@@ -302,78 +299,100 @@ unsafe fn softmax_grad_block(y: *const f32, g: *mut f32, t: usize, m: usize, n: 
     }
 }
 
-/// One problem forward: its output rows into `z` (`rs` apart) and its probabilities into `pt`
-/// (`t · t`, see the module's note); `xt` is scratch of `d · ROWS` values.
+/// Where each block's key-major values start in a problem's region, and the region's size:
+/// block `r0..r1` holds keys `0..r1` of its rows, [`ROWS`] values per key (whole vectors, so
+/// that every vector of an aligned region is aligned).
+fn layout(t: usize) -> (Vec<usize>, usize) {
+    let mut starts = Vec::new();
+    let mut size = 0;
+    for (_, r1) in blocks(t) {
+        starts.push(size);
+        size += r1 * ROWS;
+    }
+    (starts, size)
+}
+
+/// One problem forward: its output rows into `z` (`rs` apart) and its probabilities into the
+/// region `pt` (see [`layout`]); `xt` is scratch of `d · ROWS` values.
 ///
 /// # Safety
 /// The CPU must have AVX-512F and [`serves`] `h.d`; the operands must hold `t` rows, `z` too,
-/// and `pt` `t · t` values.
+/// and `pt` the region's values.
 #[target_feature(enable = "avx512f")]
-pub(super) unsafe fn forward(h: Heads, scale: f32, z: *mut f32, pt: *mut f32, xt: &mut [f32]) {
+unsafe fn forward(h: Heads, scale: f32, z: *mut f32, pt: *mut f32, xt: &mut [f32]) {
     let Heads { q, k, v, rs, t, d } = h;
-    for (r0, r1) in blocks(t) {
+    let (starts, _) = layout(t);
+    for ((r0, r1), &start) in blocks(t).zip(&starts) {
         let m = r1 - r0;
         pack_transposed(q, rs, r0, m, d, xt);
-        let block = pt.add(r0);
-        key_major(xt, k, rs, d, r1, block, t, row_masks(m));
-        softmax_block(block, t, r0, m, r1, scale);
-        row_major(block, 1, t, m, (0, r1), v, rs, d, z.add(r0 * rs));
+        let block = pt.add(start);
+        key_major(xt, k, rs, d, r1, block, ROWS, row_masks(m));
+        softmax_block(block, ROWS, r0, m, r1, scale);
+        let run = Run {
+            p: block,
+            j0: 0,
+            j1: r1,
+        };
+        row_major(&[run], (1, ROWS), m, v, rs, d, z.add(r0 * rs));
     }
 }
 
 /// One problem backward from the output's gradient `dz`: the gradients of `q`, `k` and `v`
-/// (rows `rs` apart) from the kept probabilities `pt`; `ds` is scratch of `t · t` values, `xt`
-/// of `d · ROWS`.
+/// (rows `rs` apart) from the kept probabilities `pt`; `ds` is scratch of the region's size,
+/// `xt` of `d · ROWS`.
 ///
 /// # Safety
 /// As [`forward`]; `pt` must be what it wrote for these operands.
 #[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx512f")]
-pub(super) unsafe fn backward(
+unsafe fn backward(
     h: Heads,
     scale: f32,
     pt: *const f32,
     dz: *const f32,
     [dq, dk, dv]: [*mut f32; 3],
-    ds: &mut [f32],
+    ds: *mut f32,
     xt: &mut [f32],
 ) {
     let Heads { q, k, v, rs, t, d } = h;
-    let dsp = ds.as_mut_ptr();
-    for (r0, r1) in blocks(t) {
+    let (starts, _) = layout(t);
+    for ((r0, r1), &start) in blocks(t).zip(&starts) {
         let m = r1 - r0;
         pack_transposed(dz, rs, r0, m, d, xt);
-        let block = dsp.add(r0);
-        key_major(xt, v, rs, d, r1, block, t, row_masks(m));
-        softmax_grad_block(pt.add(r0), block, t, m, r1, scale);
-        row_major(block, 1, t, m, (0, r1), k, rs, d, dq.add(r0 * rs));
+        let block = ds.add(start);
+        key_major(xt, v, rs, d, r1, block, ROWS, row_masks(m));
+        softmax_grad_block(pt.add(start), block, ROWS, m, r1, scale);
+        let run = Run {
+            p: block,
+            j0: 0,
+            j1: r1,
+        };
+        row_major(&[run], (1, ROWS), m, k, rs, d, dq.add(r0 * rs));
     }
-    // Keys of a block are seen from the block's first row on.
-    for (c0, c1) in blocks(t) {
+    // Keys of a block are seen from the block's first row on: one run per block of rows from
+    // there, each the block's values for these keys.
+    let all: Vec<(usize, usize)> = blocks(t).collect();
+    for (kb, &(c0, c1)) in all.iter().enumerate() {
+        let runs = |region: *const f32| -> Vec<Run> {
+            all.iter()
+                .zip(&starts)
+                .skip(kb)
+                .map(|(&(r0, r1), &start)| Run {
+                    p: region.add(start + c0 * ROWS),
+                    j0: r0,
+                    j1: r1,
+                })
+                .collect()
+        };
         let keys = c1 - c0;
-        row_major(
-            pt.add(c0 * t),
-            t,
-            1,
-            keys,
-            (c0, t),
-            dz,
-            rs,
-            d,
-            dv.add(c0 * rs),
-        );
-        row_major(
-            dsp.add(c0 * t),
-            t,
-            1,
-            keys,
-            (c0, t),
-            q,
-            rs,
-            d,
-            dk.add(c0 * rs),
-        );
+        row_major(&runs(pt), (ROWS, 1), keys, dz, rs, d, dv.add(c0 * rs));
+        row_major(&runs(ds), (ROWS, 1), keys, q, rs, d, dk.add(c0 * rs));
     }
+}
+
+/// The first 64-byte-aligned value of `v` (which has 15 values to spare for it).
+fn aligned(v: *mut f32) -> *mut f32 {
+    v.wrapping_add(v.align_offset(64))
 }
 
 /// The whole operation forward on the AVX-512 path: the output by position and every
@@ -385,12 +404,15 @@ pub(super) fn forward_all(
     k: &[f32],
     v: &[f32],
 ) -> (Vec<f32>, Probs) {
-    let t = s.t;
+    let region = layout(s.t).1;
     let mut z: Vec<f32> = Vec::with_capacity(s.len());
-    let mut p: Probs = Vec::with_capacity(s.problems() * t * t);
+    let mut p: Probs = Vec::with_capacity(s.problems() * region + 15);
     // SAFETY: `MaybeUninit<f32>` needs no initialisation.
-    unsafe { p.set_len(s.problems() * t * t) };
-    let (zp, pp) = (Out(z.as_mut_ptr()), Out(p.as_mut_ptr().cast::<f32>()));
+    unsafe { p.set_len(s.problems() * region + 15) };
+    let (zp, pp) = (
+        Out(z.as_mut_ptr()),
+        Out(aligned(p.as_mut_ptr().cast::<f32>())),
+    );
     each_problem(s, s.d * ROWS, |u, xt| {
         let (zp, pp) = (zp, pp);
         let base = s.base(u);
@@ -402,7 +424,7 @@ pub(super) fn forward_all(
                 heads(s, base, q, k, v),
                 scale,
                 zp.0.add(base),
-                pp.0.add(u * t * t),
+                pp.0.add(u * region),
                 xt,
             )
         }
@@ -420,22 +442,24 @@ pub(super) fn backward_all(
     p: &Probs,
     dz: &[f32],
 ) -> [Vec<f32>; 3] {
-    let t = s.t;
+    let region = layout(s.t).1;
     let mut grads: [Vec<f32>; 3] = std::array::from_fn(|_| Vec::with_capacity(s.len()));
     let outs = grads.each_mut().map(|g| Out(g.as_mut_ptr()));
-    each_problem(s, t * t + s.d * ROWS, |u, scratch| {
+    each_problem(s, region + 15 + s.d * ROWS, |u, scratch| {
+        // `forward_all`'s allocation, aligned the same way.
+        let pt = aligned(p.as_ptr().cast::<f32>().cast_mut()).cast_const();
         let base = s.base(u);
-        let (ds, xt) = scratch.split_at_mut(t * t);
+        let (ds, xt) = scratch.split_at_mut(region + 15);
         // SAFETY: as in `forward_all`; `p` holds what it wrote for these operands, and each
         // problem writes its own head's columns of the three gradients.
         unsafe {
             backward(
                 heads(s, base, q, k, v),
                 scale,
-                p[u * t * t..].as_ptr().cast::<f32>(),
+                pt.add(u * region),
                 dz[base..].as_ptr(),
                 outs.map(|o| o.0.add(base)),
-                ds,
+                aligned(ds.as_mut_ptr()),
                 xt,
             )
         }
