@@ -235,6 +235,21 @@ pub(crate) unsafe fn exp16(x: std::arch::x86_64::__m512) -> std::arch::x86_64::_
     if special == 0 {
         return y;
     }
+    off_main_path(x, y, special)
+}
+
+/// [`exp16`]'s lanes off the main path, by `f32::exp` (out of line: rare, and its buffers would
+/// otherwise cost the main path registers).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[cold]
+#[inline(never)]
+unsafe fn off_main_path(
+    x: std::arch::x86_64::__m512,
+    y: std::arch::x86_64::__m512,
+    special: u16,
+) -> std::arch::x86_64::__m512 {
+    use std::arch::x86_64::*;
     let (mut xs, mut ys) = ([0f32; 16], [0f32; 16]);
     _mm512_storeu_ps(xs.as_mut_ptr(), x);
     _mm512_storeu_ps(ys.as_mut_ptr(), y);

@@ -217,12 +217,18 @@ unsafe impl Sync for Out {}
 
 /// Runs `f(u, scratch)` for every problem, over the pool when it is worth it; `scratch` holds
 /// `scratch` values (zeros at first, then what the problem before on this thread left).
+/// Spread over the pool, each thread takes one run of consecutive problems (they are all the
+/// same size) with one scratch buffer: rayon's `for_each_init` made a buffer for every piece it
+/// split the range into, each a fresh allocation the size of a problem's scores.
 fn each_problem(s: Shape4, scratch: usize, f: impl Fn(usize, &mut [f32]) + Sync + Send) {
     let init = || vec![0f32; scratch];
     if s.parallel() {
-        (0..s.problems())
-            .into_par_iter()
-            .for_each_init(init, |buf, u| f(u, buf));
+        let n = s.problems();
+        let per = n.div_ceil(rayon::current_num_threads().max(1));
+        (0..n.div_ceil(per)).into_par_iter().for_each(|part| {
+            let mut buf = init();
+            (part * per..((part + 1) * per).min(n)).for_each(|u| f(u, &mut buf));
+        });
     } else {
         let mut buf = init();
         (0..s.problems()).for_each(|u| f(u, &mut buf));
