@@ -1537,7 +1537,43 @@ impl Map2 for MatMul {
                 )
             }
         };
-        if num_threads > 1
+        if b == 1 && matches!(parallelism, Parallelism::Rayon(_)) && k <= 512 && m >= 128 * num_threads
+        {
+            // One large product with k <= 512: its rows split into one run per thread, each a
+            // single-threaded product. gemm sums each element in one pass over k whatever the
+            // rows (its k blocks are 512 or more), so the result is the same; gemm's own split
+            // had both threads pack the same operand panels and wait on each other per block.
+            let per = m.div_ceil(num_threads);
+            (0..num_threads).into_par_iter().for_each(|part| {
+                let (r0, r1) = (part * per, ((part + 1) * per).min(m));
+                if r0 >= r1 {
+                    return;
+                }
+                unsafe {
+                    gemm(
+                        r1 - r0,
+                        n,
+                        k,
+                        (dst_addr as *mut T).add(r0 * dst_rs),
+                        dst_cs as isize,
+                        dst_rs as isize,
+                        false,
+                        lhs.as_ptr().add(r0 * lhs_rs),
+                        lhs_cs as isize,
+                        lhs_rs as isize,
+                        rhs.as_ptr(),
+                        rhs_cs as isize,
+                        rhs_rs as isize,
+                        T::zero(),
+                        T::one(),
+                        false,
+                        false,
+                        false,
+                        Parallelism::None,
+                    )
+                }
+            });
+        } else if num_threads > 1
             && b > 1
             && matches!(parallelism, Parallelism::None)
             && b * m * n * k >= crate::utils::gemm_parallel_from()
