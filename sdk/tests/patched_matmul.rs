@@ -45,54 +45,47 @@ fn bits(v: &[f32]) -> Vec<u32> {
     v.iter().map(|x| x.to_bits()).collect()
 }
 
+/// A tensor's values, row after row.
+fn values(t: &Tensor) -> Vec<f32> {
+    t.flatten_all().unwrap().to_vec1::<f32>().unwrap()
+}
+
 #[test]
 fn split_products_equal_one_gemm_call_bit_for_bit() {
     let dev = Device::Cpu;
+    let randn = |shape: (usize, usize)| Tensor::randn(0f32, 1.0, shape, &dev).unwrap();
     for (m, n, k) in [
         (4096, 128, 128),
         (1001, 512, 512),
         (777, 257, 128),
         (4096, 128, 511),
     ] {
-        let a = Tensor::randn(0f32, 1.0, (m, k), &dev).unwrap();
-        let b = Tensor::randn(0f32, 1.0, (k, n), &dev).unwrap();
-        let av = a.flatten_all().unwrap().to_vec1::<f32>().unwrap();
-        let bv = b.flatten_all().unwrap().to_vec1::<f32>().unwrap();
-        // Row-major operands.
-        let got = a
-            .matmul(&b)
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .to_vec1::<f32>()
-            .unwrap();
-        let want = reference((m, n, k), (&av, k, 1), (&bv, n, 1));
-        assert_eq!(bits(&got), bits(&want), "{m} x {k} x {n}");
-        // A transposed right operand (as a linear map's input gradient multiplies by Wᵀ).
-        let bt = Tensor::randn(0f32, 1.0, (n, k), &dev).unwrap();
-        let btv = bt.flatten_all().unwrap().to_vec1::<f32>().unwrap();
-        let got = a
-            .matmul(&bt.t().unwrap())
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .to_vec1::<f32>()
-            .unwrap();
-        let want = reference((m, n, k), (&av, k, 1), (&btv, 1, k));
-        assert_eq!(bits(&got), bits(&want), "{m} x {k} x {n}, transposed rhs");
-        // A transposed left operand.
-        let at = Tensor::randn(0f32, 1.0, (k, m), &dev).unwrap();
-        let atv = at.flatten_all().unwrap().to_vec1::<f32>().unwrap();
-        let got = at
-            .t()
-            .unwrap()
-            .matmul(&b)
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .to_vec1::<f32>()
-            .unwrap();
-        let want = reference((m, n, k), (&atv, 1, m), (&bv, n, 1));
-        assert_eq!(bits(&got), bits(&want), "{m} x {k} x {n}, transposed lhs");
+        let (a, b, at, bt) = (randn((m, k)), randn((k, n)), randn((k, m)), randn((n, k)));
+        let (av, bv, atv, btv) = (values(&a), values(&b), values(&at), values(&bt));
+        // Row-major operands, a transposed right operand (as a linear map's input gradient
+        // multiplies by Wᵀ), a transposed left one.
+        let cases = [
+            (a.matmul(&b), (&av, k, 1), (&bv, n, 1), "row-major"),
+            (
+                a.matmul(&bt.t().unwrap()),
+                (&av, k, 1),
+                (&btv, 1, k),
+                "transposed rhs",
+            ),
+            (
+                at.t().unwrap().matmul(&b),
+                (&atv, 1, m),
+                (&bv, n, 1),
+                "transposed lhs",
+            ),
+        ];
+        for (got, (x, x_rs, x_cs), (y, y_rs, y_cs), what) in cases {
+            let want = reference((m, n, k), (x, x_rs, x_cs), (y, y_rs, y_cs));
+            assert_eq!(
+                bits(&values(&got.unwrap())),
+                bits(&want),
+                "{m} x {k} x {n}, {what}"
+            );
+        }
     }
 }
