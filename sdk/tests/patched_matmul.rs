@@ -1,8 +1,9 @@
-//! The patched candle-core (`sdk/patches/`) splits one large product with `k ≤ 512` into one run
-//! of rows per thread, each a single-threaded gemm call. Its results are checked here bit for bit
-//! against gemm computing the whole product on one thread, for row-major and transposed
-//! operands, `k` up to 512, and row counts that do not divide by the threads. (On a machine
-//! with one core the split does not run, and the test compares the unsplit path.)
+//! The patched candle-core (`sdk/patches/`) splits one large product with `k ≤ 512` and 512
+//! rows or more per thread into one run of rows per thread, each a single-threaded gemm call.
+//! Its results are checked here bit for bit against gemm computing the whole product on one
+//! thread, for row-major and transposed operands, `k` up to 512, and row counts that do not
+//! divide by the threads. (On a machine with one core the split does not run, and the test
+//! compares the unsplit path.)
 
 use assay_sdk::candle::{Device, Tensor};
 
@@ -56,8 +57,8 @@ fn split_products_equal_one_gemm_call_bit_for_bit() {
     let randn = |shape: (usize, usize)| Tensor::randn(0f32, 1.0, shape, &dev).unwrap();
     for (m, n, k) in [
         (4096, 128, 128),
-        (1001, 512, 512),
-        (777, 257, 128),
+        (2053, 512, 512),
+        (1537, 257, 128),
         (4096, 128, 511),
     ] {
         let (a, b, at, bt) = (randn((m, k)), randn((k, n)), randn((k, m)), randn((n, k)));

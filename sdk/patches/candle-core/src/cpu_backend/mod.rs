@@ -1537,10 +1537,11 @@ impl Map2 for MatMul {
                 )
             }
         };
-        if b == 1 && matches!(parallelism, Parallelism::Rayon(_)) && k <= 512 && m >= 128 * num_threads
+        if b == 1 && matches!(parallelism, Parallelism::Rayon(_)) && k <= 512 && m >= 512 * num_threads
         {
-            // One large product with k <= 512: its rows split into one run per thread, each a
-            // single-threaded product. gemm sums each element in one pass over k whatever the
+            // One large product with k <= 512 and at least 512 rows per thread: its rows split
+            // into one run per thread, each a single-threaded product (with fewer rows, as the
+            // tickets MLP's 911, gemm's own split was as fast or faster). gemm sums each element in one pass over k whatever the
             // rows (its k blocks are 512 or more), so the result is the same; gemm's own split
             // had both threads pack the same operand panels and wait on each other per block.
             let per = m.div_ceil(num_threads);
