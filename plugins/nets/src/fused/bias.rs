@@ -7,7 +7,7 @@
 use assay_sdk::candle::{CpuStorage, CustomOp2, CustomOp3, Layout, Shape};
 use assay_sdk::prelude::*;
 
-use super::{bias_grad, chunk_rows, contiguous, filled, fusable, wide, CandleResult};
+use super::{bias_grad, chunk_rows, contiguous, filled, fusable, wide, CandleResult, Slot};
 use crate::rows::per_row;
 
 /// `y + b` on every row of `y`, with the gradient `onesᵀ · grad` for `b`.
@@ -86,7 +86,7 @@ impl CustomOp2 for AddBias {
 /// the same sums), as the SDK's ReLU passes it.
 pub(crate) fn add_bias_relu(y: &Tensor, b: &Tensor) -> Result<Tensor> {
     let d = b.elem_count();
-    if y.dims().last() != Some(&d) || !fusable(&[y, b]) {
+    if d == 0 || y.dims().last() != Some(&d) || !fusable(&[y, b]) {
         return Ok(assay_sdk::ops::relu(&add_bias(y, b)?)?);
     }
     Ok(y.contiguous()?.apply_op2(&b.contiguous()?, AddBiasRelu)?)
@@ -132,7 +132,12 @@ impl CustomOp2 for AddBiasRelu {
         let n = y.elem_count() / d.max(1);
         let both = y.apply_op3_no_bwd(b, &grad, &BiasReluGrad)?;
         let gz = both.narrow(0, 0, n)?.reshape(y.shape())?;
-        let gb = both.narrow(0, n, 1)?.reshape(d)?;
+        // A one-value bias: gemm sums a single column another way (`bias_grad` keeps its product).
+        let gb = if d < 2 {
+            bias_grad(&gz, d)?
+        } else {
+            both.narrow(0, n, 1)?.reshape(d)?
+        };
         Ok((Some(gz), Some(gb)))
     }
 }
@@ -197,15 +202,17 @@ unsafe fn relu_grad_columns([y, g, b]: [&[f32]; 3], (lo, hi): (usize, usize), ds
     let d = b.len();
     let mut sums = vec![0f32; hi - lo];
     for (r, (yr, gr)) in y.chunks_exact(d).zip(g.chunks_exact(d)).enumerate() {
-        let out = std::slice::from_raw_parts_mut(dst.at(r * d + lo), hi - lo);
-        let rows = out.iter_mut().zip(&yr[lo..hi]).zip(&gr[lo..hi]);
-        for (((o, &y), &g), &b) in rows.zip(&b[lo..hi]) {
-            *o = if y + b >= 0.0 { g } else { 0.0 };
-        }
-        if r == 0 {
-            sums.copy_from_slice(out);
-        } else {
-            sums.iter_mut().zip(out.iter()).for_each(|(s, &v)| *s += v);
+        // Not yet written: values go in through `MaybeUninit::write`.
+        let out = std::slice::from_raw_parts_mut(dst.at(r * d + lo).cast::<Slot>(), hi - lo);
+        let row = out
+            .iter_mut()
+            .zip(&yr[lo..hi])
+            .zip(&gr[lo..hi])
+            .zip(&b[lo..hi]);
+        for ((((o, &y), &g), &b), s) in row.zip(sums.iter_mut()) {
+            let v = if y + b >= 0.0 { g } else { 0.0 };
+            o.write(v);
+            *s = if r == 0 { v } else { *s + v };
         }
     }
     let rows = y.len() / d.max(1);
@@ -289,7 +296,8 @@ mod tests {
     #[test]
     fn bias_then_relu_is_the_two_operations_bit_for_bit() {
         let dev = Device::Cpu;
-        for (n, d) in [(7usize, 5usize), (2053, 64)] {
+        // A one-value bias too (its gradient is gemm's product, summed another way).
+        for (n, d) in [(7usize, 5usize), (2053, 64), (300, 1)] {
             let mut yv = Tensor::randn(0f32, 1.0, (n, d), &dev)
                 .unwrap()
                 .flatten_all()
@@ -301,7 +309,7 @@ mod tests {
                 .to_vec1::<f32>()
                 .unwrap();
             // The boundary, where the gradient passes: y + b exactly zero.
-            yv[1] = -bv[1];
+            yv[1] = -bv[1 % d];
             let y = Var::from_tensor(&Tensor::from_vec(yv, (n, d), &dev).unwrap()).unwrap();
             let b = Var::from_tensor(&Tensor::from_vec(bv, d, &dev).unwrap()).unwrap();
             let w = Tensor::randn(0f32, 1.0, (n, d), &dev).unwrap();
@@ -341,6 +349,13 @@ mod tests {
                 assert_eq!(bits(gf.get(v).unwrap()), bits(gp.get(v).unwrap()));
             }
         }
+    }
+
+    #[test]
+    fn an_empty_bias_on_empty_rows_is_empty() {
+        let y = Tensor::zeros((3, 0), DType::F32, &Device::Cpu).unwrap();
+        let b = Tensor::zeros(0, DType::F32, &Device::Cpu).unwrap();
+        assert_eq!(add_bias_relu(&y, &b).unwrap().dims(), &[3, 0]);
     }
 
     #[test]

@@ -11,9 +11,18 @@
 //! than gemm's by terms whose probability is a masked zero, which add nothing.
 //!
 //! Layout per problem: a region of blocks of query rows (see `layout`); block `r0..r1` holds,
-//! for each key `j < r1`, its 64 rows' probabilities (and, backward, score gradients) side by
-//! side, masked keys zero. Key `j` is read back from the blocks of its own block on, which all
-//! hold it. The region is 64-byte aligned, so every vector load is one cache line.
+//! for each key `j < r1`, its rows' probabilities (and, backward, score gradients) side by
+//! side in 64 lanes, masked keys zero. A last block of fewer than 64 rows leaves its other
+//! lanes unwritten: every access there is masked to the block's rows. Key `j` is read back
+//! from the blocks of its own block on, which all hold it. The region is 64-byte aligned, so
+//! every vector load is one cache line.
+//!
+//! The blocks end every 64 rows, where the gemm path joins a remainder shorter than 32 rows to
+//! the block before it, so a chain here may stop before (or, for the keys' gradients, start
+//! after) masked-zero terms that gemm's includes. With finite values those terms change nothing,
+//! except that a sum which underflowed to `-0` can come out `+0` (and an infinity times a masked
+//! zero, a NaN gemm would spread, is skipped): the same kind of exception as the gemm path's
+//! own against the composed computation.
 
 use std::arch::x86_64::*;
 
@@ -390,9 +399,11 @@ unsafe fn backward(
     }
 }
 
-/// The first 64-byte-aligned value of `v` (which has 15 values to spare for it).
+/// The first 64-byte-aligned value of `v` (which has 15 values to spare for it), from the
+/// address itself (`align_offset` may decline to answer).
 fn aligned(v: *mut f32) -> *mut f32 {
-    v.wrapping_add(v.align_offset(64))
+    let bytes = (64 - (v as usize & 63)) & 63;
+    v.wrapping_add(bytes / std::mem::size_of::<f32>())
 }
 
 /// The whole operation forward on the AVX-512 path: the output by position and every
@@ -418,7 +429,7 @@ pub(super) fn forward_all(
         let base = s.base(u);
         // SAFETY: the caller chose this path after `serves(d)` on a CPU with AVX-512F; problem
         // `u` reads its head's columns of `t` rows and writes its own head's columns of `z`
-        // and its own `t · t` probabilities.
+        // and its own region of probabilities (`u · region` on).
         unsafe {
             forward(
                 heads(s, base, q, k, v),

@@ -19,8 +19,10 @@
 //! On a CPU with AVX-512F (heads of 16 to 64 values in whole vectors, 17 positions or more) the
 //! products are register-tiled kernels of this module's own instead of gemm calls, and the
 //! scores are kept key-major so that the softmax works on sixteen rows per vector (`avx512`);
-//! each element is still gemm's chain of multiply-adds, so the bits are the same, which a test
-//! checks against the gemm path.
+//! up to [`CAUSAL_ATTENTION_EXACT_KEYS`] positions each element is still gemm's chain of
+//! multiply-adds, so the bits are the same (a test checks them against the gemm path; the
+//! exceptions, zeros' signs after an underflow and NaN from an infinity times a masked zero,
+//! are in `avx512`'s notes).
 
 use std::sync::Mutex;
 
@@ -40,8 +42,9 @@ const BACKWARD: &str = "causal attention backward";
 /// sum. Longer sequences are computed correctly but may round differently.
 pub const CAUSAL_ATTENTION_EXACT_KEYS: usize = 512;
 
-/// Each problem's `t × t` probabilities, written up to each block's end (zeros where masked
-/// there); what lies beyond a block's end is never written nor read.
+/// Each problem's probabilities: on the gemm path `t × t` values, written up to each block's
+/// end (zeros where masked there), what lies beyond a block's end never written nor read; on
+/// the AVX-512 path its key-major regions (`avx512`), with 15 values to spare for alignment.
 type Probs = Vec<std::mem::MaybeUninit<f32>>;
 
 /// Query rows per block.
@@ -210,8 +213,8 @@ unsafe fn product(m: usize, n: usize, k: usize, dst: *mut f32, dst_rs: isize, lh
 /// A pointer shared by the problems, each of which writes its own elements.
 #[derive(Clone, Copy)]
 struct Out(*mut f32);
-// SAFETY: the problems write disjoint elements (their own head's columns, their own `t × t`
-// probabilities), and the buffer outlives the parallel loop.
+// SAFETY: the problems write disjoint elements (their own head's columns, their own part of
+// the probabilities), and the buffer outlives the parallel loop.
 unsafe impl Send for Out {}
 unsafe impl Sync for Out {}
 
