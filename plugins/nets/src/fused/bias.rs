@@ -7,7 +7,7 @@
 use assay_sdk::candle::{CpuStorage, CustomOp2, CustomOp3, Layout, Shape};
 use assay_sdk::prelude::*;
 
-use super::{bias_grad, chunk_rows, contiguous, filled, fusable, wide, CandleResult, Slot};
+use super::{bias_grad, chunk_rows, contiguous, filled, fusable, CandleResult, Slot};
 use crate::rows::per_row;
 
 /// `y + b` on every row of `y`, with the gradient `onesᵀ · grad` for `b`.
@@ -34,13 +34,11 @@ fn map_rows(a: &[f32], y: &[f32], b: &[f32], f: impl Fn(f32, f32, f32) -> f32 + 
         let rows = out
             .chunks_mut(d)
             .zip(a[start..].chunks(d).zip(y[start..].chunks(d)));
-        wide(|| {
-            for (o, (a, y)) in rows {
-                for (((o, &a), &y), &b) in o.iter_mut().zip(a).zip(y).zip(b) {
-                    o.write(f(a, y, b));
-                }
+        for (o, (a, y)) in rows {
+            for (((o, &a), &y), &b) in o.iter_mut().zip(a).zip(y).zip(b) {
+                o.write(f(a, y, b));
             }
-        })
+        }
     })
 }
 
@@ -168,7 +166,7 @@ impl CustomOp3 for BiasReluGrad {
         let dst = super::Cols(out.as_mut_ptr());
         super::by_columns(n * d, d, |lo, hi| {
             // SAFETY: each call writes columns lo..hi of the n + 1 rows only.
-            unsafe { relu_grad_columns_wide([y, g, b], (lo, hi), dst) }
+            unsafe { relu_grad_columns([y, g, b], (lo, hi), dst) }
         });
         // SAFETY: the column blocks cover 0..d of every one of the n + 1 rows.
         unsafe { out.set_len((n + 1) * d) };
@@ -176,28 +174,11 @@ impl CustomOp3 for BiasReluGrad {
     }
 }
 
-/// [`relu_grad_columns`] compiled for AVX-512 where the CPU has it (as [`wide`]).
-///
-/// # Safety
-/// As [`relu_grad_columns`].
-unsafe fn relu_grad_columns_wide(args: [&[f32]; 3], cols: (usize, usize), dst: super::Cols) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        #[target_feature(enable = "avx512f")]
-        unsafe fn avx512(args: [&[f32]; 3], cols: (usize, usize), dst: super::Cols) {
-            relu_grad_columns(args, cols, dst)
-        }
-        return avx512(args, cols, dst);
-    }
-    relu_grad_columns(args, cols, dst)
-}
-
 /// [`BiasReluGrad`] on columns `lo..hi`: `dst`'s rows, then their column sums as its last row.
 ///
 /// # Safety
 /// `dst` must hold `n + 1` rows of `d` values (`n` the rows of `y` and `g`, `d = b.len()`), and
 /// no other thread may write its columns `lo..hi`.
-#[inline(always)]
 unsafe fn relu_grad_columns([y, g, b]: [&[f32]; 3], (lo, hi): (usize, usize), dst: super::Cols) {
     let d = b.len();
     let mut sums = vec![0f32; hi - lo];

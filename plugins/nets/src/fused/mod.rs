@@ -106,13 +106,11 @@ fn column_sums(grad: &[f32], d: usize) -> Vec<f32> {
     by_columns(grad.len(), d, |lo, hi| {
         // SAFETY: this call reads and writes columns lo..hi of the d sums only.
         let sums = unsafe { std::slice::from_raw_parts_mut(dst.at(lo), hi - lo) };
-        wide(|| {
-            for row in grad.chunks_exact(d).skip(1) {
-                sums.iter_mut()
-                    .zip(&row[lo..hi])
-                    .for_each(|(s, &g)| *s += g);
-            }
-        })
+        for row in grad.chunks_exact(d).skip(1) {
+            sums.iter_mut()
+                .zip(&row[lo..hi])
+                .for_each(|(s, &g)| *s += g);
+        }
     });
     out
 }
@@ -131,23 +129,6 @@ fn by_columns(n: usize, d: usize, f: impl Fn(usize, usize) + Sync) {
         .collect::<Vec<_>>()
         .into_par_iter()
         .for_each(|lo| f(lo, (lo + width).min(d)));
-}
-
-/// `f()` compiled for AVX-512 where the CPU has it (`f` is inlined into a function with that
-/// target feature), otherwise for the baseline (SSE2 on x86-64). For the elementwise loops:
-/// each value's operations are the same at any vector width, so the bits are too.
-#[inline(always)]
-fn wide<R>(f: impl FnOnce() -> R) -> R {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        #[target_feature(enable = "avx512f")]
-        unsafe fn run<R>(f: impl FnOnce() -> R) -> R {
-            f()
-        }
-        // SAFETY: the CPU has AVX-512F (detected just above).
-        return unsafe { run(f) };
-    }
-    f()
 }
 
 /// A pointer to an output whose column blocks are written by different threads of

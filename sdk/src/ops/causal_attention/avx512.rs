@@ -38,7 +38,8 @@ pub(super) const ROWS: usize = 4 * L;
 /// Keys per tile of the key-major products.
 const KEYS: usize = 6;
 
-/// Whether the path serves a head width `d` on this machine.
+/// Whether the path serves a head width `d` on this machine (AVX-512F, and the sixteen-lane
+/// `exp` agreeing with `f32::exp`, which checks the feature too).
 pub(super) fn serves(d: usize) -> bool {
     d.is_multiple_of(L) && (1..=4).contains(&(d / L)) && super::super::exp::wide_path_agrees()
 }
@@ -50,7 +51,6 @@ pub(super) struct Heads {
     pub k: *const f32,
     pub v: *const f32,
     pub rs: usize,
-    pub t: usize,
     pub d: usize,
 }
 
@@ -157,7 +157,7 @@ unsafe fn key_major_tile<const N: usize>(
 }
 
 /// A run of the inner index `j0..j1` of a key-major matrix: element `(r, j)` at
-/// `p + r · p_row + (j − j0) · p_col`.
+/// `p + first + r · p_row + (j − j0) · p_col` (`first`, `p_row` and `p_col` given with it).
 #[derive(Clone, Copy)]
 struct Run {
     p: *const f32,
@@ -173,7 +173,7 @@ struct Run {
 #[target_feature(enable = "avx512f")]
 unsafe fn row_major(
     runs: &[Run],
-    (p_row, p_col): (usize, usize),
+    (first, p_row, p_col): (usize, usize, usize),
     rows: usize,
     y: *const f32,
     rs: usize,
@@ -183,7 +183,7 @@ unsafe fn row_major(
     macro_rules! tiles {
         ($dv:literal, $big:literal) => {{
             let mut r = 0;
-            let tile = |r: usize| (r * p_row, out.add(r * rs));
+            let tile = |r: usize| (first + r * p_row, out.add(r * rs));
             while r + $big <= rows {
                 row_major_tile::<$dv, $big>(runs, tile(r), (p_row, p_col), y, rs);
                 r += $big;
@@ -308,30 +308,60 @@ unsafe fn softmax_grad_block(
     }
 }
 
-/// Where each block's key-major values start in a problem's region, and the region's size:
-/// block `r0..r1` holds keys `0..r1` of its rows, [`ROWS`] values per key (whole vectors, so
-/// that every vector of an aligned region is aligned).
-fn layout(t: usize) -> (Vec<usize>, usize) {
-    let mut starts = Vec::new();
-    let mut size = 0;
-    for (_, r1) in blocks(t) {
-        starts.push(size);
-        size += r1 * ROWS;
+/// A problem's region: its blocks of query rows `(r0, r1)`, where each block's key-major values
+/// start, and the region's size. Block `r0..r1` holds keys `0..r1` of its rows, [`ROWS`] values
+/// per key (whole vectors, so that every vector of an aligned region is aligned).
+struct Layout {
+    blocks: Vec<(usize, usize)>,
+    starts: Vec<usize>,
+    size: usize,
+}
+
+impl Layout {
+    fn new(t: usize) -> Layout {
+        let blocks: Vec<(usize, usize)> = blocks(t).collect();
+        let mut starts = Vec::with_capacity(blocks.len());
+        let mut size = 0;
+        for &(_, r1) in &blocks {
+            starts.push(size);
+            size += r1 * ROWS;
+        }
+        Layout {
+            blocks,
+            starts,
+            size,
+        }
     }
-    (starts, size)
+
+    /// Each block of `region` as a run of its rows (for reading a key's values across blocks).
+    fn runs(&self, region: *const f32) -> Vec<Run> {
+        self.blocks
+            .iter()
+            .zip(&self.starts)
+            .map(|(&(r0, r1), &start)| Run {
+                p: region.wrapping_add(start),
+                j0: r0,
+                j1: r1,
+            })
+            .collect()
+    }
+
+    /// The blocks with where each starts.
+    fn each(&self) -> impl Iterator<Item = ((usize, usize), usize)> + '_ {
+        self.blocks.iter().copied().zip(self.starts.iter().copied())
+    }
 }
 
 /// One problem forward: its output rows into `z` (`rs` apart) and its probabilities into the
-/// region `pt` (see [`layout`]); `xt` is scratch of `d · ROWS` values.
+/// region `pt` (laid out as `lay`); `xt` is scratch of `d · ROWS` values.
 ///
 /// # Safety
 /// The CPU must have AVX-512F and [`serves`] `h.d`; the operands must hold `t` rows, `z` too,
 /// and `pt` the region's values.
 #[target_feature(enable = "avx512f")]
-unsafe fn forward(h: Heads, scale: f32, z: *mut f32, pt: *mut f32, xt: &mut [f32]) {
-    let Heads { q, k, v, rs, t, d } = h;
-    let (starts, _) = layout(t);
-    for ((r0, r1), &start) in blocks(t).zip(&starts) {
+unsafe fn forward(h: Heads, lay: &Layout, scale: f32, z: *mut f32, pt: *mut f32, xt: &mut [f32]) {
+    let Heads { q, k, v, rs, d } = h;
+    for ((r0, r1), start) in lay.each() {
         let m = r1 - r0;
         pack_transposed(q, rs, r0, m, d, xt);
         let block = pt.add(start);
@@ -342,7 +372,7 @@ unsafe fn forward(h: Heads, scale: f32, z: *mut f32, pt: *mut f32, xt: &mut [f32
             j0: 0,
             j1: r1,
         };
-        row_major(&[run], (1, ROWS), m, v, rs, d, z.add(r0 * rs));
+        row_major(&[run], (0, 1, ROWS), m, v, rs, d, z.add(r0 * rs));
     }
 }
 
@@ -356,6 +386,7 @@ unsafe fn forward(h: Heads, scale: f32, z: *mut f32, pt: *mut f32, xt: &mut [f32
 #[target_feature(enable = "avx512f")]
 unsafe fn backward(
     h: Heads,
+    lay: &Layout,
     scale: f32,
     pt: *const f32,
     dz: *const f32,
@@ -363,9 +394,8 @@ unsafe fn backward(
     ds: *mut f32,
     xt: &mut [f32],
 ) {
-    let Heads { q, k, v, rs, t, d } = h;
-    let (starts, _) = layout(t);
-    for ((r0, r1), &start) in blocks(t).zip(&starts) {
+    let Heads { q, k, v, rs, d } = h;
+    for ((r0, r1), start) in lay.each() {
         let m = r1 - r0;
         pack_transposed(dz, rs, r0, m, d, xt);
         let block = ds.add(start);
@@ -376,26 +406,15 @@ unsafe fn backward(
             j0: 0,
             j1: r1,
         };
-        row_major(&[run], (1, ROWS), m, k, rs, d, dq.add(r0 * rs));
+        row_major(&[run], (0, 1, ROWS), m, k, rs, d, dq.add(r0 * rs));
     }
-    // Keys of a block are seen from the block's first row on: one run per block of rows from
-    // there, each the block's values for these keys.
-    let all: Vec<(usize, usize)> = blocks(t).collect();
-    for (kb, &(c0, c1)) in all.iter().enumerate() {
-        let runs = |region: *const f32| -> Vec<Run> {
-            all.iter()
-                .zip(&starts)
-                .skip(kb)
-                .map(|(&(r0, r1), &start)| Run {
-                    p: region.add(start + c0 * ROWS),
-                    j0: r0,
-                    j1: r1,
-                })
-                .collect()
-        };
-        let keys = c1 - c0;
-        row_major(&runs(pt), (ROWS, 1), keys, dz, rs, d, dv.add(c0 * rs));
-        row_major(&runs(ds), (ROWS, 1), keys, q, rs, d, dk.add(c0 * rs));
+    // Keys of a block are seen from the block's first row on: the runs of the blocks from
+    // there, each read at these keys' values.
+    let (p_runs, ds_runs) = (lay.runs(pt), lay.runs(ds));
+    for (kb, &(c0, c1)) in lay.blocks.iter().enumerate() {
+        let (keys, at) = (c1 - c0, (c0 * ROWS, ROWS, 1));
+        row_major(&p_runs[kb..], at, keys, dz, rs, d, dv.add(c0 * rs));
+        row_major(&ds_runs[kb..], at, keys, q, rs, d, dk.add(c0 * rs));
     }
 }
 
@@ -415,7 +434,8 @@ pub(super) fn forward_all(
     k: &[f32],
     v: &[f32],
 ) -> (Vec<f32>, Probs) {
-    let region = layout(s.t).1;
+    let lay = Layout::new(s.t);
+    let region = lay.size;
     let mut z: Vec<f32> = Vec::with_capacity(s.len());
     let mut p: Probs = Vec::with_capacity(s.problems() * region + 15);
     // SAFETY: `MaybeUninit<f32>` needs no initialisation.
@@ -433,6 +453,7 @@ pub(super) fn forward_all(
         unsafe {
             forward(
                 heads(s, base, q, k, v),
+                &lay,
                 scale,
                 zp.0.add(base),
                 pp.0.add(u * region),
@@ -453,7 +474,8 @@ pub(super) fn backward_all(
     p: &Probs,
     dz: &[f32],
 ) -> [Vec<f32>; 3] {
-    let region = layout(s.t).1;
+    let lay = Layout::new(s.t);
+    let region = lay.size;
     let mut grads: [Vec<f32>; 3] = std::array::from_fn(|_| Vec::with_capacity(s.len()));
     let outs = grads.each_mut().map(|g| Out(g.as_mut_ptr()));
     each_problem(s, region + 15 + s.d * ROWS, |u, scratch| {
@@ -466,6 +488,7 @@ pub(super) fn backward_all(
         unsafe {
             backward(
                 heads(s, base, q, k, v),
+                &lay,
                 scale,
                 pt.add(u * region),
                 dz[base..].as_ptr(),
@@ -489,7 +512,6 @@ fn heads(s: Shape4, base: usize, q: &[f32], k: &[f32], v: &[f32]) -> Heads {
         k: k[base..].as_ptr(),
         v: v[base..].as_ptr(),
         rs: s.row_stride() as usize,
-        t: s.t,
         d: s.d,
     }
 }

@@ -502,11 +502,12 @@ const WIDE_FROM: usize = 17;
 /// Whether the AVX-512 kernels serve heads of width `d` on this machine.
 fn wide_path(d: usize) -> bool {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        return avx512::serves(d);
-    }
-    let _ = d;
-    false
+    return avx512::serves(d);
+    #[cfg(not(target_arch = "x86_64"))]
+    return {
+        let _ = d;
+        false
+    };
 }
 
 impl CustomOp3 for CausalAttention {

@@ -1510,15 +1510,17 @@ impl Map2 for MatMul {
             (b, m, n, k)
         };
         let dst_addr = dst.as_mut_ptr() as usize;
-        let product = |step: usize, parallelism: Parallelism| {
-            let lhs_p = &lhs[step * a_skip..];
+        // Product `step` of the batch, its rows `rows` only.
+        let product = |step: usize, rows: std::ops::Range<usize>, parallelism: Parallelism| {
+            let lhs_p = &lhs[step * a_skip + rows.start * lhs_rs..];
             let rhs_p = &rhs[step * b_skip..];
             unsafe {
                 gemm(
-                    /* m: usize = */ m,
+                    /* m: usize = */ rows.len(),
                     /* n: usize = */ n,
                     /* k: usize = */ k,
-                    /* dst: *mut T = */ (dst_addr as *mut T).add(step * c_skip),
+                    /* dst: *mut T = */
+                    (dst_addr as *mut T).add(step * c_skip + rows.start * dst_rs),
                     /* dst_cs: isize = */ dst_cs as isize,
                     /* dst_rs: isize = */ dst_rs as isize,
                     /* read_dst: bool = */ false,
@@ -1541,37 +1543,15 @@ impl Map2 for MatMul {
         {
             // One large product with k <= 512 and at least 512 rows per thread: its rows split
             // into one run per thread, each a single-threaded product (with fewer rows, as the
-            // tickets MLP's 911, gemm's own split was as fast or faster). gemm sums each element in one pass over k whatever the
-            // rows (its k blocks are 512 or more), so the result is the same; gemm's own split
-            // had both threads pack the same operand panels and wait on each other per block.
+            // tickets MLP's 911, gemm's own split was as fast or faster). gemm sums each element
+            // in one pass over k whatever the rows (its k blocks are 512 or more), so the result
+            // is the same; gemm's own split had both threads pack the same operand panels and
+            // wait on each other per block.
             let per = m.div_ceil(num_threads);
             (0..num_threads).into_par_iter().for_each(|part| {
-                let (r0, r1) = (part * per, ((part + 1) * per).min(m));
-                if r0 >= r1 {
-                    return;
-                }
-                unsafe {
-                    gemm(
-                        r1 - r0,
-                        n,
-                        k,
-                        (dst_addr as *mut T).add(r0 * dst_rs),
-                        dst_cs as isize,
-                        dst_rs as isize,
-                        false,
-                        lhs.as_ptr().add(r0 * lhs_rs),
-                        lhs_cs as isize,
-                        lhs_rs as isize,
-                        rhs.as_ptr(),
-                        rhs_cs as isize,
-                        rhs_rs as isize,
-                        T::zero(),
-                        T::one(),
-                        false,
-                        false,
-                        false,
-                        Parallelism::None,
-                    )
+                let rows = part * per..((part + 1) * per).min(m);
+                if !rows.is_empty() {
+                    product(0, rows, Parallelism::None);
                 }
             });
         } else if num_threads > 1
@@ -1583,10 +1563,10 @@ impl Map2 for MatMul {
             // the products go to the pool whole. Each writes its own `c_skip` block of dst.
             (0..b)
                 .into_par_iter()
-                .for_each(|step| product(step, Parallelism::None));
+                .for_each(|step| product(step, 0..m, Parallelism::None));
         } else {
             for step in 0..b {
-                product(step, parallelism);
+                product(step, 0..m, parallelism);
             }
         }
         // SAFETY: the `b` products wrote all `len` elements (k > 0), or dst is zero-filled.
