@@ -1510,17 +1510,21 @@ impl Map2 for MatMul {
             (b, m, n, k)
         };
         let dst_addr = dst.as_mut_ptr() as usize;
-        // Product `step` of the batch, its rows `rows` only.
-        let product = |step: usize, rows: std::ops::Range<usize>, parallelism: Parallelism| {
-            let lhs_p = &lhs[step * a_skip + rows.start * lhs_rs..];
-            let rhs_p = &rhs[step * b_skip..];
+        // Rows `rows` of product `step`, summed over the depths `depth` only, written to `out`
+        // (the address of their first row, rows `dst_rs` apart).
+        let partial = |step: usize,
+                       rows: std::ops::Range<usize>,
+                       depth: std::ops::Range<usize>,
+                       out: usize,
+                       parallelism: Parallelism| {
+            let lhs_p = &lhs[step * a_skip + rows.start * lhs_rs + depth.start * lhs_cs..];
+            let rhs_p = &rhs[step * b_skip + depth.start * rhs_rs..];
             unsafe {
                 gemm(
                     /* m: usize = */ rows.len(),
                     /* n: usize = */ n,
-                    /* k: usize = */ k,
-                    /* dst: *mut T = */
-                    (dst_addr as *mut T).add(step * c_skip + rows.start * dst_rs),
+                    /* k: usize = */ depth.len(),
+                    /* dst: *mut T = */ out as *mut T,
                     /* dst_cs: isize = */ dst_cs as isize,
                     /* dst_rs: isize = */ dst_rs as isize,
                     /* read_dst: bool = */ false,
@@ -1539,7 +1543,30 @@ impl Map2 for MatMul {
                 )
             }
         };
-        if b == 1 && matches!(parallelism, Parallelism::Rayon(_)) && k <= 512 && m >= 512 * num_threads
+        // Product `step`, its rows `rows` only.
+        let product = |step: usize, rows: std::ops::Range<usize>, parallelism: Parallelism| {
+            let out = dst_addr + (step * c_skip + rows.start * dst_rs) * std::mem::size_of::<T>();
+            partial(step, rows, 0..k, out, parallelism)
+        };
+        // gemm's depth blocks for an f32 product of more than 16 x 16 (smaller ones take other
+        // paths) on x86-64: 512 values when both sides are at most 64, else k split evenly into
+        // blocks of at most 512. Each element is one fused multiply-add chain per block, from
+        // zero, and the blocks are added to it in order.
+        let depth_block = if m <= 64 && n <= 64 {
+            512
+        } else {
+            k.div_ceil(k.div_ceil(512))
+        };
+        let blocks = k.div_ceil(depth_block);
+        let parts = num_threads.min(blocks).max(1);
+        // The first block of part `part`.
+        let first = |part: usize| part * blocks / parts;
+        let depth = |block: usize| (block * depth_block).min(k);
+        let spare = blocks - first(1);
+        if b == 1
+            && matches!(parallelism, Parallelism::Rayon(_))
+            && k <= 512
+            && m >= 512 * num_threads
         {
             // One large product with k <= 512 and at least 512 rows per thread: its rows split
             // into one run per thread, each a single-threaded product (with fewer rows, as the
@@ -1552,6 +1579,49 @@ impl Map2 for MatMul {
                 let rows = part * per..((part + 1) * per).min(m);
                 if !rows.is_empty() {
                     product(0, rows, Parallelism::None);
+                }
+            });
+        } else if cfg!(target_arch = "x86_64")
+            && b == 1
+            && T::DTYPE == DType::F32
+            && matches!(parallelism, Parallelism::Rayon(_))
+            && m >= 16
+            && n >= 16
+            && m * n > 256
+            && m < 512 * num_threads
+            && parts > 1
+            && spare * m * n <= 1 << 22
+        {
+            // One product with few rows and a long sum (a weight gradient, `xᵀ · g` over the
+            // batch's rows): its depth blocks split into one run per thread. The first run sums
+            // into dst, each later block into a buffer of its own, and the buffers are then added
+            // to dst in block order, as gemm adds them, so the result is the same. gemm's own
+            // split packed the same operand panels on both threads and met at every block.
+            let mut partials: Vec<T> = Vec::with_capacity(spare * m * n);
+            let partials_addr = partials.as_mut_ptr() as usize;
+            let size = std::mem::size_of::<T>();
+            (0..parts).into_par_iter().for_each(|part| {
+                if part == 0 {
+                    partial(0, 0..m, 0..depth(first(1)), dst_addr, Parallelism::None);
+                } else {
+                    for block in first(part)..first(part + 1) {
+                        let out = partials_addr + (block - first(1)) * m * n * size;
+                        let depths = depth(block)..depth(block + 1);
+                        partial(0, 0..m, depths, out, Parallelism::None);
+                    }
+                }
+            });
+            // SAFETY: the first run wrote all m * n elements of dst (k > 0), and each later
+            // block all m * n of its buffer.
+            unsafe {
+                dst.set_len(len);
+                partials.set_len(spare * m * n);
+            }
+            let chunk = (m * n).div_ceil(num_threads);
+            dst.par_chunks_mut(chunk).enumerate().for_each(|(i, sums)| {
+                for block in partials.chunks_exact(m * n) {
+                    let block = &block[i * chunk..];
+                    sums.iter_mut().zip(block).for_each(|(s, &p)| *s = *s + p);
                 }
             });
         } else if num_threads > 1
