@@ -277,8 +277,15 @@ mod tests {
     #[test]
     fn bias_then_relu_is_the_two_operations_bit_for_bit() {
         let dev = Device::Cpu;
-        // A one-value bias too (its gradient is gemm's product, summed another way).
-        for (n, d) in [(7usize, 5usize), (2053, 64), (300, 1)] {
+        // A one-value bias too (its gradient is gemm's product, summed another way); widths
+        // that split over the pool into uneven column blocks, and a bias of 385 values.
+        for (n, d) in [
+            (7usize, 5usize),
+            (2053, 64),
+            (300, 1),
+            (1031, 200),
+            (40, 385),
+        ] {
             let mut yv = Tensor::randn(0f32, 1.0, (n, d), &dev)
                 .unwrap()
                 .flatten_all()

@@ -10,6 +10,7 @@
 //! from `assay_sdk::rayon`.
 
 mod bias;
+mod column_sums;
 mod embedding_sum;
 mod layer_norm;
 mod token_rows;
@@ -22,6 +23,7 @@ pub(crate) use token_rows::token_rows;
 use assay_sdk::candle::{CpuStorage, Layout};
 use assay_sdk::prelude::*;
 use assay_sdk::rayon::prelude::*;
+use column_sums::column_sums;
 
 pub(crate) type CandleResult<T> = std::result::Result<T, assay_sdk::candle::Error>;
 
@@ -78,7 +80,7 @@ fn fusable(ts: &[&Tensor]) -> bool {
 
 /// The gradient of a bias added to every row of `grad` (`[..., d]`): `onesᵀ · grad`, the product
 /// the composed `ones(n, 1) · b` made, so that its bits are those of the composition. On the
-/// CPU the product is computed as gemm computes it ([`column_sums`]), spread over the pool.
+/// CPU the product is computed as gemm computes it ([`column_sums`]).
 fn bias_grad(grad: &Tensor, d: usize) -> CandleResult<Tensor> {
     let n = grad.elem_count() / d.max(1);
     if d >= 2 && fusable(&[grad]) {
@@ -91,28 +93,6 @@ fn bias_grad(grad: &Tensor, d: usize) -> CandleResult<Tensor> {
     }
     let ones = Tensor::ones((n, 1), grad.dtype(), grad.device())?;
     ones.t()?.matmul(&grad.reshape((n, d))?)?.reshape(d)
-}
-
-/// `onesᵀ · grad` for `grad` of rows of `d ≥ 2` values, as gemm computes that product (a
-/// matrix-vector product over the rows): each column's sum starts from its first row's value
-/// and adds the next rows' in order. Large sums split the columns over the pool, which keeps
-/// that order.
-fn column_sums(grad: &[f32], d: usize) -> Vec<f32> {
-    if grad.len() < d || d == 0 {
-        return vec![0.0; d];
-    }
-    let mut out = grad[..d].to_vec();
-    let dst = Cols(out.as_mut_ptr());
-    by_columns(grad.len(), d, |lo, hi| {
-        // SAFETY: this call reads and writes columns lo..hi of the d sums only.
-        let sums = unsafe { std::slice::from_raw_parts_mut(dst.at(lo), hi - lo) };
-        for row in grad.chunks_exact(d).skip(1) {
-            sums.iter_mut()
-                .zip(&row[lo..hi])
-                .for_each(|(s, &g)| *s += g);
-        }
-    });
-    out
 }
 
 /// Runs `f(lo, hi)` over column blocks covering `0..d` of a pass over `n` values: one block
