@@ -7,8 +7,12 @@
 use assay_sdk::candle::{CpuStorage, CustomOp2, CustomOp3, Layout, Shape};
 use assay_sdk::prelude::*;
 
-use super::{bias_grad, chunk_rows, contiguous, filled, fusable, CandleResult, Slot};
+use super::column_sums::add_rows;
+use super::{
+    bias_grad, chunk_rows, contiguous, filled, fusable, CandleResult, Slot, PARALLEL_FROM,
+};
 use crate::rows::per_row;
+use assay_sdk::rayon::prelude::*;
 
 /// `y + b` on every row of `y`, with the gradient `onesᵀ · grad` for `b`.
 pub(crate) fn add_bias(y: &Tensor, b: &Tensor) -> Result<Tensor> {
@@ -141,8 +145,13 @@ impl CustomOp2 for AddBiasRelu {
 }
 
 /// `grad` where `y + b >= 0`, else 0, as `[n + 1, d]`: its `n` rows, then their column sums
-/// as [`bias_grad`] sums them (from the first row, in row order). Large passes split the
-/// columns over the pool, which keeps that order.
+/// as [`bias_grad`] sums them (from the first row, in row order).
+///
+/// Large passes split the rows into one run per thread, as a product split by rows left them
+/// in the threads' caches (candle's patched matmul gives each thread one run of rows). The first
+/// run keeps the column sums as it goes, and the calling thread then adds the other runs' rows
+/// in order. (Split by columns instead, each thread read part of every row, half of them from
+/// the other core's cache: the pass took twice the CPU time at two threads as at one.)
 struct BiasReluGrad;
 
 impl CustomOp3 for BiasReluGrad {
@@ -161,43 +170,79 @@ impl CustomOp3 for BiasReluGrad {
     ) -> CandleResult<(CpuStorage, Shape)> {
         let [y, b, g] = storages3(self.name(), [(s1, l1), (s2, l2), (s3, l3)])?;
         let d = b.len();
-        let n = y.len() / d.max(1);
+        if d == 0 || y.len() % d != 0 || g.len() != y.len() {
+            return Err(assay_sdk::candle::Error::Msg(format!(
+                "{}: rows of {} and {} values for a bias of {d}",
+                self.name(),
+                y.len(),
+                g.len()
+            )));
+        }
+        let n = y.len() / d;
         let mut out: Vec<f32> = Vec::with_capacity((n + 1) * d);
-        let dst = super::Cols(out.as_mut_ptr());
-        super::by_columns(n * d, d, |lo, hi| {
-            // SAFETY: each call writes columns lo..hi of the n + 1 rows only.
-            unsafe { relu_grad_columns([y, g, b], (lo, hi), dst) }
-        });
-        // SAFETY: the column blocks cover 0..d of every one of the n + 1 rows.
+        let (rows, last) = out.spare_capacity_mut()[..(n + 1) * d].split_at_mut(n * d);
+        let threads = if n * d >= PARALLEL_FROM {
+            assay_sdk::rayon::current_num_threads()
+        } else {
+            1
+        };
+        let per = n.div_ceil(threads).max(1) * d;
+        let run = |(i, out): (usize, &mut [Slot])| {
+            let at = i * per;
+            let (y, g) = (&y[at..at + out.len()], &g[at..at + out.len()]);
+            relu_grad_rows([y, g, b], out, i == 0)
+        };
+        let first = if threads > 1 {
+            rows.par_chunks_mut(per)
+                .enumerate()
+                .map(run)
+                .collect::<Vec<_>>()
+        } else {
+            rows.chunks_mut(per).enumerate().map(run).collect()
+        };
+        let mut sums = first
+            .into_iter()
+            .next()
+            .flatten()
+            .unwrap_or_else(|| vec![0.0; d]);
+        if n * d > per {
+            // SAFETY: every run wrote each element of its rows (`relu_grad_rows`).
+            let rest = unsafe { &*(&rows[per..] as *const [Slot] as *const [f32]) };
+            add_rows(&mut sums, rest);
+        }
+        for (o, s) in last.iter_mut().zip(sums) {
+            o.write(s);
+        }
+        // SAFETY: the runs cover the n rows, and the sums the last one.
         unsafe { out.set_len((n + 1) * d) };
         Ok((CpuStorage::F32(out), Shape::from((n + 1, d))))
     }
 }
 
-/// [`BiasReluGrad`] on columns `lo..hi`: `dst`'s rows, then their column sums as its last row.
-///
-/// # Safety
-/// `dst` must hold `n + 1` rows of `d` values (`n` the rows of `y` and `g`, `d = b.len()`), and
-/// no other thread may write its columns `lo..hi`.
-unsafe fn relu_grad_columns([y, g, b]: [&[f32]; 3], (lo, hi): (usize, usize), dst: super::Cols) {
+/// [`BiasReluGrad`] on a run of rows of `y` and `g` (the bias `b` gives the row length), written
+/// to `out`; with `sum`, their column sums too, each from the run's first row in row order.
+fn relu_grad_rows([y, g, b]: [&[f32]; 3], out: &mut [Slot], sum: bool) -> Option<Vec<f32>> {
     let d = b.len();
-    let mut sums = vec![0f32; hi - lo];
-    for (r, (yr, gr)) in y.chunks_exact(d).zip(g.chunks_exact(d)).enumerate() {
-        // Not yet written: values go in through `MaybeUninit::write`.
-        let out = std::slice::from_raw_parts_mut(dst.at(r * d + lo).cast::<Slot>(), hi - lo);
-        let row = out
-            .iter_mut()
-            .zip(&yr[lo..hi])
-            .zip(&gr[lo..hi])
-            .zip(&b[lo..hi]);
-        for ((((o, &y), &g), &b), s) in row.zip(sums.iter_mut()) {
-            let v = if y + b >= 0.0 { g } else { 0.0 };
+    let rows = out.chunks_mut(d).zip(y.chunks(d)).zip(g.chunks(d));
+    let pass = |y: f32, g: f32, b: f32| if y + b >= 0.0 { g } else { 0.0 };
+    if !sum {
+        for ((o, y), g) in rows {
+            for (((o, &y), &g), &b) in o.iter_mut().zip(y).zip(g).zip(b) {
+                o.write(pass(y, g, b));
+            }
+        }
+        return None;
+    }
+    let mut sums = vec![0f32; d];
+    for (r, ((o, y), g)) in rows.enumerate() {
+        let row = o.iter_mut().zip(y).zip(g).zip(b).zip(sums.iter_mut());
+        for ((((o, &y), &g), &b), s) in row {
+            let v = pass(y, g, b);
             o.write(v);
             *s = if r == 0 { v } else { *s + v };
         }
     }
-    let rows = y.len() / d.max(1);
-    std::ptr::copy_nonoverlapping(sums.as_ptr(), dst.at(rows * d + lo), hi - lo);
+    Some(sums)
 }
 
 /// `r + (y + b)`: a residual stream `r` plus a linear map's product `y` and its bias `b`, in one

@@ -14,19 +14,27 @@ pub(super) fn column_sums(grad: &[f32], d: usize) -> Vec<f32> {
     if grad.len() < d || d == 0 {
         return vec![0.0; d];
     }
+    let mut sums = grad[..d].to_vec();
+    add_rows(&mut sums, &grad[d..]);
+    sums
+}
+
+/// Adds the rows of `rows` (rows of `sums.len()` values; a remainder past the last whole row
+/// is ignored) to `sums`, one row after another.
+pub(super) fn add_rows(sums: &mut [f32], rows: &[f32]) {
+    let d = sums.len();
+    if d == 0 || rows.len() < d {
+        return;
+    }
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx512f") {
-        let mut out = vec![0.0; d];
-        // SAFETY: the CPU has AVX-512F; `grad` holds whole rows of `d` values (the remainder
-        // past the last whole row is ignored, as by the scalar path), `out` holds `d`.
-        unsafe { avx512::column_sums(grad, d, &mut out) };
-        return out;
+        // SAFETY: the CPU has AVX-512F; `rows` holds at least one whole row of `d` values.
+        unsafe { avx512::add_rows(sums, rows) };
+        return;
     }
-    let mut out = grad[..d].to_vec();
-    for row in grad.chunks_exact(d).skip(1) {
-        out.iter_mut().zip(row).for_each(|(s, &g)| *s += g);
+    for row in rows.chunks_exact(d) {
+        sums.iter_mut().zip(row).for_each(|(s, &g)| *s += g);
     }
-    out
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -36,22 +44,22 @@ mod avx512 {
     /// Columns summed per sweep over the rows: eight registers of sixteen.
     const SWEEP: usize = 128;
 
-    /// [`super::column_sums`] into `out`, in sweeps of up to [`SWEEP`] columns.
+    /// [`super::add_rows`], in sweeps of up to [`SWEEP`] columns.
     ///
     /// # Safety
-    /// The CPU must have AVX-512F; `grad.len() >= d > 0` and `out.len() == d`.
+    /// The CPU must have AVX-512F; `rows.len() >= sums.len() > 0`.
     #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn column_sums(grad: &[f32], d: usize, out: &mut [f32]) {
-        let rows = grad.len() / d;
+    pub(super) unsafe fn add_rows(sums: &mut [f32], rows: &[f32]) {
+        let d = sums.len();
         let mut lo = 0;
         while lo < d {
             let width = (d - lo).min(SWEEP);
             let sweep = Sweep {
-                grad: grad.as_ptr().add(lo),
+                rows: rows.as_ptr().add(lo),
                 d,
-                rows,
+                count: rows.len() / d,
                 width,
-                out: out.as_mut_ptr().add(lo),
+                sums: sums.as_mut_ptr().add(lo),
             };
             match width.div_ceil(16) {
                 1 => sweep.run::<1>(),
@@ -67,40 +75,39 @@ mod avx512 {
         }
     }
 
-    /// `width` columns from `grad` (the first row's first of them), `rows` rows `d` apart,
-    /// summed into `out`.
+    /// `width` columns of `count` rows `d` apart (`rows` at the first row's first of them),
+    /// added to the `width` sums at `sums`.
     struct Sweep {
-        grad: *const f32,
+        rows: *const f32,
         d: usize,
-        rows: usize,
+        count: usize,
         width: usize,
-        out: *mut f32,
+        sums: *mut f32,
     }
 
     impl Sweep {
         /// The sums in `V` registers (`16 (V - 1) < width <= 16 V`; the last one masked).
         #[target_feature(enable = "avx512f")]
         unsafe fn run<const V: usize>(&self) {
-            let mask = |v: usize| -> __mmask16 {
+            let masks: [__mmask16; V] = std::array::from_fn(|v| {
                 let left = self.width - 16 * v;
                 if left >= 16 {
                     0xffff
                 } else {
                     (1u16 << left) - 1
                 }
-            };
-            let masks: [__mmask16; V] = std::array::from_fn(mask);
+            });
             let mut sums: [__m512; V] =
-                std::array::from_fn(|v| _mm512_maskz_loadu_ps(masks[v], self.grad.add(16 * v)));
-            for r in 1..self.rows {
-                let row = self.grad.add(r * self.d);
+                std::array::from_fn(|v| _mm512_maskz_loadu_ps(masks[v], self.sums.add(16 * v)));
+            for r in 0..self.count {
+                let row = self.rows.add(r * self.d);
                 for v in 0..V {
                     let g = _mm512_maskz_loadu_ps(masks[v], row.add(16 * v));
                     sums[v] = _mm512_add_ps(sums[v], g);
                 }
             }
             for v in 0..V {
-                _mm512_mask_storeu_ps(self.out.add(16 * v), masks[v], sums[v]);
+                _mm512_mask_storeu_ps(self.sums.add(16 * v), masks[v], sums[v]);
             }
         }
     }

@@ -95,37 +95,6 @@ fn bias_grad(grad: &Tensor, d: usize) -> CandleResult<Tensor> {
     ones.t()?.matmul(&grad.reshape((n, d))?)?.reshape(d)
 }
 
-/// Runs `f(lo, hi)` over column blocks covering `0..d` of a pass over `n` values: one block
-/// when small, otherwise one block of whole 16-lane vectors per thread of the pool. Splitting by
-/// columns keeps each column's sums in row order.
-fn by_columns(n: usize, d: usize, f: impl Fn(usize, usize) + Sync) {
-    let threads = assay_sdk::rayon::current_num_threads();
-    if n < PARALLEL_FROM || threads < 2 || d < 32 {
-        return f(0, d);
-    }
-    let width = d.div_ceil(threads).div_ceil(16) * 16;
-    (0..d)
-        .step_by(width)
-        .collect::<Vec<_>>()
-        .into_par_iter()
-        .for_each(|lo| f(lo, (lo + width).min(d)));
-}
-
-/// A pointer to an output whose column blocks are written by different threads of
-/// [`by_columns`].
-#[derive(Clone, Copy)]
-struct Cols(*mut f32);
-// SAFETY: each thread writes only its own columns, and the buffer outlives the pass.
-unsafe impl Send for Cols {}
-unsafe impl Sync for Cols {}
-
-impl Cols {
-    /// The pointer `i` values on (a method, so that closures capture the whole `Cols`).
-    fn at(self, i: usize) -> *mut f32 {
-        self.0.wrapping_add(i)
-    }
-}
-
 /// Row gradients summed into a zero table of `table_rows` rows in row order, as candle's
 /// `index_add` sums them (so they round the same): `out[index(r)] += grad[source(r)]` for `r` in
 /// `0..rows`. Large passes split the columns over the pool, which keeps each element's order.
