@@ -109,9 +109,13 @@ fn depth_split_products_equal_one_gemm_call_bit_for_bit() {
         (200, 96, 2049),
         (48, 40, 2600),
         (96, 130, 513),
-        // 16 x 16 and two sides of 16 x 20: gemm sums the first over blocks of 1,024 itself.
+        // 16 x 16 (left to gemm, which may sum it in blocks of 1,024 on another path) and 16 x 20.
         (16, 16, 20000),
         (16, 20, 16000),
+        // Last blocks of 2 and 1 (left to gemm, whose path for them rounds each product) and of 3.
+        (64, 64, 1026),
+        (48, 40, 1025),
+        (64, 64, 1027),
     ] {
         check_against_one_gemm_call(mnk);
     }

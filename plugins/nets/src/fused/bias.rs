@@ -147,11 +147,13 @@ impl CustomOp2 for AddBiasRelu {
 /// `grad` where `y + b >= 0`, else 0, as `[n + 1, d]`: its `n` rows, then their column sums
 /// as [`bias_grad`] sums them (from the first row, in row order).
 ///
-/// Large passes split the rows into one run per thread, as a product split by rows left them
-/// in the threads' caches (candle's patched matmul gives each thread one run of rows). The first
-/// run keeps the column sums as it goes, and the calling thread then adds the other runs' rows
-/// in order. (Split by columns instead, each thread read part of every row, half of them from
-/// the other core's cache: the pass took twice the CPU time at two threads as at one.)
+/// Large passes split the rows into one run per thread, so that each thread reads whole rows,
+/// mostly rows its own part of the previous operation wrote (a product split by rows, as the
+/// patched matmul splits the one before this pass, leaves a run of rows in each thread's cache;
+/// rayon does not promise which thread takes which run). The first run keeps the column sums as
+/// it goes, and the calling thread then adds the other runs' rows in order. (Split by columns
+/// instead, each thread read part of every row, half of them from the other core's cache: the
+/// pass took twice the CPU time at two threads as at one.)
 struct BiasReluGrad;
 
 impl CustomOp3 for BiasReluGrad {
@@ -323,7 +325,7 @@ mod tests {
     fn bias_then_relu_is_the_two_operations_bit_for_bit() {
         let dev = Device::Cpu;
         // A one-value bias too (its gradient is gemm's product, summed another way); widths
-        // that split over the pool into uneven column blocks, and a bias of 385 values.
+        // that split over the pool into uneven runs of rows, and a bias of 385 values.
         for (n, d) in [
             (7usize, 5usize),
             (2053, 64),

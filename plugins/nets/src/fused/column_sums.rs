@@ -2,12 +2,13 @@
 //! (a matrix-vector product over the rows): each column's sum starts from its first row's value
 //! and adds the next rows' in order.
 //!
-//! The sums run on the calling thread. Split by columns over the pool (as before), each thread
-//! read part of every row, rows the previous operation had left in the other core's cache:
-//! `assay bench lm --threads 2` trained 3 % faster with the sums on one thread. On CPUs with
-//! AVX-512 the sums of up to 128 columns stay in registers over all rows (sixteen lanes per
-//! register, one addition per lane as in the scalar loop, so the same bits), instead of being
-//! loaded, added and stored four lanes at a time for every row.
+//! The sums run on the calling thread. Split by columns over the pool, as they once were, each
+//! thread read part of every row, rows the previous operation had left in the other core's
+//! cache: `assay bench lm --threads 2` trained 3 % faster with the sums on one thread. The
+//! ReLU's gradient (`bias.rs`) continues its first run's sums over the other runs' rows with
+//! [`add_rows`]. On CPUs with AVX-512 the sums of up to 128 columns stay in registers over all
+//! rows (sixteen lanes per register, one addition per lane as in the scalar loop, so the same
+//! bits), instead of being loaded, added and stored four lanes at a time for every row.
 
 /// Column sums of `grad`, rows of `d` values: `out[j] = ((grad[0][j] + grad[1][j]) + ...)`.
 pub(super) fn column_sums(grad: &[f32], d: usize) -> Vec<f32> {

@@ -1402,6 +1402,83 @@ impl Map2 for ConvTranspose2D<'_> {
 
 struct MatMul((usize, usize, usize, usize));
 
+/// An `f32` product's depth blocks as gemm sums them, split into one run of whole blocks per
+/// thread: gemm computes each element as one fused multiply-add chain per block of `k`, from
+/// zero, and adds the blocks' chains to it in order, so a run per thread whose later blocks are
+/// added in that order gives the same bits.
+#[derive(Clone, Copy)]
+struct DepthSplit {
+    /// Values of `k` per block (the last block may be shorter).
+    block: usize,
+    blocks: usize,
+    parts: usize,
+}
+
+impl DepthSplit {
+    /// The split of an `m x k` by `k x n` product over `threads`, where it applies: a product
+    /// with fewer than 512 rows per thread (more rows split better by rows) and more than one
+    /// block, more than 16 x 16 and with a last block longer than 2 (gemm takes other paths
+    /// for smaller products, summed differently), the blocks' buffers at most 2²² values, and
+    /// gemm's blocks known: on x86-64 with AVX-512 or FMA, from gemm's own choice for the
+    /// kernel it runs (`gemm_common::cache::kernel_params`, from the L1 cache's geometry; 512
+    /// values with AVX-512 on common caches, `k` split evenly into blocks of at most that).
+    fn new(m: usize, n: usize, k: usize, threads: usize) -> Option<Self> {
+        if m < 16 || n < 16 || m * n <= 256 || m >= 512 * threads || k <= 512 || threads < 2 {
+            return None;
+        }
+        let block = Self::gemm_block(m, n, k)?;
+        let blocks = k.div_ceil(block);
+        let split = DepthSplit {
+            block,
+            blocks,
+            parts: threads.min(blocks),
+        };
+        let last = k - (blocks - 1) * block;
+        (split.parts > 1 && last > 2 && split.spare() * m * n <= 1 << 22).then_some(split)
+    }
+
+    /// gemm's depth block for this product, where it is known.
+    #[cfg(target_arch = "x86_64")]
+    fn gemm_block(m: usize, n: usize, k: usize) -> Option<usize> {
+        // The kernel gemm runs for f32 (with its `x86-v4` feature, which this crate enables):
+        // 64 rows by 6 columns with AVX-512, else 16 by 6 with AVX2 and FMA.
+        let rows = if std::arch::is_x86_feature_detected!("avx512f") {
+            64
+        } else if std::arch::is_x86_feature_detected!("fma") {
+            16
+        } else {
+            return None;
+        };
+        if m <= 64 && n <= 64 {
+            // gemm's shortcut for small products: blocks of 512.
+            return Some(k.min(512));
+        }
+        // gemm computes a row-major result as its transpose (n x m); the block depends on k,
+        // the kernel's shape and the L1 cache only.
+        Some(gemm_common::cache::kernel_params(n, m, k, rows, 6, 4).kc)
+    }
+
+    #[cfg(not(target_arch = "x86_64"))]
+    fn gemm_block(_m: usize, _n: usize, _k: usize) -> Option<usize> {
+        None
+    }
+
+    /// The first block of part `part`.
+    fn first(&self, part: usize) -> usize {
+        part * self.blocks / self.parts
+    }
+
+    /// Where block `block` starts in `0..k`.
+    fn depth(&self, block: usize, k: usize) -> usize {
+        (block * self.block).min(k)
+    }
+
+    /// The blocks after the first part's, each summed into a buffer of its own.
+    fn spare(&self) -> usize {
+        self.blocks - self.first(1)
+    }
+}
+
 impl MatMul {
     fn striding_error(&self, lhs_l: &Layout, rhs_l: &Layout, msg: &'static str) -> Error {
         Error::MatMulUnexpectedStriding(Box::new(crate::error::MatMulUnexpectedStriding {
@@ -1548,21 +1625,12 @@ impl Map2 for MatMul {
             let out = dst_addr + (step * c_skip + rows.start * dst_rs) * std::mem::size_of::<T>();
             partial(step, rows, 0..k, out, parallelism)
         };
-        // gemm's depth blocks for an f32 product of more than 16 x 16 (smaller ones take other
-        // paths) on x86-64: 512 values when both sides are at most 64, else k split evenly into
-        // blocks of at most 512. Each element is one fused multiply-add chain per block, from
-        // zero, and the blocks are added to it in order.
-        let depth_block = if m <= 64 && n <= 64 {
-            512
-        } else {
-            k.div_ceil(k.div_ceil(512))
-        };
-        let blocks = k.div_ceil(depth_block);
-        let parts = num_threads.min(blocks).max(1);
-        // The first block of part `part`.
-        let first = |part: usize| part * blocks / parts;
-        let depth = |block: usize| (block * depth_block).min(k);
-        let spare = blocks - first(1);
+        let depth_split =
+            if b == 1 && T::DTYPE == DType::F32 && matches!(parallelism, Parallelism::Rayon(_)) {
+                DepthSplit::new(m, n, k, num_threads)
+            } else {
+                None
+            };
         if b == 1
             && matches!(parallelism, Parallelism::Rayon(_))
             && k <= 512
@@ -1581,26 +1649,17 @@ impl Map2 for MatMul {
                     product(0, rows, Parallelism::None);
                 }
             });
-        } else if cfg!(target_arch = "x86_64")
-            && b == 1
-            && T::DTYPE == DType::F32
-            && matches!(parallelism, Parallelism::Rayon(_))
-            && m >= 16
-            && n >= 16
-            && m * n > 256
-            && m < 512 * num_threads
-            && parts > 1
-            && spare * m * n <= 1 << 22
-        {
+        } else if let Some(split) = depth_split {
             // One product with few rows and a long sum (a weight gradient, `xᵀ · g` over the
             // batch's rows): its depth blocks split into one run per thread. The first run sums
             // into dst, each later block into a buffer of its own, and the buffers are then added
             // to dst in block order, as gemm adds them, so the result is the same. gemm's own
             // split packed the same operand panels on both threads and met at every block.
+            let (first, depth, spare) = (|p| split.first(p), |b| split.depth(b, k), split.spare());
             let mut partials: Vec<T> = Vec::with_capacity(spare * m * n);
             let partials_addr = partials.as_mut_ptr() as usize;
             let size = std::mem::size_of::<T>();
-            (0..parts).into_par_iter().for_each(|part| {
+            (0..split.parts).into_par_iter().for_each(|part| {
                 if part == 0 {
                     partial(0, 0..m, 0..depth(first(1)), dst_addr, Parallelism::None);
                 } else {
