@@ -261,12 +261,15 @@ impl CustomOp3 for LayerNormScale {
             *last = 1;
         }
         let scaled_grad = Tensor::from_vec(scaled_grad, x.shape(), dev)?;
-        // The weights' `onesᵀ · (g ⊙ normed)`, and the bias's `onesᵀ · g` as `add_bias` has it.
-        let weights_grad = bias_grad(&scaled_grad, d)?;
-        let params_grad = if self.bias {
-            Tensor::cat(&[weights_grad, bias_grad(grad, d)?], 0)?
-        } else {
-            weights_grad
+        // The weights' `onesᵀ · (g ⊙ normed)`, and the bias's `onesᵀ · g` as `add_bias` has it:
+        // each sum runs on one thread (`column_sums`), so the two run side by side.
+        let (weights_grad, bias_grad) = assay_sdk::rayon::join(
+            || bias_grad(&scaled_grad, d),
+            || self.bias.then(|| bias_grad(grad, d)).transpose(),
+        );
+        let params_grad = match bias_grad? {
+            Some(b) => Tensor::cat(&[weights_grad?, b], 0)?,
+            None => weights_grad?,
         };
         Ok((
             Some(Tensor::from_vec(centred_grad, x.shape(), dev)?),
