@@ -244,18 +244,24 @@ unsafe fn row_major_tile<const DV: usize, const R: usize>(
 #[target_feature(enable = "avx512f")]
 unsafe fn softmax_block(p: *mut f32, stride: usize, r0: usize, m: usize, n: usize, scale: f32) {
     let scale_v = _mm512_set1_ps(scale);
-    for g in 0..m.div_ceil(L) {
+    let groups = m.div_ceil(L);
+    // Each row's maximum, the groups of sixteen rows side by side (four independent chains,
+    // each row's still over its keys in order; a key a row does not see leaves its lane).
+    let mut maxima = [_mm512_set1_ps(f32::NEG_INFINITY); 4];
+    for j in 0..n.min(r0 + m) {
+        for (g, max) in maxima.iter_mut().enumerate().take(groups) {
+            let v = _mm512_maskz_loadu_ps(first(m - g * L), p.add(j * stride + g * L));
+            // `max(v, max)` keeps `max` where `v` is NaN, as `f32::max` skips NaN.
+            *max = _mm512_mask_max_ps(*max, seeing(j, r0 + g * L), v, *max);
+        }
+    }
+    for (g, &max) in maxima.iter().enumerate().take(groups) {
         let i0 = r0 + g * L;
         let col = |j: usize| p.add(j * stride + g * L);
         // The block's rows in this vector: only they are read and written.
         let rows = first(m - g * L);
         let load = |j: usize| _mm512_maskz_loadu_ps(rows, col(j));
         let seen = n.min(i0 + L);
-        let mut max = _mm512_set1_ps(f32::NEG_INFINITY);
-        for j in 0..seen {
-            // `max(v, max)` keeps `max` where `v` is NaN, as `f32::max` skips NaN.
-            max = _mm512_mask_max_ps(max, seeing(j, i0), load(j), max);
-        }
         let shift = _mm512_mul_ps(max, scale_v);
         let mut sum = _mm512_setzero_ps();
         for j in 0..seen {
@@ -290,17 +296,28 @@ unsafe fn softmax_grad_block(
     scale: f32,
 ) {
     let scale_v = _mm512_set1_ps(scale);
-    for grp in 0..m.div_ceil(L) {
-        let at = |j: usize| j * stride + grp * L;
+    let groups = m.div_ceil(L);
+    let at = |j: usize, grp: usize| j * stride + grp * L;
+    // Each row's `Σ_j y ⊙ g`, the groups of sixteen rows side by side (four independent
+    // chains, each row's still in order of the key).
+    let mut dots = [_mm512_set1_ps(-0.0); 4];
+    for j in 0..n {
+        for (grp, dot) in dots.iter_mut().enumerate().take(groups) {
+            let rows = first(m - grp * L);
+            let (yv, gv) = (
+                _mm512_maskz_loadu_ps(rows, y.add(at(j, grp))),
+                _mm512_maskz_loadu_ps(rows, g.add(at(j, grp))),
+            );
+            *dot = _mm512_add_ps(*dot, _mm512_mul_ps(yv, gv));
+        }
+    }
+    for (grp, &dot) in dots.iter().enumerate().take(groups) {
+        let at = |j: usize| at(j, grp);
         let rows = first(m - grp * L);
         let (yj, gj) = (
             |j: usize| _mm512_maskz_loadu_ps(rows, y.add(at(j))),
             |j: usize| _mm512_maskz_loadu_ps(rows, g.add(at(j))),
         );
-        let mut dot = _mm512_set1_ps(-0.0);
-        for j in 0..n {
-            dot = _mm512_add_ps(dot, _mm512_mul_ps(yj(j), gj(j)));
-        }
         for j in 0..n {
             let out = _mm512_mul_ps(_mm512_mul_ps(scale_v, yj(j)), _mm512_sub_ps(gj(j), dot));
             _mm512_mask_storeu_ps(g.add(at(j)), rows, out);
