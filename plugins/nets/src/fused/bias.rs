@@ -189,24 +189,18 @@ impl CustomOp3 for BiasReluGrad {
             1
         };
         let per = n.div_ceil(threads).max(1) * d;
-        let run = |(i, out): (usize, &mut [Slot])| {
-            let at = i * per;
-            let (y, g) = (&y[at..at + out.len()], &g[at..at + out.len()]);
-            relu_grad_rows([y, g, b], out, i == 0)
-        };
-        let first = if threads > 1 {
-            rows.par_chunks_mut(per)
-                .enumerate()
-                .map(run)
-                .collect::<Vec<_>>()
-        } else {
-            rows.chunks_mut(per).enumerate().map(run).collect()
-        };
-        let mut sums = first
-            .into_iter()
-            .next()
-            .flatten()
-            .unwrap_or_else(|| vec![0.0; d]);
+        // The first run keeps the sums; the others only write their rows.
+        let (first, others) = rows.split_at_mut(per.min(n * d));
+        let (mut sums, ()) = assay_sdk::rayon::join(
+            || relu_grad_rows::<true>([y, g, b], first),
+            || {
+                others.par_chunks_mut(per).enumerate().for_each(|(i, out)| {
+                    let at = (i + 1) * per;
+                    let (y, g) = (&y[at..at + out.len()], &g[at..at + out.len()]);
+                    relu_grad_rows::<false>([y, g, b], out);
+                })
+            },
+        );
         if n * d > per {
             // SAFETY: every run wrote each element of its rows (`relu_grad_rows`).
             let rest = unsafe { &*(&rows[per..] as *const [Slot] as *const [f32]) };
@@ -222,29 +216,21 @@ impl CustomOp3 for BiasReluGrad {
 }
 
 /// [`BiasReluGrad`] on a run of rows of `y` and `g` (the bias `b` gives the row length), written
-/// to `out`; with `sum`, their column sums too, each from the run's first row in row order.
-fn relu_grad_rows([y, g, b]: [&[f32]; 3], out: &mut [Slot], sum: bool) -> Option<Vec<f32>> {
+/// to `out`; with `SUM`, their column sums too, each from the run's first row in row order.
+fn relu_grad_rows<const SUM: bool>([y, g, b]: [&[f32]; 3], out: &mut [Slot]) -> Vec<f32> {
     let d = b.len();
+    let mut sums = vec![0f32; if SUM { d } else { 0 }];
     let rows = out.chunks_mut(d).zip(y.chunks(d)).zip(g.chunks(d));
-    let pass = |y: f32, g: f32, b: f32| if y + b >= 0.0 { g } else { 0.0 };
-    if !sum {
-        for ((o, y), g) in rows {
-            for (((o, &y), &g), &b) in o.iter_mut().zip(y).zip(g).zip(b) {
-                o.write(pass(y, g, b));
+    for (r, ((o, y), g)) in rows.enumerate() {
+        for (j, (((o, &y), &g), &b)) in o.iter_mut().zip(y).zip(g).zip(b).enumerate() {
+            let v = if y + b >= 0.0 { g } else { 0.0 };
+            o.write(v);
+            if SUM {
+                sums[j] = if r == 0 { v } else { sums[j] + v };
             }
         }
-        return None;
     }
-    let mut sums = vec![0f32; d];
-    for (r, ((o, y), g)) in rows.enumerate() {
-        let row = o.iter_mut().zip(y).zip(g).zip(b).zip(sums.iter_mut());
-        for ((((o, &y), &g), &b), s) in row {
-            let v = pass(y, g, b);
-            o.write(v);
-            *s = if r == 0 { v } else { *s + v };
-        }
-    }
-    Some(sums)
+    sums
 }
 
 /// `r + (y + b)`: a residual stream `r` plus a linear map's product `y` and its bias `b`, in one

@@ -1655,17 +1655,23 @@ impl Map2 for MatMul {
             // into dst, each later block into a buffer of its own, and the buffers are then added
             // to dst in block order, as gemm adds them, so the result is the same. gemm's own
             // split packed the same operand panels on both threads and met at every block.
-            let (first, depth, spare) = (|p| split.first(p), |b| split.depth(b, k), split.spare());
+            let (spare, later) = (split.spare(), split.first(1));
             let mut partials: Vec<T> = Vec::with_capacity(spare * m * n);
             let partials_addr = partials.as_mut_ptr() as usize;
             let size = std::mem::size_of::<T>();
             (0..split.parts).into_par_iter().for_each(|part| {
                 if part == 0 {
-                    partial(0, 0..m, 0..depth(first(1)), dst_addr, Parallelism::None);
+                    partial(
+                        0,
+                        0..m,
+                        0..split.depth(later, k),
+                        dst_addr,
+                        Parallelism::None,
+                    );
                 } else {
-                    for block in first(part)..first(part + 1) {
-                        let out = partials_addr + (block - first(1)) * m * n * size;
-                        let depths = depth(block)..depth(block + 1);
+                    for block in split.first(part)..split.first(part + 1) {
+                        let out = partials_addr + (block - later) * m * n * size;
+                        let depths = split.depth(block, k)..split.depth(block + 1, k);
                         partial(0, 0..m, depths, out, Parallelism::None);
                     }
                 }
