@@ -7,26 +7,25 @@
 #
 # Toolkit: Debian's default sources carry none, so NVIDIA's compiler, headers and runtime come
 # from the Python package index into target/ci-cuda (about 370 MB), pinned together (unpinned,
-# pip mixes an nvvm of one release with an nvcc of another and ptxas refuses the PTX; CUDA 13.5
-# is newer than candle's cudarc accepts).
+# pip mixes an nvvm of one release with an nvcc of another and ptxas refuses the PTX) to CUDA
+# 13.0: candle's kernels are PTX that the driver compiles at load time, and the project's GPU
+# machine has driver 580 (CUDA 13.0), which refuses PTX from a newer toolkit.
 #
-# Libraries: cudarc links libcuda (which only NVIDIA's driver installs), libnvrtc, libcurand,
-# libcublas and libcublasLt at link time. Like the toolkit's own `stubs/` directory, stub
-# libraries with the real sonames stand in for them, defining the functions the SDK calls: the
-# link succeeds and records the real names, and on a GPU machine the driver's and toolkit's
-# libraries are the ones loaded.
-# candle's kernels also link libcudart, which the runtime package has (without the unversioned
-# name the linker looks for).
+# Libraries: candle's cudarc loads libcuda (which only NVIDIA's driver installs), libnvrtc,
+# libcurand, libcublas and libcublasLt at run time (its `dynamic-loading` feature, set in the
+# patched candle-core), so none is needed to link, and the binary starts on machines without
+# them. Only candle's kernels link libcudart, which the runtime package has (without the
+# unversioned name the linker looks for).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 venv="$PWD/target/ci-cuda"
 packages=(
-  "nvidia-cuda-nvcc==13.4.92"
-  "nvidia-nvvm==13.4.92"
-  "nvidia-cuda-crt==13.4.92"
-  "nvidia-cuda-runtime==13.4.92"
-  "nvidia-cuda-cccl==13.3.5.0.6"
+  "nvidia-cuda-nvcc==13.0.88"
+  "nvidia-nvvm==13.0.88"
+  "nvidia-cuda-crt==13.0.88"
+  "nvidia-cuda-runtime==13.0.96"
+  "nvidia-cuda-cccl==13.0.85"
 )
 cu13() { find "$venv/lib" -maxdepth 4 -type d -path '*/nvidia/cu13' 2>/dev/null | head -n 1; }
 if [ -z "$(cu13)" ] || [ ! -x "$(cu13)/bin/nvcc" ]; then
@@ -35,30 +34,9 @@ if [ -z "$(cu13)" ] || [ ! -x "$(cu13)/bin/nvcc" ]; then
 fi
 root="$(cu13)"
 
-stubs="$root/lib/stubs"
-mkdir -p "$stubs"
-libraries="cuda:1 nvrtc:13 curand:10 cublas:13 cublasLt:13"
-# stub_libraries [SDK]: one stub per library, defining the functions SDK (libassay_sdk.so)
-# takes from it (none without SDK).
-stub_libraries() {
-  for lib in $libraries; do
-    name="${lib%%:*}"
-    major="${lib##*:}"
-    echo '/* stub: the real library is loaded at run time */' > "$stubs/$name.c"
-    if [ -n "${1:-}" ]; then
-      nm -D --undefined-only "$1" | awk '{ print $2 }' | sed 's/@.*//' |
-        awk -v lib="$name" '
-          lib == "cublasLt" && /^cublasLt/ { print }
-          lib == "cublas" && /^cublas/ && !/^cublasLt/ { print }
-          lib == "curand" && /^curand/ { print }
-          lib == "nvrtc" && /^nvrtc/ { print }
-          lib == "cuda" && /^cu[A-Z]/ { print }' |
-        sed 's/.*/void &(void) {}/' >> "$stubs/$name.c"
-    fi
-    cc -shared -o "$stubs/lib$name.so" -Wl,-soname,"lib$name.so.$major" "$stubs/$name.c"
-  done
-}
-ln -sf "$root/lib/libcudart.so.13" "$stubs/libcudart.so"
+unversioned="$root/lib/unversioned"
+mkdir -p "$unversioned"
+ln -sf "$root/lib/libcudart.so.13" "$unversioned/libcudart.so"
 
 export PATH="$root/bin:$PATH"
 export CUDA_ROOT="$root" CUDA_PATH="$root"
@@ -66,22 +44,10 @@ export CUDA_ROOT="$root" CUDA_PATH="$root"
 export CUDA_COMPUTE_CAP="${CUDA_COMPUTE_CAP:-90}"
 export NVCC_APPEND_FLAGS="-I$root/include/cccl"
 
+# Where the linker finds libcudart: `libcudart.so` in unversioned/ for the SDK's link, the runtime
+# package's `libcudart.so.13` for the executables that link the SDK.
+export LIBRARY_PATH="$unversioned:$root/lib${LIBRARY_PATH:+:$LIBRARY_PATH}"
+
 start=$(date +%s)
-# The SDK links with empty stubs (a shared library may leave symbols to its dependencies); the
-# host's executable may not, so the stubs then define what the SDK takes from each library.
-stub_libraries
-cargo build -p assay-sdk-link --features cuda
-sdk=$(ls -t target/debug/assay-sdk/*/libassay_sdk.so | while read -r so; do
-  # (awk reads to the end: grep -q would close the pipe early, which pipefail reports)
-  if nm -D --undefined-only "$so" | awk '/ cublasCreate/ { found = 1 } END { exit !found }'; then
-    echo "$so"
-    break
-  fi
-done)
-if [ -z "$sdk" ]; then
-  echo "error: no SDK distribution built with CUDA under target/debug/assay-sdk" >&2
-  exit 1
-fi
-stub_libraries "$sdk"
 cargo build --workspace --lib --bins --features assay/cuda
 echo "CUDA build (--features cuda) took $(( $(date +%s) - start )) s"

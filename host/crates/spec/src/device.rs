@@ -35,6 +35,31 @@ pub fn parse(s: &str) -> Result<DeviceName, String> {
 pub fn open(s: &str) -> Result<Device, String> {
     match parse(s)? {
         DeviceName::Cpu => Ok(Device::Cpu),
-        DeviceName::Cuda(n) => Device::new_cuda(n).map_err(|e| format!("cannot open {s}: {e}")),
+        DeviceName::Cuda(n) => open_cuda(n).map_err(|e| format!("cannot open {s}: {e}")),
+    }
+}
+
+/// Opens CUDA device `n`. candle's `cudarc` loads the driver's and the toolkit's libraries on
+/// first use and panics when one is missing; that panic becomes an error here (the panic hook is
+/// silenced meanwhile, so the message is printed once, as an error).
+fn open_cuda(n: usize) -> Result<Device, String> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let opened = std::panic::catch_unwind(|| Device::new_cuda(n));
+    std::panic::set_hook(hook);
+    match opened {
+        Ok(device) => device.map_err(|e| e.to_string()),
+        Err(panic) => {
+            let why = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("a CUDA library could not be loaded");
+            Err(format!(
+                "{why} (libcuda comes with NVIDIA's driver; libcublas, libcublasLt, libcurand \
+                 and libnvrtc with the CUDA toolkit or its Python packages: put their folders \
+                 on LD_LIBRARY_PATH)"
+            ))
+        }
     }
 }
