@@ -28,7 +28,8 @@ packages=(
   "nvidia-cuda-cccl==13.0.85"
 )
 cu13() { find "$venv/lib" -maxdepth 4 -type d -path '*/nvidia/cu13' 2>/dev/null | head -n 1; }
-if [ -z "$(cu13)" ] || [ ! -x "$(cu13)/bin/nvcc" ]; then
+# (Re)installed when missing or from another release (an older checkout pinned 13.4).
+if [ -z "$(cu13)" ] || ! "$(cu13)/bin/nvcc" --version 2>/dev/null | grep -q 'release 13\.0,'; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q "${packages[@]}"
 fi
