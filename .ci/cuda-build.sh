@@ -45,8 +45,8 @@ export CUDA_ROOT="$root" CUDA_PATH="$root"
 export CUDA_COMPUTE_CAP="${CUDA_COMPUTE_CAP:-90}"
 export NVCC_APPEND_FLAGS="-I$root/include/cccl"
 
-# Where the linker finds libcudart: `libcudart.so` in unversioned/ for the SDK's link, the runtime
-# package's `libcudart.so.13` for the executables that link the SDK.
+# Where the linker finds libcudart: `-lcudart` (the SDK's link and the executables') wants the
+# unversioned name, and resolving the SDK's own dependency wants `libcudart.so.13`.
 export LIBRARY_PATH="$unversioned:$root/lib${LIBRARY_PATH:+:$LIBRARY_PATH}"
 
 start=$(date +%s)

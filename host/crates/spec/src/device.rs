@@ -1,7 +1,9 @@
 //! Devices as specs name them: `cpu` or `cuda:N`. Checking a name opens nothing (a spec check
 //! must not touch a GPU); the engine opens the device when a run starts.
 
+use assay_catalog::guard::guard;
 use assay_sdk::candle::Device;
+use assay_sdk::PluginError;
 
 /// A device a spec names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,26 +42,18 @@ pub fn open(s: &str) -> Result<Device, String> {
 }
 
 /// Opens CUDA device `n`. candle's `cudarc` loads the driver's and the toolkit's libraries on
-/// first use and panics when one is missing; that panic becomes an error here (the panic hook is
-/// silenced meanwhile, so the message is printed once, as an error).
+/// first use and panics when one is missing: the catalog's guard turns that panic into an error
+/// (printed once, as the error), to which the libraries' whereabouts are added.
 fn open_cuda(n: usize) -> Result<Device, String> {
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let opened = std::panic::catch_unwind(|| Device::new_cuda(n));
-    std::panic::set_hook(hook);
-    match opened {
-        Ok(device) => device.map_err(|e| e.to_string()),
-        Err(panic) => {
-            let why = panic
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| panic.downcast_ref::<&str>().copied())
-                .unwrap_or("a CUDA library could not be loaded");
-            Err(format!(
-                "{why} (libcuda comes with NVIDIA's driver; libcublas, libcublasLt, libcurand \
+    guard("candle's CUDA backend", "Device::new_cuda", || {
+        Ok(Device::new_cuda(n)?)
+    })
+    .map_err(|e| match e {
+        PluginError::Candle(e) => e.to_string(),
+        panic => format!(
+            "{panic} (libcuda comes with NVIDIA's driver; libcublas, libcublasLt, libcurand \
                  and libnvrtc with the CUDA toolkit or its Python packages: put their folders \
                  on LD_LIBRARY_PATH)"
-            ))
-        }
-    }
+        ),
+    })
 }
