@@ -104,6 +104,11 @@ unsafe fn pack_transposed(x: *const f32, rs: usize, r0: usize, m: usize, d: usiz
 /// Key-major products of a block: `dst[j · stride + r] = Σ_c xt[c][r] · y[j][c]` (one chain over `c`
 /// in order, `xt`'s value first in each multiply-add) for keys `0..n` and the block's rows
 /// (stores masked by `masks`). Scores are `q kᵀ`; the probabilities' gradient `dz vᵀ`.
+///
+/// The block's rows are queries `r0..`: a group of sixteen rows that sees none of a tile's
+/// keys (its last query before the tile's first key) is not computed, and its lanes there are
+/// left as they were. Only the diagonal's tiles skip groups; the softmax and its gradient read
+/// each group up to its last visible key only, and write the zeros beyond.
 #[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx512f")]
 unsafe fn key_major(
@@ -111,46 +116,69 @@ unsafe fn key_major(
     y: *const f32,
     rs: usize,
     d: usize,
-    n: usize,
+    (r0, n): (usize, usize),
     dst: *mut f32,
     stride: usize,
     masks: [__mmask16; 4],
 ) {
+    // The first group of rows that sees key `j`.
+    let group = |j: usize| j.saturating_sub(r0) / L;
+    macro_rules! tile {
+        ($n:expr, $j:expr) => {{
+            let j = $j;
+            let at = (xt, y.add(j * rs), rs, d, dst.add(j * stride), stride, masks);
+            match group(j) {
+                0 => key_major_tile::<$n, 0>(at),
+                1 => key_major_tile::<$n, 1>(at),
+                2 => key_major_tile::<$n, 2>(at),
+                _ => key_major_tile::<$n, 3>(at),
+            }
+        }};
+    }
     let mut j = 0;
     while j + KEYS <= n {
-        key_major_tile::<KEYS>(xt, y.add(j * rs), rs, d, dst.add(j * stride), stride, masks);
+        tile!(KEYS, j);
         j += KEYS;
     }
     while j < n {
-        key_major_tile::<1>(xt, y.add(j * rs), rs, d, dst.add(j * stride), stride, masks);
+        tile!(1, j);
         j += 1;
     }
 }
 
+/// [`key_major`] for `N` keys, the groups of rows from `G0` on.
 #[target_feature(enable = "avx512f")]
 #[inline]
-unsafe fn key_major_tile<const N: usize>(
-    xt: &[f32],
-    y: *const f32,
-    rs: usize,
-    d: usize,
-    dst: *mut f32,
-    stride: usize,
-    masks: [__mmask16; 4],
+unsafe fn key_major_tile<const N: usize, const G0: usize>(
+    (xt, y, rs, d, dst, stride, masks): (
+        &[f32],
+        *const f32,
+        usize,
+        usize,
+        *mut f32,
+        usize,
+        [__mmask16; 4],
+    ),
 ) {
     let mut acc = [[_mm512_setzero_ps(); 4]; N];
     let xt = xt.as_ptr();
     for c in 0..d {
-        let x: [__m512; 4] = std::array::from_fn(|g| _mm512_loadu_ps(xt.add(c * ROWS + g * L)));
+        let x: [__m512; 4] = std::array::from_fn(|g| {
+            if g >= G0 {
+                _mm512_loadu_ps(xt.add(c * ROWS + g * L))
+            } else {
+                _mm512_setzero_ps()
+            }
+        });
         for (jj, acc) in acc.iter_mut().enumerate() {
             let b = _mm512_set1_ps(*y.add(jj * rs + c));
-            for g in 0..4 {
+            for g in G0..4 {
                 acc[g] = _mm512_fmadd_ps(x[g], b, acc[g]);
             }
         }
     }
     for (jj, acc) in acc.iter().enumerate() {
-        for g in 0..4 {
+        for g in G0..4 {
             _mm512_mask_storeu_ps(dst.add(jj * stride + g * L), masks[g], acc[g]);
         }
     }
@@ -165,15 +193,40 @@ struct Run {
     j1: usize,
 }
 
+/// Which part of a row's chain can be non-zero, from the causal mask: a tile of rows reads
+/// only the inner indices `j` its rows see.
+#[derive(Clone, Copy)]
+enum Causal {
+    /// The rows are queries from this one, `j` keys: query `i` sees keys `j ≤ i`.
+    Queries(usize),
+    /// The rows are keys from this one, `j` queries: key `c` is seen by queries `j ≥ c`.
+    Keys(usize),
+}
+
+impl Causal {
+    /// The inner indices `[start, end)` that a tile of `rows` rows from row `r` reads.
+    fn bounds(self, r: usize, rows: usize) -> (usize, usize) {
+        match self {
+            Causal::Queries(first) => (0, first + r + rows),
+            Causal::Keys(first) => (first + r, usize::MAX),
+        }
+    }
+}
+
 /// Row-major products from a key-major matrix: `out[r] = Σ_j p(r, j) · y[j]` for `rows` rows
 /// (one chain over `j` through the runs in order, `p`'s value first), `d` values each, `out`
 /// rows `rs` apart. The output `p v`, the queries' gradient `ds k`; with `p` read along a key
 /// (`p` transposed, its runs one per block of rows), the keys' and values' gradients.
+///
+/// Each tile of rows reads only the `j` that `causal` lets its rows see: the terms left out
+/// multiply masked zeros, so each chain is the full one less terms that add nothing (see the
+/// module's notes on zeros' signs).
 #[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx512f")]
 unsafe fn row_major(
     runs: &[Run],
     (first, p_row, p_col): (usize, usize, usize),
+    causal: Causal,
     rows: usize,
     y: *const f32,
     rs: usize,
@@ -185,15 +238,18 @@ unsafe fn row_major(
             let mut r = 0;
             let tile = |r: usize| (first + r * p_row, out.add(r * rs));
             while r + $big <= rows {
-                row_major_tile::<$dv, $big>(runs, tile(r), (p_row, p_col), y, rs);
+                let b = causal.bounds(r, $big);
+                row_major_tile::<$dv, $big>(runs, tile(r), (p_row, p_col), b, y, rs);
                 r += $big;
             }
             while r + 4 <= rows {
-                row_major_tile::<$dv, 4>(runs, tile(r), (p_row, p_col), y, rs);
+                let b = causal.bounds(r, 4);
+                row_major_tile::<$dv, 4>(runs, tile(r), (p_row, p_col), b, y, rs);
                 r += 4;
             }
             while r < rows {
-                row_major_tile::<$dv, 1>(runs, tile(r), (p_row, p_col), y, rs);
+                let b = causal.bounds(r, 1);
+                row_major_tile::<$dv, 1>(runs, tile(r), (p_row, p_col), b, y, rs);
                 r += 1;
             }
         }};
@@ -206,20 +262,26 @@ unsafe fn row_major(
     }
 }
 
-/// [`row_major`] for `R` rows of `DV` vectors, from `from` values into each run, into `out`.
+/// [`row_major`] for `R` rows of `DV` vectors, from `from` values into each run, into `out`,
+/// over the inner indices `start..end` of the runs.
 #[target_feature(enable = "avx512f")]
 #[inline]
 unsafe fn row_major_tile<const DV: usize, const R: usize>(
     runs: &[Run],
     (from, out): (usize, *mut f32),
     (p_row, p_col): (usize, usize),
+    (start, end): (usize, usize),
     y: *const f32,
     rs: usize,
 ) {
     let mut acc = [[_mm512_setzero_ps(); DV]; R];
     for run in runs {
-        let mut pj = run.p.add(from);
-        for j in run.j0..run.j1 {
+        let (j0, j1) = (run.j0.max(start), run.j1.min(end));
+        if j0 >= j1 {
+            continue;
+        }
+        let mut pj = run.p.add(from + (j0 - run.j0) * p_col);
+        for j in j0..j1 {
             let yv: [__m512; DV] = std::array::from_fn(|c| _mm512_loadu_ps(y.add(j * rs + c * L)));
             for (r, acc) in acc.iter_mut().enumerate() {
                 let b = _mm512_set1_ps(*pj.add(r * p_row));
@@ -250,9 +312,12 @@ unsafe fn softmax_block(p: *mut f32, stride: usize, r0: usize, m: usize, n: usiz
     let mut maxima = [_mm512_set1_ps(f32::NEG_INFINITY); 4];
     for j in 0..n.min(r0 + m) {
         for (g, max) in maxima.iter_mut().enumerate().take(groups) {
-            let v = _mm512_maskz_loadu_ps(first(m - g * L), p.add(j * stride + g * L));
+            // Only the lanes that see the key are read: [`key_major`] may not have computed
+            // the others.
+            let k = seeing(j, r0 + g * L);
+            let v = _mm512_maskz_loadu_ps(first(m - g * L) & k, p.add(j * stride + g * L));
             // `max(v, max)` keeps `max` where `v` is NaN, as `f32::max` skips NaN.
-            *max = _mm512_mask_max_ps(*max, seeing(j, r0 + g * L), v, *max);
+            *max = _mm512_mask_max_ps(*max, k, v, *max);
         }
     }
     for (g, &max) in maxima.iter().enumerate().take(groups) {
@@ -284,25 +349,31 @@ unsafe fn softmax_block(p: *mut f32, stride: usize, r0: usize, m: usize, n: usiz
 }
 
 /// The softmax's gradient in place on a block's key-major probabilities' gradient `g` (keys
-/// `0..n`), `y` the probabilities: `(scale · y) ⊙ (g − Σ_j y ⊙ g)`, each row's sum in order of
-/// the key from `-0`, each product rounded before it is added.
+/// `0..n`, rows `r0 + r`, `m` of them), `y` the probabilities: `(scale · y) ⊙ (g − Σ_j y ⊙ g)`,
+/// each row's sum in order of the key from `-0`, each product rounded before it is added. A
+/// group of sixteen rows is read up to its last visible key only (beyond, [`key_major`] may not
+/// have computed it) and gets zeros after it, where its probabilities are zeros.
 #[target_feature(enable = "avx512f")]
 unsafe fn softmax_grad_block(
     y: *const f32,
     g: *mut f32,
     stride: usize,
-    m: usize,
-    n: usize,
+    (r0, m, n): (usize, usize, usize),
     scale: f32,
 ) {
     let scale_v = _mm512_set1_ps(scale);
     let groups = m.div_ceil(L);
     let at = |j: usize, grp: usize| j * stride + grp * L;
+    // The keys each group sees.
+    let seen: [usize; 4] = std::array::from_fn(|grp| n.min(r0 + grp * L + L));
     // Each row's `Σ_j y ⊙ g`, the groups of sixteen rows side by side (four independent
     // chains, each row's still in order of the key).
     let mut dots = [_mm512_set1_ps(-0.0); 4];
-    for j in 0..n {
+    for j in 0..seen[groups - 1] {
         for (grp, dot) in dots.iter_mut().enumerate().take(groups) {
+            if j >= seen[grp] {
+                continue;
+            }
             let rows = first(m - grp * L);
             let (yv, gv) = (
                 _mm512_maskz_loadu_ps(rows, y.add(at(j, grp))),
@@ -318,9 +389,12 @@ unsafe fn softmax_grad_block(
             |j: usize| _mm512_maskz_loadu_ps(rows, y.add(at(j))),
             |j: usize| _mm512_maskz_loadu_ps(rows, g.add(at(j))),
         );
-        for j in 0..n {
+        for j in 0..seen[grp] {
             let out = _mm512_mul_ps(_mm512_mul_ps(scale_v, yj(j)), _mm512_sub_ps(gj(j), dot));
             _mm512_mask_storeu_ps(g.add(at(j)), rows, out);
+        }
+        for j in seen[grp]..n {
+            _mm512_mask_storeu_ps(g.add(at(j)), rows, _mm512_setzero_ps());
         }
     }
 }
@@ -382,14 +456,23 @@ unsafe fn forward(h: Heads, lay: &Layout, scale: f32, z: *mut f32, pt: *mut f32,
         let m = r1 - r0;
         pack_transposed(q, rs, r0, m, d, xt);
         let block = pt.add(start);
-        key_major(xt, k, rs, d, r1, block, ROWS, row_masks(m));
+        key_major(xt, k, rs, d, (r0, r1), block, ROWS, row_masks(m));
         softmax_block(block, ROWS, r0, m, r1, scale);
         let run = Run {
             p: block,
             j0: 0,
             j1: r1,
         };
-        row_major(&[run], (0, 1, ROWS), m, v, rs, d, z.add(r0 * rs));
+        row_major(
+            &[run],
+            (0, 1, ROWS),
+            Causal::Queries(r0),
+            m,
+            v,
+            rs,
+            d,
+            z.add(r0 * rs),
+        );
     }
 }
 
@@ -416,22 +499,32 @@ unsafe fn backward(
         let m = r1 - r0;
         pack_transposed(dz, rs, r0, m, d, xt);
         let block = ds.add(start);
-        key_major(xt, v, rs, d, r1, block, ROWS, row_masks(m));
-        softmax_grad_block(pt.add(start), block, ROWS, m, r1, scale);
+        key_major(xt, v, rs, d, (r0, r1), block, ROWS, row_masks(m));
+        softmax_grad_block(pt.add(start), block, ROWS, (r0, m, r1), scale);
         let run = Run {
             p: block,
             j0: 0,
             j1: r1,
         };
-        row_major(&[run], (0, 1, ROWS), m, k, rs, d, dq.add(r0 * rs));
+        row_major(
+            &[run],
+            (0, 1, ROWS),
+            Causal::Queries(r0),
+            m,
+            k,
+            rs,
+            d,
+            dq.add(r0 * rs),
+        );
     }
     // Keys of a block are seen from the block's first row on: the runs of the blocks from
     // there, each read at these keys' values.
     let (p_runs, ds_runs) = (lay.runs(pt), lay.runs(ds));
     for (kb, &(c0, c1)) in lay.blocks.iter().enumerate() {
         let (keys, at) = (c1 - c0, (c0 * ROWS, ROWS, 1));
-        row_major(&p_runs[kb..], at, keys, dz, rs, d, dv.add(c0 * rs));
-        row_major(&ds_runs[kb..], at, keys, q, rs, d, dk.add(c0 * rs));
+        let causal = Causal::Keys(c0);
+        row_major(&p_runs[kb..], at, causal, keys, dz, rs, d, dv.add(c0 * rs));
+        row_major(&ds_runs[kb..], at, causal, keys, q, rs, d, dk.add(c0 * rs));
     }
 }
 
