@@ -1,7 +1,7 @@
 //! `assay bench lm`: training tokens/s of study 2's decoder (4 layers, d_model 128, context 256,
-//! batch 16, pre-LayerNorm GPT-2 blocks, AdamW) and greedy generation tokens/s with the
-//! key/value cache (a 16-token prompt, 128 new tokens), beside the same model in PyTorch
-//! (`bench/reference/lm.py`, run alternately at the same thread count).
+//! batch 16, pre-LayerNorm GPT-2 blocks, AdamW; `fused_attention` and `fused_qkv` on) and greedy
+//! generation tokens/s with the key/value cache (a 16-token prompt, 128 new tokens), beside the
+//! same model in PyTorch (`bench/reference/lm.py`, run alternately at the same thread count).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -50,6 +50,7 @@ fn model(catalog: &Catalog, activation: &str) -> anyhow::Result<GuardedModel> {
         ("n_layers", Value::Int(4)),
         ("d_model", Value::Int(128)),
         ("fused_attention", Value::Bool(true)),
+        ("fused_qkv", Value::Bool(true)),
         ("n_heads", Value::Int(4)),
         ("d_mlp", Value::Int(512)),
         ("layer_norm", Value::Bool(true)),

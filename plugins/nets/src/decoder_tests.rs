@@ -122,6 +122,51 @@ fn a_hooked_forward_without_interventions_equals_the_fast_path() {
     }
 }
 
+/// Past the fused attention's 16 positions, the unwatched transformer with `fused_qkv` projects queries, keys and values side by side into the blocked causal attention; the hooked
+/// path composes them. Their logits agree and so does every parameter's gradient of a
+/// next-token loss.
+#[test]
+fn long_sequences_train_as_the_hooked_path_does() {
+    let mut found = Vec::new();
+    crate::transformer::register(&mut found);
+    let (t, vocab) = (40, 40);
+    let cx = ModelContext {
+        build: BuildContext {
+            seed: 11,
+            device: Device::Cpu,
+        },
+        data: DataInfo::tokens(t, vocab, Objective::NextToken { vocab }),
+    };
+    let given = [
+        ("d_model", Value::Int(32)),
+        ("n_heads", Value::Int(2)),
+        ("d_mlp", Value::Int(48)),
+        ("n_layers", Value::Int(2)),
+        ("layer_norm", Value::Bool(true)),
+        ("bias", Value::Bool(true)),
+        ("fused_qkv", Value::Bool(true)),
+    ];
+    let m = found[0].build_model(&given, &cx).unwrap();
+    let seq = |k: u32| -> Vec<u32> { (0..t as u32).map(|i| (i * 7 + k * 3) % 40).collect() };
+    let (a, b) = (seq(1), seq(2));
+    let x = ids(&[&a, &b]);
+    let target = Tensor::from_vec([a, b].concat(), 2 * t, &Device::Cpu).unwrap();
+    let run = |hooks: &mut Hooks| {
+        let logits = m.forward(&x, hooks).unwrap();
+        let loss = assay_sdk::ops::cross_entropy(&logits.flatten_to(1).unwrap(), &target);
+        (logits, loss.unwrap().backward().unwrap())
+    };
+    let (fast, g_fast) = run(&mut Hooks::none());
+    let (hooked, g_hooked) = run(&mut Hooks::capture_all());
+    assert!(max_diff(&fast, &hooked) < 1e-5);
+    for (name, v) in m.parameters() {
+        let (p, q) = (g_fast.get(&v).unwrap(), g_hooked.get(&v).unwrap());
+        let scale = values(q).iter().fold(0f32, |a, x| a.max(x.abs()));
+        let diff = max_diff(p, q);
+        assert!(diff <= 1e-4 * scale.max(1e-3), "{name}: {diff} of {scale}");
+    }
+}
+
 #[test]
 fn the_readout_of_the_last_residual_equals_the_logits_exactly() {
     for name in ["transformer", "llama"] {

@@ -82,6 +82,7 @@ fn build(p: &Params, cx: &ModelContext) -> Result<Box<dyn Model>> {
         dropout: 0.0,
         mc_dropout: false,
         fused_attention: false,
+        fused_qkv: false,
         training: true,
         dropout_rng: Mutex::new(cx.build.rng("llama/dropout")),
         all_positions: matches!(cx.data.objective, Objective::NextToken { .. }),

@@ -32,7 +32,9 @@ mod relu;
 mod row_sums;
 
 pub use attention::{attention, attention_by_position, FUSED_ATTENTION_MAX_KEYS};
-pub use causal_attention::{causal_attention_by_position, CAUSAL_ATTENTION_EXACT_KEYS};
+pub use causal_attention::{
+    causal_attention_by_position, causal_attention_packed, CAUSAL_ATTENTION_EXACT_KEYS,
+};
 pub use cross_entropy::cross_entropy;
 pub use exact_cross_entropy::cross_entropy_exact;
 pub use exp::exp_in_place;

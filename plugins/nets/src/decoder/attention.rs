@@ -150,8 +150,17 @@ impl Decoder {
             && t <= CAUSAL_ATTENTION_EXACT_KEYS
         {
             // Longer sequences: blocked causal attention on the projections as they come, which
-            // skips the masked products and the transposes. It gives the composed path's bits
-            // (below), so it needs no `fused_attention`.
+            // skips the masked products and the transposes. It gives the composed path's values
+            // (below) to the bit, so it needs no `fused_attention`. With `fused_qkv`, from the
+            // block's input, the three projections are one product whose output the attention
+            // reads in place: the same values, but the input's gradient is then one product too
+            // instead of three and their sum, which rounds differently.
+            if let (true, Source::Resid(x)) = (self.fused_qkv, src) {
+                if let Some(qkv) = Linear::side_by_side(&[&b.q, &b.k, &b.v], x)? {
+                    let z = assay_sdk::ops::causal_attention_packed(&qkv, self.heads, scale)?;
+                    return Ok(z);
+                }
+            }
             let z = assay_sdk::ops::causal_attention_by_position(
                 &by_position(self.project(&b.q, src, 0)?, self.heads)?,
                 &by_position(self.project(&b.k, src, 0)?, self.heads)?,

@@ -85,6 +85,10 @@ pub(crate) struct Decoder {
     /// Use `assay_sdk::ops::attention_by_position` / `attention` where it pays (short sequences,
     /// one new token): the same function, rounded differently from the matrix-product path.
     pub fused_attention: bool,
+    /// From 17 positions, project queries, keys and values as one product into
+    /// `assay_sdk::ops::causal_attention_packed`: the same values, the block input's gradient
+    /// rounded differently.
+    pub fused_qkv: bool,
     pub training: bool,
     pub dropout_rng: Mutex<init::Rng>,
     /// Logits at every position (next-token training) instead of the last only.

@@ -83,6 +83,7 @@ fn build(p: &Params, cx: &ModelContext) -> Result<Box<dyn Model>> {
         dropout: p.f64("dropout")?,
         mc_dropout: p.bool("mc_dropout")?,
         fused_attention: p.bool("fused_attention")?,
+        fused_qkv: p.bool("fused_qkv")?,
         training: true,
         dropout_rng: Mutex::new(cx.build.rng("transformer/dropout")),
     };
@@ -166,6 +167,14 @@ pub(crate) fn register(r: &mut dyn Registrar) {
                 false,
                 "attention as one fused CPU operation for short sequences and one-token \
                  generation (faster; the same function, rounded differently, so off by default to \
+                 keep stored runs reproducible)",
+            ))
+            .param(Param::bool(
+                "fused_qkv",
+                false,
+                "for sequences longer than 16 positions, the query, key and value projections as \
+                 one product that the blocked causal attention reads in place (faster; the same \
+                 values, but the block input's gradient rounds differently, so off by default to \
                  keep stored runs reproducible)",
             )),
     );

@@ -44,13 +44,15 @@ pub(super) fn serves(d: usize) -> bool {
     d.is_multiple_of(L) && (1..=4).contains(&(d / L)) && super::super::exp::wide_path_agrees()
 }
 
-/// One problem's operands: rows of `d` values `rs` apart, from the problem's first position.
+/// One problem's operands: rows of `d` values `rs` apart, from the problem's first position;
+/// the output and its gradient have rows `zs` apart.
 #[derive(Clone, Copy)]
 pub(super) struct Heads {
     pub q: *const f32,
     pub k: *const f32,
     pub v: *const f32,
     pub rs: usize,
+    pub zs: usize,
     pub d: usize,
 }
 
@@ -214,8 +216,8 @@ impl Causal {
 }
 
 /// Row-major products from a key-major matrix: `out[r] = Σ_j p(r, j) · y[j]` for `rows` rows
-/// (one chain over `j` through the runs in order, `p`'s value first), `d` values each, `out`
-/// rows `rs` apart. The output `p v`, the queries' gradient `ds k`; with `p` read along a key
+/// (one chain over `j` through the runs in order, `p`'s value first), `d` values each, `y`'s
+/// and `out`'s rows each their given distance apart. The output `p v`, the queries' gradient `ds k`; with `p` read along a key
 /// (`p` transposed, its runs one per block of rows), the keys' and values' gradients.
 ///
 /// Each tile of rows reads only the `j` that `causal` lets its rows see: the terms left out
@@ -228,15 +230,14 @@ unsafe fn row_major(
     (first, p_row, p_col): (usize, usize, usize),
     causal: Causal,
     rows: usize,
-    y: *const f32,
-    rs: usize,
+    (y, rs): (*const f32, usize),
     d: usize,
-    out: *mut f32,
+    (out, out_rs): (*mut f32, usize),
 ) {
     macro_rules! tiles {
         ($dv:literal, $big:literal) => {{
             let mut r = 0;
-            let tile = |r: usize| (first + r * p_row, out.add(r * rs));
+            let tile = |r: usize| (first + r * p_row, out.add(r * out_rs), out_rs);
             while r + $big <= rows {
                 let b = causal.bounds(r, $big);
                 row_major_tile::<$dv, $big>(runs, tile(r), (p_row, p_col), b, y, rs);
@@ -262,13 +263,13 @@ unsafe fn row_major(
     }
 }
 
-/// [`row_major`] for `R` rows of `DV` vectors, from `from` values into each run, into `out`,
-/// over the inner indices `start..end` of the runs.
+/// [`row_major`] for `R` rows of `DV` vectors, from `from` values into each run, into `out`
+/// (rows `out_rs` apart), over the inner indices `start..end` of the runs.
 #[target_feature(enable = "avx512f")]
 #[inline]
 unsafe fn row_major_tile<const DV: usize, const R: usize>(
     runs: &[Run],
-    (from, out): (usize, *mut f32),
+    (from, out, out_rs): (usize, *mut f32, usize),
     (p_row, p_col): (usize, usize),
     (start, end): (usize, usize),
     y: *const f32,
@@ -294,7 +295,7 @@ unsafe fn row_major_tile<const DV: usize, const R: usize>(
     }
     for (r, acc) in acc.iter().enumerate() {
         for (c, a) in acc.iter().enumerate() {
-            _mm512_storeu_ps(out.add(r * rs + c * L), *a);
+            _mm512_storeu_ps(out.add(r * out_rs + c * L), *a);
         }
     }
 }
@@ -443,7 +444,7 @@ impl Layout {
     }
 }
 
-/// One problem forward: its output rows into `z` (`rs` apart) and its probabilities into the
+/// One problem forward: its output rows into `z` (`zs` apart) and its probabilities into the
 /// region `pt` (laid out as `lay`); `xt` is scratch of `d · ROWS` values.
 ///
 /// # Safety
@@ -451,7 +452,7 @@ impl Layout {
 /// and `pt` the region's values.
 #[target_feature(enable = "avx512f")]
 unsafe fn forward(h: Heads, lay: &Layout, scale: f32, z: *mut f32, pt: *mut f32, xt: &mut [f32]) {
-    let Heads { q, k, v, rs, d } = h;
+    let Heads { q, k, v, rs, zs, d } = h;
     for ((r0, r1), start) in lay.each() {
         let m = r1 - r0;
         pack_transposed(q, rs, r0, m, d, xt);
@@ -468,16 +469,15 @@ unsafe fn forward(h: Heads, lay: &Layout, scale: f32, z: *mut f32, pt: *mut f32,
             (0, 1, ROWS),
             Causal::Queries(r0),
             m,
-            v,
-            rs,
+            (v, rs),
             d,
-            z.add(r0 * rs),
+            (z.add(r0 * zs), zs),
         );
     }
 }
 
 /// One problem backward from the output's gradient `dz`: the gradients of `q`, `k` and `v`
-/// (rows `rs` apart) from the kept probabilities `pt`; `ds` is scratch of the region's size,
+/// (rows `rs` apart, as the operands') from the kept probabilities `pt`; `ds` is scratch of the region's size,
 /// `xt` of `d · ROWS`.
 ///
 /// # Safety
@@ -494,10 +494,10 @@ unsafe fn backward(
     ds: *mut f32,
     xt: &mut [f32],
 ) {
-    let Heads { q, k, v, rs, d } = h;
+    let Heads { q, k, v, rs, zs, d } = h;
     for ((r0, r1), start) in lay.each() {
         let m = r1 - r0;
-        pack_transposed(dz, rs, r0, m, d, xt);
+        pack_transposed(dz, zs, r0, m, d, xt);
         let block = ds.add(start);
         key_major(xt, v, rs, d, (r0, r1), block, ROWS, row_masks(m));
         softmax_grad_block(pt.add(start), block, ROWS, (r0, m, r1), scale);
@@ -511,10 +511,9 @@ unsafe fn backward(
             (0, 1, ROWS),
             Causal::Queries(r0),
             m,
-            k,
-            rs,
+            (k, rs),
             d,
-            dq.add(r0 * rs),
+            (dq.add(r0 * rs), rs),
         );
     }
     // Keys of a block are seen from the block's first row on: the runs of the blocks from
@@ -523,8 +522,9 @@ unsafe fn backward(
     for (kb, &(c0, c1)) in lay.blocks.iter().enumerate() {
         let (keys, at) = (c1 - c0, (c0 * ROWS, ROWS, 1));
         let causal = Causal::Keys(c0);
-        row_major(&p_runs[kb..], at, causal, keys, dz, rs, d, dv.add(c0 * rs));
-        row_major(&ds_runs[kb..], at, causal, keys, q, rs, d, dk.add(c0 * rs));
+        let (dv, dk) = ((dv.add(c0 * rs), rs), (dk.add(c0 * rs), rs));
+        row_major(&p_runs[kb..], at, causal, keys, (dz, zs), d, dv);
+        row_major(&ds_runs[kb..], at, causal, keys, (q, rs), d, dk);
     }
 }
 
@@ -537,13 +537,7 @@ fn aligned(v: *mut f32) -> *mut f32 {
 
 /// The whole operation forward on the AVX-512 path: the output by position and every
 /// problem's key-major probabilities.
-pub(super) fn forward_all(
-    s: Shape4,
-    scale: f32,
-    q: &[f32],
-    k: &[f32],
-    v: &[f32],
-) -> (Vec<f32>, Probs) {
+pub(super) fn forward_all(s: Shape4, scale: f32, qkv: [&[f32]; 3]) -> (Vec<f32>, Probs) {
     let lay = Layout::new(s.t);
     let region = lay.size;
     let mut z: Vec<f32> = Vec::with_capacity(s.len());
@@ -556,16 +550,15 @@ pub(super) fn forward_all(
     );
     each_problem(s, s.d * ROWS, |u, xt| {
         let (zp, pp) = (zp, pp);
-        let base = s.base(u);
         // SAFETY: the caller chose this path after `serves(d)` on a CPU with AVX-512F; problem
         // `u` reads its head's columns of `t` rows and writes its own head's columns of `z`
         // and its own region of probabilities (`u · region` on).
         unsafe {
             forward(
-                heads(s, base, q, k, v),
+                heads(s, u, qkv),
                 &lay,
                 scale,
-                zp.0.add(base),
+                zp.0.add(s.base(u)),
                 pp.0.add(u * region),
                 xt,
             )
@@ -576,52 +569,52 @@ pub(super) fn forward_all(
     (z, p)
 }
 
-/// The gradients of `q`, `k` and `v` on the AVX-512 path, from [`forward_all`]'s probabilities.
-pub(super) fn backward_all(
+/// The gradients of `q`, `k` and `v` on the AVX-512 path, from [`forward_all`]'s probabilities,
+/// written through `grads` in the operands' layout.
+///
+/// # Safety
+/// Each of `grads` must have room for every problem's rows where its operand has them.
+pub(super) unsafe fn backward_all(
     s: Shape4,
     scale: f32,
-    (q, k, v): (&[f32], &[f32], &[f32]),
+    qkv: [&[f32]; 3],
     p: &Probs,
     dz: &[f32],
-) -> [Vec<f32>; 3] {
+    grads: [Out; 3],
+) {
     let lay = Layout::new(s.t);
     let region = lay.size;
-    let mut grads: [Vec<f32>; 3] = std::array::from_fn(|_| Vec::with_capacity(s.len()));
-    let outs = grads.each_mut().map(|g| Out(g.as_mut_ptr()));
     each_problem(s, region + 15 + s.d * ROWS, |u, scratch| {
         // `forward_all`'s allocation, aligned the same way.
         let pt = aligned(p.as_ptr().cast::<f32>().cast_mut()).cast_const();
-        let base = s.base(u);
+        let base = s.in_base(u);
         let (ds, xt) = scratch.split_at_mut(region + 15);
         // SAFETY: as in `forward_all`; `p` holds what it wrote for these operands, and each
         // problem writes its own head's columns of the three gradients.
         unsafe {
             backward(
-                heads(s, base, q, k, v),
+                heads(s, u, qkv),
                 &lay,
                 scale,
                 pt.add(u * region),
-                dz[base..].as_ptr(),
-                outs.map(|o| o.0.add(base)),
+                dz[s.base(u)..].as_ptr(),
+                grads.map(|o| o.0.add(base)),
                 aligned(ds.as_mut_ptr()),
                 xt,
             )
         }
     });
-    for g in &mut grads {
-        // SAFETY: every problem wrote its head's columns of all `t` rows of each gradient.
-        unsafe { g.set_len(s.len()) };
-    }
-    grads
 }
 
-/// Problem operands from `base`.
-fn heads(s: Shape4, base: usize, q: &[f32], k: &[f32], v: &[f32]) -> Heads {
+/// Problem `u`'s operands.
+fn heads(s: Shape4, u: usize, [q, k, v]: [&[f32]; 3]) -> Heads {
+    let base = s.in_base(u);
     Heads {
         q: q[base..].as_ptr(),
         k: k[base..].as_ptr(),
         v: v[base..].as_ptr(),
-        rs: s.row_stride() as usize,
+        rs: s.in_stride() as usize,
+        zs: s.out_stride() as usize,
         d: s.d,
     }
 }

@@ -26,14 +26,14 @@
 
 use std::sync::Mutex;
 
-use candle_core::{CpuStorage, CustomOp3, DType, Layout, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp1, CustomOp3, DType, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::row_sums::{self, LANES};
 use super::{cpu_slice, exp_in_place, f32_slice, grads3, poisoned, CandleResult, PARALLEL_FROM};
 
 #[cfg(target_arch = "x86_64")]
 mod avx512;
+mod gemm_path;
 
 const BACKWARD: &str = "causal attention backward";
 
@@ -46,14 +46,6 @@ pub const CAUSAL_ATTENTION_EXACT_KEYS: usize = 512;
 /// end (zeros where masked there), what lies beyond a block's end never written nor read; on
 /// the AVX-512 path its key-major regions (`avx512`), with 15 values to spare for alignment.
 type Probs = Vec<std::mem::MaybeUninit<f32>>;
-
-/// Query rows per block.
-const BLOCK: usize = 64;
-
-/// The fewest rows of the last block: a shorter remainder joins the block before it, so that
-/// no product is small enough for gemm to take its dot-product or matrix-vector path, which
-/// sums in another order.
-const MIN_BLOCK: usize = 32;
 
 /// `softmax(scale · q kᵀ + causal mask) v` per head, where `q`, `k` and `v` are
 /// `[batch, t, heads, d]` (query `i` sees keys `0..=i`); the result has the same layout and
@@ -100,15 +92,68 @@ pub fn causal_attention_by_position(
         let z = super::attention::composed(&tr(q)?, &tr(k)?, &tr(v)?, scale, true)?;
         return z.transpose(1, 2)?.contiguous();
     }
-    let op = CausalAttention {
-        shape: Shape4 { batch, t, heads, d },
-        wide: t >= WIDE_FROM && wide_path(d),
-        scale: scale as f32,
-        keep: q.track_op() || k.track_op() || v.track_op(),
-        probs: Mutex::new(None),
+    let shape = Shape4 {
+        batch,
+        t,
+        heads,
+        d,
+        rs_in: heads * d,
     };
-    q.contiguous()?
-        .apply_op3(&k.contiguous()?, &v.contiguous()?, op)
+    let keep = q.track_op() || k.track_op() || v.track_op();
+    q.contiguous()?.apply_op3(
+        &k.contiguous()?,
+        &v.contiguous()?,
+        CausalAttention::new(shape, scale, keep),
+    )
+}
+
+/// [`causal_attention_by_position`] on one tensor `[batch, t, 3 · heads · d]` that holds each
+/// position's queries, keys and values side by side (each `heads · d`, head by head), as one
+/// linear map of width `3 · heads · d` makes them; the result is `[batch, t, heads · d]`. The
+/// kernels read the three in place and write their gradients into one tensor of the input's
+/// shape, so a model that projects `q`, `k` and `v` together needs no split and no concatenation
+/// of gradients. Values and gradients have the same bits as [`causal_attention_by_position`]
+/// on the three parts.
+///
+/// ```
+/// use assay_sdk::candle::{Device, Tensor, D};
+/// use assay_sdk::ops::{causal_attention_by_position, causal_attention_packed};
+///
+/// let dev = Device::Cpu;
+/// let qkv = Tensor::randn(0f32, 1.0, (2, 40, 3 * 4 * 8), &dev)?;
+/// let z = causal_attention_packed(&qkv, 4, 0.35)?;
+/// assert_eq!(z.dims(), &[2, 40, 32]);
+/// let part = |i: usize| qkv.narrow(2, i * 32, 32)?.reshape((2, 40, 4, 8));
+/// let apart = causal_attention_by_position(&part(0)?, &part(1)?, &part(2)?, 0.35)?;
+/// let diff = (z - apart.reshape((2, 40, 32))?)?.abs()?.flatten_all()?.max(D::Minus1)?;
+/// assert_eq!(diff.to_scalar::<f32>()?, 0.0);
+/// # Ok::<(), assay_sdk::candle::Error>(())
+/// ```
+pub fn causal_attention_packed(qkv: &Tensor, heads: usize, scale: f64) -> CandleResult<Tensor> {
+    let (batch, t, width) = qkv.dims3()?;
+    if heads == 0 || width % (3 * heads) != 0 {
+        candle_core::bail!(
+            "causal attention: {width} values per position are not queries, keys and values of {heads} heads"
+        )
+    }
+    let d = width / (3 * heads);
+    if !(qkv.device().is_cpu() && qkv.dtype() == DType::F32) || t == 0 || d == 0 {
+        let part = |i: usize| {
+            qkv.narrow(2, i * heads * d, heads * d)?
+                .reshape((batch, t, heads, d))
+        };
+        let z = causal_attention_by_position(&part(0)?, &part(1)?, &part(2)?, scale)?;
+        return z.reshape((batch, t, heads * d));
+    }
+    let shape = Shape4 {
+        batch,
+        t,
+        heads,
+        d,
+        rs_in: width,
+    };
+    qkv.contiguous()?
+        .apply_op1(Packed(CausalAttention::new(shape, scale, qkv.track_op())))
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -117,6 +162,9 @@ struct Shape4 {
     t: usize,
     heads: usize,
     d: usize,
+    /// The distance between consecutive positions of the queries, keys and values (and their
+    /// gradients): `heads · d` apart, `3 · heads · d` packed.
+    rs_in: usize,
 }
 
 impl Shape4 {
@@ -125,18 +173,41 @@ impl Shape4 {
         self.batch * self.heads
     }
 
-    /// Where problem `u`'s first row starts in a `[batch, t, heads, d]` tensor.
+    /// Where problem `u`'s first row starts in the output (`[batch, t, heads, d]`).
     fn base(self, u: usize) -> usize {
         (u / self.heads) * self.t * self.heads * self.d + (u % self.heads) * self.d
     }
 
-    /// The distance between consecutive positions of one head.
-    fn row_stride(self) -> isize {
+    /// Where problem `u`'s first row starts in the queries (and, from their own first value,
+    /// the keys and values).
+    fn in_base(self, u: usize) -> usize {
+        (u / self.heads) * self.t * self.rs_in + (u % self.heads) * self.d
+    }
+
+    /// The distance between consecutive positions of one head in the output.
+    fn out_stride(self) -> isize {
         (self.heads * self.d) as isize
     }
 
+    /// The distance between consecutive positions of one head in the inputs.
+    fn in_stride(self) -> isize {
+        self.rs_in as isize
+    }
+
+    /// Values of the output.
     fn len(self) -> usize {
         self.batch * self.t * self.heads * self.d
+    }
+
+    /// Values of each input tensor: three in one when packed.
+    fn in_len(self) -> usize {
+        self.batch * self.t * self.rs_in
+    }
+
+    /// The queries, keys and values of a packed tensor.
+    fn parts(self, x: &[f32]) -> [&[f32]; 3] {
+        let hd = self.heads * self.d;
+        [x, &x[hd..], &x[2 * hd..]]
     }
 
     /// Whether the problems are worth spreading over the pool.
@@ -145,74 +216,15 @@ impl Shape4 {
     }
 }
 
-/// Blocks of query (or key) rows `[r0, r1)` covering `0..t`.
-fn blocks(t: usize) -> impl Iterator<Item = (usize, usize)> {
-    let mut r0 = 0;
-    std::iter::from_fn(move || {
-        if r0 >= t {
-            return None;
-        }
-        let r1 = if t - r0 < BLOCK + MIN_BLOCK {
-            t
-        } else {
-            r0 + BLOCK
-        };
-        let block = (r0, r1);
-        r0 = r1;
-        Some(block)
-    })
-}
-
-/// A strided matrix: element `(i, j)` at `ptr + i · rs + j · cs`.
-#[derive(Clone, Copy)]
-struct Mat {
-    ptr: *const f32,
-    rs: isize,
-    cs: isize,
-}
-
-impl Mat {
-    /// The same matrix from row `r`.
-    fn rows_from(self, r: usize) -> Mat {
-        Mat {
-            ptr: self.ptr.wrapping_offset(r as isize * self.rs),
-            ..self
-        }
-    }
-}
-
-/// `dst = lhs · rhs` (`m × k` times `k × n`, `dst` row-major with row stride `dst_rs`) on this
-/// thread. Each element is gemm's one multiply-add chain over `k` in order (for `k ≤ 512`).
-///
-/// # Safety
-/// The matrices must be in bounds for their shapes and `dst` must not overlap the inputs.
-unsafe fn product(m: usize, n: usize, k: usize, dst: *mut f32, dst_rs: isize, lhs: Mat, rhs: Mat) {
-    gemm::gemm(
-        m,
-        n,
-        k,
-        dst,
-        1,
-        dst_rs,
-        false,
-        lhs.ptr,
-        lhs.cs,
-        lhs.rs,
-        rhs.ptr,
-        rhs.cs,
-        rhs.rs,
-        0.0,
-        1.0,
-        false,
-        false,
-        false,
-        gemm::Parallelism::None,
-    )
-}
-
 /// A pointer shared by the problems, each of which writes its own elements.
 #[derive(Clone, Copy)]
 struct Out(*mut f32);
+
+impl Out {
+    fn add(self, n: usize) -> Out {
+        Out(self.0.wrapping_add(n))
+    }
+}
 // SAFETY: the problems write disjoint elements (their own head's columns, their own part of
 // the probabilities), and the buffer outlives the parallel loop.
 unsafe impl Send for Out {}
@@ -238,234 +250,6 @@ fn each_problem(s: Shape4, scratch: usize, f: impl Fn(usize, &mut [f32]) + Sync 
     }
 }
 
-/// `softmax(scale · x)` in place on `LANES` consecutive rows of a block (rows `i..` of a
-/// problem, each up to the block's end), row `i + r` seeing its first `i + r + 1` scores, zeros
-/// after: what the composed operations give each row, to the bit (sums in the same order,
-/// maxima in any).
-fn softmax_rows(mut rows: [&mut [f32]; LANES], i: usize, scale: f32) {
-    let shared = i + 1;
-    let mut m = [f32::NEG_INFINITY; LANES];
-    for (r, row) in rows.iter_mut().enumerate() {
-        let n = i + r + 1;
-        m[r] = row[..n].iter().fold(m[r], |a, &v| a.max(v)) * scale;
-        row[..n].iter_mut().for_each(|x| *x = *x * scale - m[r]);
-        exp_in_place(&mut row[..n]);
-    }
-    let mut sum = row_sums::sums(std::array::from_fn(|r| &rows[r][..shared]), 0.0);
-    for (r, row) in rows.iter_mut().enumerate() {
-        let n = i + r + 1;
-        for &e in row[shared..n].iter() {
-            sum[r] += e;
-        }
-        let inv = 1.0 / sum[r];
-        row[..n].iter_mut().for_each(|v| *v *= inv);
-        row[n..].fill(0.0);
-    }
-}
-
-/// `softmax(scale · row[..n])` in place, zeros after it: what the composed operations give a
-/// row whose first `n` scores are visible.
-fn softmax_row(row: &mut [f32], n: usize, scale: f32) {
-    let m = row[..n].iter().fold(f32::NEG_INFINITY, |a, &v| a.max(v)) * scale;
-    row[..n].iter_mut().for_each(|x| *x = *x * scale - m);
-    exp_in_place(&mut row[..n]);
-    let mut sum = 0f32;
-    for &e in row[..n].iter() {
-        sum += e;
-    }
-    let inv = 1.0 / sum;
-    row[..n].iter_mut().for_each(|v| *v *= inv);
-    row[n..].fill(0.0);
-}
-
-/// The softmax's gradient in place on `LANES` rows of a block (`g`, the probabilities'
-/// gradient up to the block's end; `y` the probabilities): `scale · y ⊙ (g − Σ y ⊙ g)`, each
-/// row's sum in order, as the composed operations sum it.
-fn softmax_grad_rows(y: [&[f32]; LANES], mut g: [&mut [f32]; LANES], scale: f32) {
-    // From `Iterator::sum`'s start, which the composed gradient used.
-    let dot = row_sums::dots(y, std::array::from_fn(|r| &*g[r]), -0.0);
-    for (r, g) in g.iter_mut().enumerate() {
-        softmax_grad_from_dot(y[r], g, dot[r], scale);
-    }
-}
-
-/// `g ← scale · y ⊙ (g − dot)`.
-fn softmax_grad_from_dot(y: &[f32], g: &mut [f32], dot: f32, scale: f32) {
-    for (gi, &yi) in g.iter_mut().zip(y) {
-        *gi = scale * yi * (*gi - dot);
-    }
-}
-
-/// [`softmax_grad_rows`] for one row.
-fn softmax_grad_row(y: &[f32], g: &mut [f32], scale: f32) {
-    let dot: f32 = y.iter().zip(g.iter()).map(|(a, b)| a * b).sum();
-    softmax_grad_from_dot(y, g, dot, scale);
-}
-
-/// Output `z` (by position) and the probabilities `[problem, t, t]` (see [`Probs`]).
-fn forward(s: Shape4, scale: f32, q: &[f32], k: &[f32], v: &[f32]) -> (Vec<f32>, Probs) {
-    let (t, d, rs) = (s.t, s.d, s.row_stride());
-    let mut z: Vec<f32> = Vec::with_capacity(s.len());
-    let mut p: Probs = Vec::with_capacity(s.problems() * t * t);
-    // SAFETY: `MaybeUninit<f32>` needs no initialisation.
-    unsafe { p.set_len(s.problems() * t * t) };
-    let (zp, pp) = (Out(z.as_mut_ptr()), Out(p.as_mut_ptr().cast::<f32>()));
-    each_problem(s, 0, |u, _| {
-        let base = s.base(u);
-        let qm = Mat {
-            ptr: q[base..].as_ptr(),
-            rs,
-            cs: 1,
-        };
-        // Kᵀ: element (c, j) is key j's component c.
-        let kt = Mat {
-            ptr: k[base..].as_ptr(),
-            rs: 1,
-            cs: rs,
-        };
-        let vm = Mat {
-            ptr: v[base..].as_ptr(),
-            rs,
-            cs: 1,
-        };
-        let (zp, pp) = (zp, pp);
-        // SAFETY: problem `u` writes its own `t × t` probabilities and its own head's columns
-        // of `z`; every product is within the `[batch, t, heads, d]` inputs (rows below `t`,
-        // `d` columns from `base`) and the problem's probabilities.
-        unsafe {
-            let pu = pp.0.add(u * t * t);
-            for (r0, r1) in blocks(t) {
-                product(
-                    r1 - r0,
-                    r1,
-                    d,
-                    pu.add(r0 * t),
-                    t as isize,
-                    qm.rows_from(r0),
-                    kt,
-                );
-                // Row `i` up to the block's end, which the product just wrote.
-                let row = |i: usize| std::slice::from_raw_parts_mut(pu.add(i * t), r1);
-                let mut i = r0;
-                while i + LANES <= r1 {
-                    softmax_rows(std::array::from_fn(|r| row(i + r)), i, scale);
-                    i += LANES;
-                }
-                for i in i..r1 {
-                    softmax_row(row(i), i + 1, scale);
-                }
-                let probs = Mat {
-                    ptr: pu.add(r0 * t),
-                    rs: t as isize,
-                    cs: 1,
-                };
-                product(
-                    r1 - r0,
-                    d,
-                    r1,
-                    zp.0.add(base).offset(r0 as isize * rs),
-                    rs,
-                    probs,
-                    vm,
-                );
-            }
-        }
-    });
-    // SAFETY: the problems wrote every element of `z`, each its head's columns of all `t` rows.
-    unsafe { z.set_len(s.len()) };
-    (z, p)
-}
-
-/// The gradients of `q`, `k` and `v` from the output's `dz`, all by position.
-fn backward(
-    s: Shape4,
-    scale: f32,
-    (q, k, v): (&[f32], &[f32], &[f32]),
-    p: &Probs,
-    dz: &[f32],
-) -> [Vec<f32>; 3] {
-    let (t, d, rs) = (s.t, s.d, s.row_stride());
-    let mut grads: [Vec<f32>; 3] = std::array::from_fn(|_| Vec::with_capacity(s.len()));
-    let [dq, dk, dv] = grads.each_mut().map(|g| Out(g.as_mut_ptr()));
-    each_problem(s, t * t, |u, ds| {
-        let base = s.base(u);
-        let at = |x: &[f32], rs: isize, cs: isize| Mat {
-            ptr: x[base..].as_ptr(),
-            rs,
-            cs,
-        };
-        let (qm, km, dzm) = (at(q, rs, 1), at(k, rs, 1), at(dz, rs, 1));
-        let vt = at(v, 1, rs);
-        let pu = p[u * t * t..].as_ptr().cast::<f32>();
-        let (dq, dk, dv) = (dq, dk, dv);
-        // The scores' gradient, `t × t`, written block by block before it is read.
-        let dsp = ds.as_mut_ptr();
-        // SAFETY: as in `forward`: in-bounds products, problem `u` writes its own head's
-        // columns of the three gradients, and its scratch rows up to each block's end before
-        // reading them (the key blocks read rows at or below their own, within those ends).
-        unsafe {
-            for (r0, r1) in blocks(t) {
-                // The probabilities' gradient dz vᵀ, then the softmax's, in place.
-                product(
-                    r1 - r0,
-                    r1,
-                    d,
-                    dsp.add(r0 * t),
-                    t as isize,
-                    dzm.rows_from(r0),
-                    vt,
-                );
-                // Row `i` of the probabilities and of the gradient, up to the block's end.
-                let y = |i: usize| std::slice::from_raw_parts(pu.add(i * t), r1);
-                let g = |i: usize| std::slice::from_raw_parts_mut(dsp.add(i * t), r1);
-                let mut i = r0;
-                while i + LANES <= r1 {
-                    let (ys, gs) = (
-                        std::array::from_fn(|r| y(i + r)),
-                        std::array::from_fn(|r| g(i + r)),
-                    );
-                    softmax_grad_rows(ys, gs, scale);
-                    i += LANES;
-                }
-                for i in i..r1 {
-                    softmax_grad_row(y(i), g(i), scale);
-                }
-                let rows = Mat {
-                    ptr: dsp.add(r0 * t),
-                    rs: t as isize,
-                    cs: 1,
-                };
-                product(
-                    r1 - r0,
-                    d,
-                    r1,
-                    dq.0.add(base).offset(r0 as isize * rs),
-                    rs,
-                    rows,
-                    km,
-                );
-            }
-            for (c0, c1) in blocks(t) {
-                // Keys c0..c1 are seen by queries c0.. only: the transposed columns from row c0.
-                let cols = |x: *const f32| Mat {
-                    ptr: x.add(c0 * t + c0),
-                    rs: 1,
-                    cs: t as isize,
-                };
-                let at_key = |x: *mut f32| x.add(base).offset(c0 as isize * rs);
-                let n = t - c0;
-                product(c1 - c0, d, n, at_key(dv.0), rs, cols(pu), dzm.rows_from(c0));
-                product(c1 - c0, d, n, at_key(dk.0), rs, cols(dsp), qm.rows_from(c0));
-            }
-        }
-    });
-    for g in &mut grads {
-        // SAFETY: every problem wrote its head's columns of all `t` rows of each gradient.
-        unsafe { g.set_len(s.len()) };
-    }
-    grads
-}
-
 struct CausalAttention {
     shape: Shape4,
     /// Whether the AVX-512 kernels compute it (their probabilities are laid out key-major).
@@ -477,20 +261,89 @@ struct CausalAttention {
 }
 
 impl CausalAttention {
-    fn forward(&self, q: &[f32], k: &[f32], v: &[f32]) -> (Vec<f32>, Probs) {
-        #[cfg(target_arch = "x86_64")]
-        if self.wide {
-            return avx512::forward_all(self.shape, self.scale, q, k, v);
+    fn new(shape: Shape4, scale: f64, keep: bool) -> CausalAttention {
+        CausalAttention {
+            shape,
+            wide: shape.t >= WIDE_FROM && wide_path(shape.d),
+            scale: scale as f32,
+            keep,
+            probs: Mutex::new(None),
         }
-        forward(self.shape, self.scale, q, k, v)
     }
 
-    fn backward(&self, qkv: (&[f32], &[f32], &[f32]), p: &Probs, dz: &[f32]) -> [Vec<f32>; 3] {
+    fn forward(&self, qkv: [&[f32]; 3]) -> (Vec<f32>, Probs) {
         #[cfg(target_arch = "x86_64")]
         if self.wide {
-            return avx512::backward_all(self.shape, self.scale, qkv, p, dz);
+            return avx512::forward_all(self.shape, self.scale, qkv);
         }
-        backward(self.shape, self.scale, qkv, p, dz)
+        gemm_path::forward(self.shape, self.scale, qkv)
+    }
+
+    /// The output and, when the backward pass will want them, the probabilities kept.
+    fn forward_keeping(&self, qkv: [&[f32]; 3]) -> CandleResult<Vec<f32>> {
+        let (z, p) = self.forward(qkv);
+        if self.keep {
+            *self
+                .probs
+                .lock()
+                .map_err(|_| poisoned("causal attention"))? = Some(p);
+        }
+        Ok(z)
+    }
+
+    /// The gradients of the inputs from the output's `dz`, written through `grads` in the
+    /// inputs' layout, from the kept probabilities (computed again if none were kept).
+    ///
+    /// # Safety
+    /// Each of `grads` must have room for every problem's rows where its input has them.
+    unsafe fn backward(&self, qkv: [&[f32]; 3], dz: &[f32], grads: [Out; 3]) -> CandleResult<()> {
+        let kept = self
+            .probs
+            .lock()
+            .map_err(|_| poisoned("causal attention"))?
+            .take();
+        let p = match kept {
+            Some(p) => p,
+            None => self.forward(qkv).1,
+        };
+        #[cfg(target_arch = "x86_64")]
+        if self.wide {
+            avx512::backward_all(self.shape, self.scale, qkv, &p, dz, grads);
+            return Ok(());
+        }
+        gemm_path::backward(self.shape, self.scale, qkv, &p, dz, grads);
+        Ok(())
+    }
+
+    /// The gradients of three separate inputs.
+    fn gradients_apart(&self, qkv: [&[f32]; 3], dz: &[f32]) -> CandleResult<[Vec<f32>; 3]> {
+        let n = self.shape.in_len();
+        let mut grads: [Vec<f32>; 3] = std::array::from_fn(|_| Vec::with_capacity(n));
+        // SAFETY: each gradient has room for its input's values; the backward pass writes
+        // every one of them (each problem its head's columns of all `t` rows) before `set_len`.
+        unsafe {
+            self.backward(qkv, dz, grads.each_mut().map(|g| Out(g.as_mut_ptr())))?;
+            for g in &mut grads {
+                g.set_len(n);
+            }
+        }
+        Ok(grads)
+    }
+
+    /// The gradient of one packed input (its queries', keys' and values' parts side by side).
+    fn gradient_packed(&self, qkv: [&[f32]; 3], dz: &[f32]) -> CandleResult<Vec<f32>> {
+        let n = self.shape.in_len();
+        let hd = self.shape.heads * self.shape.d;
+        let mut g: Vec<f32> = Vec::with_capacity(n);
+        let at = Out(g.as_mut_ptr());
+        // SAFETY: `g` has room for the input's values; the backward pass writes every one of
+        // them (each problem its head's columns of the queries', keys' and values' parts of
+        // all `t` rows) before `set_len`.
+        unsafe {
+            self.backward(qkv, dz, [at, at.add(hd), at.add(2 * hd)])?;
+            g.set_len(n);
+        }
+        Ok(g)
     }
 }
 
@@ -525,18 +378,12 @@ impl CustomOp3 for CausalAttention {
         l3: &Layout,
     ) -> CandleResult<(CpuStorage, Shape)> {
         let name = self.name();
-        let (q, k, v) = (
+        let qkv = [
             f32_slice(s1, l1, name)?,
             f32_slice(s2, l2, name)?,
             f32_slice(s3, l3, name)?,
-        );
-        let (z, p) = self.forward(q, k, v);
-        if self.keep {
-            *self
-                .probs
-                .lock()
-                .map_err(|_| poisoned("causal attention"))? = Some(p);
-        }
+        ];
+        let z = self.forward_keeping(qkv)?;
         Ok((CpuStorage::F32(z), l1.shape().clone()))
     }
 
@@ -555,23 +402,41 @@ impl CustomOp3 for CausalAttention {
             v.storage_and_layout(),
             dz.storage_and_layout(),
         );
-        let (qs, ks, vs, dzs) = (
+        let qkv = [
             cpu_slice(&gq.0, gq.1, BACKWARD)?,
             cpu_slice(&gk.0, gk.1, BACKWARD)?,
             cpu_slice(&gv.0, gv.1, BACKWARD)?,
-            cpu_slice(&gz.0, gz.1, BACKWARD)?,
-        );
-        let kept = self
-            .probs
-            .lock()
-            .map_err(|_| poisoned("causal attention"))?
-            .take();
-        let p = match kept {
-            Some(p) => p,
-            None => self.forward(qs, ks, vs).1,
-        };
-        let [dq, dk, dv] = self.backward((qs, ks, vs), &p, dzs);
-        grads3([dq, dk, dv], [q, k, v])
+        ];
+        let dzs = cpu_slice(&gz.0, gz.1, BACKWARD)?;
+        grads3(self.gradients_apart(qkv, dzs)?, [q, k, v])
+    }
+}
+
+/// [`CausalAttention`] on one tensor of queries, keys and values side by side.
+struct Packed(CausalAttention);
+
+impl CustomOp1 for Packed {
+    fn name(&self) -> &'static str {
+        "causal-attention-packed"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> CandleResult<(CpuStorage, Shape)> {
+        let x = f32_slice(s, l, self.name())?;
+        let sh = self.0.shape;
+        let z = self.0.forward_keeping(sh.parts(x))?;
+        Ok((
+            CpuStorage::F32(z),
+            Shape::from((sh.batch, sh.t, sh.heads * sh.d)),
+        ))
+    }
+
+    fn bwd(&self, qkv: &Tensor, _res: &Tensor, grad: &Tensor) -> CandleResult<Option<Tensor>> {
+        let dz = grad.to_dtype(DType::F32)?.contiguous()?;
+        let (gx, gz) = (qkv.storage_and_layout(), dz.storage_and_layout());
+        let x = cpu_slice(&gx.0, gx.1, BACKWARD)?;
+        let dzs = cpu_slice(&gz.0, gz.1, BACKWARD)?;
+        let g = self.0.gradient_packed(self.0.shape.parts(x), dzs)?;
+        Ok(Some(Tensor::from_vec(g, qkv.shape(), qkv.device())?))
     }
 }
 
@@ -580,20 +445,6 @@ mod tests {
     use super::super::max_diff;
     use super::*;
     use candle_core::{Device, Var};
-
-    #[test]
-    fn blocks_cover_the_rows_and_none_is_short() {
-        for t in [1, 17, 31, 64, 95, 96, 97, 256, 270, 300] {
-            let b: Vec<_> = blocks(t).collect();
-            assert_eq!(b.first().map(|x| x.0), Some(0));
-            assert_eq!(b.last().map(|x| x.1), Some(t));
-            assert!(b.windows(2).all(|w| w[0].1 == w[1].0), "{t}: {b:?}");
-            assert!(
-                b.iter().all(|&(r0, r1)| r1 - r0 >= MIN_BLOCK.min(t)),
-                "{t}: {b:?}"
-            );
-        }
-    }
 
     #[test]
     fn causal_attention_equals_the_composed_operations_value_and_gradients() {
@@ -630,16 +481,15 @@ mod tests {
         }
     }
 
-    /// The AVX-512 kernels against the gemm path, values and gradients bit for bit, where the
-    /// machine has AVX-512F (elsewhere only the gemm path exists).
+    /// The AVX-512 kernels against the gemm path, and each on packed operands against the same
+    /// operands apart: values and gradients bit for bit (where the machine has AVX-512F;
+    /// elsewhere the gemm path, packed and apart).
     #[test]
-    fn the_wide_kernels_give_the_gemm_paths_bits() {
-        if !wide_path(32) {
-            // No AVX-512F here (or a C library whose `expf` the wide exponential does not
-            // match): only the gemm path exists.
-            return;
+    fn the_paths_give_the_same_bits_packed_or_apart() {
+        let wide = wide_path(32);
+        if wide {
+            assert!(!wide_path(8) && !wide_path(40) && !wide_path(80));
         }
-        assert!(!wide_path(8) && !wide_path(40) && !wide_path(80));
         let dev = Device::Cpu;
         // Partial row vectors and blocks, a block boundary, every supported width.
         for (b, t, heads, d) in [
@@ -650,36 +500,64 @@ mod tests {
             (1, 200, 1, 64),
             (1, 256, 2, 32),
         ] {
-            let s = Shape4 {
-                batch: b,
-                t,
-                heads,
-                d,
-            };
+            let hd = heads * d;
             let r = || {
-                Tensor::randn(0f32, 1.0, (b, t, heads, d), &dev)
+                Tensor::randn(0f32, 1.0, (b, t, hd), &dev)
                     .and_then(|x| x.flatten_all()?.to_vec1::<f32>())
                     .unwrap()
             };
             let (q, k, v, dz) = (r(), r(), r(), r());
-            let op = |wide| CausalAttention {
-                shape: s,
-                wide,
-                scale: 0.17,
-                keep: true,
-                probs: Mutex::new(None),
+            // The same operands packed: each position's queries, keys and values side by side.
+            let rows = |x: &[f32], i: usize| x[i * hd..(i + 1) * hd].to_vec();
+            let x: Vec<f32> = (0..b * t)
+                .flat_map(|i| [rows(&q, i), rows(&k, i), rows(&v, i)].concat())
+                .collect();
+            let part = |g: &[f32], p: usize| -> Vec<f32> {
+                (0..b * t)
+                    .flat_map(|i| g[i * 3 * hd + p * hd..][..hd].to_vec())
+                    .collect()
             };
-            let (narrow, wide) = (op(false), op(true));
-            let (z0, p0) = narrow.forward(&q, &k, &v);
-            let (z1, p1) = wide.forward(&q, &k, &v);
             let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
-            assert_eq!(bits(&z0), bits(&z1), "{b} {t} {heads} {d}: output");
-            let g0 = narrow.backward((&q, &k, &v), &p0, &dz);
-            let g1 = wide.backward((&q, &k, &v), &p1, &dz);
-            for (name, (a, c)) in ["q", "k", "v"].iter().zip(g0.iter().zip(&g1)) {
-                assert_eq!(bits(a), bits(c), "{b} {t} {heads} {d}: gradient of {name}");
+            let mut first = None;
+            for (wide, packed) in [(false, false), (false, true), (wide, false), (wide, true)] {
+                let s = Shape4 {
+                    batch: b,
+                    t,
+                    heads,
+                    d,
+                    rs_in: if packed { 3 * hd } else { hd },
+                };
+                let mut op = CausalAttention::new(s, 0.17, true);
+                op.wide = wide;
+                let parts = if packed {
+                    s.parts(&x)
+                } else {
+                    [&q[..], &k[..], &v[..]]
+                };
+                let z = op.forward_keeping(parts).unwrap();
+                let grads = if packed {
+                    let g = op.gradient_packed(parts, &dz).unwrap();
+                    [part(&g, 0), part(&g, 1), part(&g, 2)]
+                } else {
+                    op.gradients_apart(parts, &dz).unwrap()
+                };
+                let got = (bits(&z), grads.map(|g| bits(&g)));
+                match &first {
+                    None => first = Some(got),
+                    Some(f) => assert!(
+                        f == &got,
+                        "{b} {t} {heads} {d}: wide {wide}, packed {packed} differ"
+                    ),
+                }
             }
         }
+    }
+
+    #[test]
+    fn packed_attention_refuses_a_width_that_is_not_three_parts() {
+        let x = Tensor::zeros((1, 4, 20), DType::F32, &Device::Cpu).unwrap();
+        let err = causal_attention_packed(&x, 3, 1.0).unwrap_err();
+        assert!(err.to_string().contains("20 values per position"), "{err}");
     }
 
     #[test]
