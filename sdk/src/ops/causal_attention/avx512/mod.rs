@@ -248,6 +248,28 @@ impl Layout {
     }
 }
 
+/// `out = p y` for a block of query rows `r0..r1` whose key-major values `p` (probabilities or
+/// score gradients) start at `block`: the output `p v`, or the queries' gradient `ds k`.
+///
+/// # Safety
+/// The CPU must have AVX-512F; `block` must hold the block's values for keys `0..r1`, `y` rows
+/// `0..r1` of `d` values, and `out` room for the block's rows.
+#[target_feature(enable = "avx512f")]
+unsafe fn block_times(
+    (block, r0, r1): (*const f32, usize, usize),
+    y: (*const f32, usize),
+    d: usize,
+    out: (*mut f32, usize),
+) {
+    let run = Run {
+        p: block,
+        j0: 0,
+        j1: r1,
+    };
+    let rows = r1 - r0;
+    row_major(&[run], (0, 1, ROWS), Causal::Queries(r0), rows, y, d, out);
+}
+
 /// One problem forward: its output rows into `z` (`zs` apart) and its probabilities into the
 /// region `pt` (laid out as `lay`); `xt` is scratch of `d · ROWS` values.
 ///
@@ -263,26 +285,13 @@ unsafe fn forward(h: Heads, lay: &Layout, scale: f32, z: *mut f32, pt: *mut f32,
         let block = pt.add(start);
         key_major(xt, k, rs, d, (r0, r1), block, ROWS, row_masks(m));
         softmax_block(block, ROWS, r0, m, r1, scale);
-        let run = Run {
-            p: block,
-            j0: 0,
-            j1: r1,
-        };
-        row_major(
-            &[run],
-            (0, 1, ROWS),
-            Causal::Queries(r0),
-            m,
-            (v, rs),
-            d,
-            (z.add(r0 * zs), zs),
-        );
+        block_times((block, r0, r1), (v, rs), d, (z.add(r0 * zs), zs));
     }
 }
 
 /// One problem backward from the output's gradient `dz`: the gradients of `q`, `k` and `v`
-/// (rows `rs` apart, as the operands') from the kept probabilities `pt`; `ds` is scratch of the region's size,
-/// `xt` of `d · ROWS`.
+/// (rows `rs` apart, as the operands') from the kept probabilities `pt`; `ds` is scratch of the
+/// region's size, `xt` of `d · ROWS`.
 ///
 /// # Safety
 /// As [`forward`]; `pt` must be what it wrote for these operands.
@@ -305,20 +314,7 @@ unsafe fn backward(
         let block = ds.add(start);
         key_major(xt, v, rs, d, (r0, r1), block, ROWS, row_masks(m));
         softmax_grad_block(pt.add(start), block, ROWS, (r0, m, r1), scale);
-        let run = Run {
-            p: block,
-            j0: 0,
-            j1: r1,
-        };
-        row_major(
-            &[run],
-            (0, 1, ROWS),
-            Causal::Queries(r0),
-            m,
-            (k, rs),
-            d,
-            (dq.add(r0 * rs), rs),
-        );
+        block_times((block, r0, r1), (k, rs), d, (dq.add(r0 * rs), rs));
     }
     // Keys of a block are seen from the block's first row on: the runs of the blocks from
     // there, each read at these keys' values.
