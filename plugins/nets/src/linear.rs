@@ -196,21 +196,29 @@ mod tests {
 
     /// Side by side, three maps give their own values and their weights' and biases' gradients
     /// to the bit; the input's gradient, one product instead of a sum of three, agrees closely.
+    /// Small maps, and the decoder benchmark's (2,048 rows of 128 features: the weight gradients'
+    /// products run over several of gemm's depth blocks, split over the pool).
     #[test]
     fn maps_side_by_side_equal_the_maps_apart() {
+        for (rows, d_in, d_out) in [(100, 24, 20), (2048, 128, 128)] {
+            side_by_side_case(rows, d_in, d_out);
+        }
+    }
+
+    fn side_by_side_case(rows: usize, d_in: usize, d_out: usize) {
         let dev = Device::Cpu;
         let mut rng = init::rng(3, "side-by-side");
         let maps: Vec<Linear> = (0..3)
             .map(|_| {
-                let mut l = Linear::new(&mut rng, (24, 20), 0.3, true, &dev).unwrap();
-                let b = init::normal(&mut rng, &[20], 0.0, 1.0, &dev).unwrap();
+                let mut l = Linear::new(&mut rng, (d_in, d_out), 0.3, true, &dev).unwrap();
+                let b = init::normal(&mut rng, &[d_out], 0.0, 1.0, &dev).unwrap();
                 l.b = Some(Var::from_tensor(&b).unwrap());
                 l
             })
             .collect();
-        let x = Var::from_tensor(&init::normal(&mut rng, &[2, 50, 24], 0.0, 1.0, &dev).unwrap())
-            .unwrap();
-        let w = init::normal(&mut rng, &[2, 50, 60], 0.0, 1.0, &dev).unwrap();
+        let x = init::normal(&mut rng, &[2, rows / 2, d_in], 0.0, 1.0, &dev).unwrap();
+        let x = Var::from_tensor(&x).unwrap();
+        let w = init::normal(&mut rng, &[2, rows / 2, 3 * d_out], 0.0, 1.0, &dev).unwrap();
         let refs: Vec<&Linear> = maps.iter().collect();
         let joined = Linear::side_by_side(&refs, x.as_tensor()).unwrap().unwrap();
         let apart: Vec<Tensor> = maps
@@ -218,29 +226,21 @@ mod tests {
             .map(|m| m.forward(x.as_tensor()).unwrap())
             .collect();
         let apart = Tensor::cat(&apart, 2).unwrap();
-        assert_eq!(bits(&joined), bits(&apart));
-        let g1 = (joined * &w)
-            .unwrap()
-            .sum_all()
-            .unwrap()
-            .backward()
-            .unwrap();
-        let g2 = (apart * &w).unwrap().sum_all().unwrap().backward().unwrap();
+        assert_eq!(bits(&joined), bits(&apart), "{rows} x {d_in}");
+        let loss = |y: Tensor| (y * &w).unwrap().sum_all().unwrap().backward().unwrap();
+        let (g1, g2) = (loss(joined), loss(apart));
         for m in &maps {
             for v in [&m.w, m.b.as_ref().unwrap()] {
-                assert_eq!(bits(g1.get(v).unwrap()), bits(g2.get(v).unwrap()));
+                let (a, b) = (g1.get(v).unwrap(), g2.get(v).unwrap());
+                assert_eq!(bits(a), bits(b), "{rows} x {d_in}");
             }
         }
         let (a, b) = (g1.get(&x).unwrap(), g2.get(&x).unwrap());
         let diff = (a - b).unwrap().abs().unwrap().max_keepdim(2).unwrap();
         let scale = b.abs().unwrap().max_keepdim(2).unwrap();
-        let rel = (diff / scale)
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap();
-        assert!(rel.to_scalar::<f32>().unwrap() < 1e-5);
+        let rel = (diff / scale).unwrap().flatten_all().unwrap();
+        let rel = rel.max(0).unwrap().to_scalar::<f32>().unwrap();
+        assert!(rel < 1e-5, "{rows} x {d_in}: {rel}");
     }
 
     #[test]
