@@ -118,19 +118,22 @@ impl Linear {
     /// one per map, so it rounds differently. `None` when a map has an adapter or only some
     /// have a bias.
     pub fn side_by_side(maps: &[&Linear], x: &Tensor) -> Result<Option<Tensor>> {
-        if maps.is_empty() || maps.iter().any(|m| m.lora.is_some()) {
+        let with_bias = maps.iter().filter(|m| m.b.is_some()).count();
+        let mixed = with_bias != 0 && with_bias != maps.len();
+        if maps.is_empty() || mixed || maps.iter().any(|m| m.lora.is_some()) {
             return Ok(None);
         }
         let ws: Vec<&Tensor> = maps.iter().map(|m| m.w.as_tensor()).collect();
-        let biases: Option<Vec<&Tensor>> = maps
-            .iter()
-            .map(|m| m.b.as_ref().map(|b| b.as_tensor()))
-            .collect();
         let y = rows_times(x, &Tensor::cat(&ws, 1)?)?;
-        Ok(Some(match biases {
-            Some(b) => crate::fused::add_bias(&y, &Tensor::cat(&b, 0)?)?,
-            None if maps.iter().all(|m| m.b.is_none()) => y,
-            None => return Ok(None),
+        let biases: Vec<&Tensor> = maps
+            .iter()
+            .filter_map(|m| m.b.as_ref())
+            .map(|b| b.as_tensor())
+            .collect();
+        Ok(Some(if biases.is_empty() {
+            y
+        } else {
+            crate::fused::add_bias(&y, &Tensor::cat(&biases, 0)?)?
         }))
     }
 

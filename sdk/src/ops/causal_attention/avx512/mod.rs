@@ -7,8 +7,8 @@
 //! it multiplied by one. Each kernel here computes each element as that chain, with the
 //! operands in the same roles; only which elements share registers differs. The softmax and
 //! its gradient do each row's operations in the composed computation's order (sums in order of
-//! the key, products rounded before they are added). Chains may start earlier or end later
-//! than gemm's by terms whose probability is a masked zero, which add nothing.
+//! the key, products rounded before they are added). Chains may include or leave out terms
+//! whose probability is a masked zero, which add nothing: a tile reads only what its rows see.
 //!
 //! Layout per problem: a region of blocks of query rows (see `layout`); block `r0..r1` holds,
 //! for each key `j < r1`, its rows' probabilities (and, backward, score gradients) side by
@@ -248,6 +248,27 @@ impl Layout {
     }
 }
 
+/// `x yᵀ` for a block of query rows `r0..r1` of `x` and keys `0..r1` of `y` (rows of `d` values,
+/// each its given distance apart), into the block's key-major region `block`: the scores
+/// `q kᵀ`, or the probabilities' gradient `dz vᵀ`. `xt` is scratch of `d · ROWS` values.
+///
+/// # Safety
+/// The CPU must have AVX-512F; `x` must hold the block's rows, `y` rows `0..r1`, and `block`
+/// room for keys `0..r1`.
+#[target_feature(enable = "avx512f")]
+unsafe fn key_major_block(
+    (x, xs): (*const f32, usize),
+    (y, rs): (*const f32, usize),
+    d: usize,
+    (r0, r1): (usize, usize),
+    block: *mut f32,
+    xt: &mut [f32],
+) {
+    let m = r1 - r0;
+    pack_transposed(x, xs, r0, m, d, xt);
+    key_major(xt, y, rs, d, (r0, r1), block, ROWS, row_masks(m));
+}
+
 /// `out = p y` for a block of query rows `r0..r1` whose key-major values `p` (probabilities or
 /// score gradients) start at `block`: the output `p v`, or the queries' gradient `ds k`.
 ///
@@ -280,11 +301,9 @@ unsafe fn block_times(
 unsafe fn forward(h: Heads, lay: &Layout, scale: f32, z: *mut f32, pt: *mut f32, xt: &mut [f32]) {
     let Heads { q, k, v, rs, zs, d } = h;
     for ((r0, r1), start) in lay.each() {
-        let m = r1 - r0;
-        pack_transposed(q, rs, r0, m, d, xt);
         let block = pt.add(start);
-        key_major(xt, k, rs, d, (r0, r1), block, ROWS, row_masks(m));
-        softmax_block(block, ROWS, r0, m, r1, scale);
+        key_major_block((q, rs), (k, rs), d, (r0, r1), block, xt);
+        softmax_block(block, ROWS, r0, r1 - r0, r1, scale);
         block_times((block, r0, r1), (v, rs), d, (z.add(r0 * zs), zs));
     }
 }
@@ -309,11 +328,9 @@ unsafe fn backward(
 ) {
     let Heads { q, k, v, rs, zs, d } = h;
     for ((r0, r1), start) in lay.each() {
-        let m = r1 - r0;
-        pack_transposed(dz, zs, r0, m, d, xt);
         let block = ds.add(start);
-        key_major(xt, v, rs, d, (r0, r1), block, ROWS, row_masks(m));
-        softmax_grad_block(pt.add(start), block, ROWS, (r0, m, r1), scale);
+        key_major_block((dz, zs), (v, rs), d, (r0, r1), block, xt);
+        softmax_grad_block(pt.add(start), block, ROWS, (r0, r1 - r0, r1), scale);
         block_times((block, r0, r1), (k, rs), d, (dq.add(r0 * rs), rs));
     }
     // Keys of a block are seen from the block's first row on: the runs of the blocks from
