@@ -4,6 +4,10 @@
 
 use assay_sdk::optimizer::{find_state, update_in_place};
 use assay_sdk::prelude::*;
+use assay_sdk::rayon::prelude::*;
+
+/// Elements from which one parameter's update spreads over the thread pool.
+const PARALLEL_FROM: usize = 1 << 15;
 
 /// The hyperparameters, shared by the tensor and the host-memory paths.
 #[derive(Clone, Copy)]
@@ -84,6 +88,45 @@ struct Adam {
 /// the tensor optimizer too.
 #[allow(clippy::too_many_arguments)]
 fn update<F: HostFloat>(
+    h: &Hyper,
+    t: u64,
+    lr_scale: f64,
+    theta: &mut [F],
+    grad: &[F],
+    m: &mut [F],
+    v: &mut [F],
+    vmax: Option<&mut [F]>,
+) {
+    // Each element's update depends on that element alone: large parameters split into runs
+    // over the pool, which leaves the bits as they are.
+    let n = theta.len();
+    let threads = assay_sdk::rayon::current_num_threads();
+    if n >= PARALLEL_FROM && threads > 1 {
+        let per = n.div_ceil(threads);
+        let runs = theta
+            .par_chunks_mut(per)
+            .zip(grad.par_chunks(per))
+            .zip(m.par_chunks_mut(per))
+            .zip(v.par_chunks_mut(per));
+        match vmax {
+            None => runs.for_each(|(((theta, grad), m), v)| {
+                update_run(h, t, lr_scale, theta, grad, m, v, None)
+            }),
+            Some(vmax) => {
+                runs.zip(vmax.par_chunks_mut(per))
+                    .for_each(|((((theta, grad), m), v), vmax)| {
+                        update_run(h, t, lr_scale, theta, grad, m, v, Some(vmax))
+                    })
+            }
+        }
+        return;
+    }
+    update_run(h, t, lr_scale, theta, grad, m, v, vmax)
+}
+
+/// [`update`] on one run of elements.
+#[allow(clippy::too_many_arguments)]
+fn update_run<F: HostFloat>(
     h: &Hyper,
     t: u64,
     lr_scale: f64,
@@ -382,6 +425,72 @@ pub(crate) fn register(r: &mut dyn Registrar) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A large parameter's update split over a pool of three threads: the bits of one run over
+    /// all elements, with and without the running maximum (AMSGrad), coupled and decoupled
+    /// decay.
+    #[test]
+    fn an_update_split_over_the_pool_has_the_bits_of_one_run() {
+        let n = PARALLEL_FROM * 2 + 13;
+        let wave = |k: usize| -> Vec<f32> {
+            (0..n)
+                .map(|i| ((i * k % 1009) as f32 - 504.0) * 1.3e-3)
+                .collect()
+        };
+        let pool = assay_sdk::rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap();
+        for (decoupled, amsgrad) in [(true, false), (false, true)] {
+            let h = Hyper {
+                lr: 1e-2,
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+                weight_decay: 0.1,
+                decoupled,
+            };
+            let start = || {
+                let vmax = amsgrad.then(|| wave(7).iter().map(|x| x * x).collect::<Vec<_>>());
+                (
+                    wave(3),
+                    wave(5),
+                    wave(11).iter().map(|x| x * x).collect(),
+                    vmax,
+                )
+            };
+            let grad = wave(13);
+            let (mut t1, mut m1, mut v1, mut x1): (Vec<f32>, Vec<f32>, Vec<f32>, _) = start();
+            pool.install(|| {
+                update(
+                    &h,
+                    4,
+                    0.5,
+                    &mut t1,
+                    &grad,
+                    &mut m1,
+                    &mut v1,
+                    x1.as_deref_mut(),
+                )
+            });
+            let (mut t2, mut m2, mut v2, mut x2): (Vec<f32>, Vec<f32>, Vec<f32>, _) = start();
+            update_run(
+                &h,
+                4,
+                0.5,
+                &mut t2,
+                &grad,
+                &mut m2,
+                &mut v2,
+                x2.as_deref_mut(),
+            );
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&t1), bits(&t2));
+            assert_eq!(bits(&m1), bits(&m2));
+            assert_eq!(bits(&v1), bits(&v2));
+            assert_eq!(x1.as_deref().map(bits), x2.as_deref().map(bits));
+        }
+    }
 
     #[test]
     fn state_round_trips() {

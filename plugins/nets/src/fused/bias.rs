@@ -151,7 +151,8 @@ impl CustomOp2 for AddBiasRelu {
 /// mostly rows its own part of the previous operation wrote (a product split by rows, as the
 /// patched matmul splits the one before this pass, leaves a run of rows in each thread's cache;
 /// rayon does not promise which thread takes which run). The first run keeps the column sums as
-/// it goes, and the calling thread then adds the other runs' rows in order. (Split by columns
+/// it goes, and the other runs' rows are then added to them in order (the columns split over
+/// the pool, `column_sums::add_rows`). (Split by columns
 /// instead, each thread read part of every row, half of them from the other core's cache: the
 /// pass took twice the CPU time at two threads as at one.)
 struct BiasReluGrad;

@@ -2,13 +2,21 @@
 //! (a matrix-vector product over the rows): each column's sum starts from its first row's value
 //! and adds the next rows' in order.
 //!
-//! The sums run on the calling thread. Split by columns over the pool, as they once were, each
-//! thread read part of every row, rows the previous operation had left in the other core's
-//! cache: `assay bench lm --threads 2` trained 3 % faster with the sums on one thread. The
-//! ReLU's gradient (`bias.rs`) continues its first run's sums over the other runs' rows with
-//! [`add_rows`]. On CPUs with AVX-512 the sums of up to 128 columns stay in registers over all
-//! rows (sixteen lanes per register, one addition per lane as in the scalar loop, so the same
-//! bits), instead of being loaded, added and stored four lanes at a time for every row.
+//! Large sums split their columns over the pool, one block of whole sixteen-lane vectors per
+//! thread, so each column is still one chain over the rows in order. The ReLU's gradient
+//! (`bias.rs`) continues its first run's sums over the other runs' rows with [`add_rows`]. On
+//! CPUs with AVX-512 the sums of up to 128 columns stay in registers over all rows (sixteen
+//! lanes per register, one addition per lane as in the scalar loop, so the same bits).
+//!
+//! History, for whoever splits them again: split by columns with candle's loop, loading,
+//! adding and storing four lanes per row, the sums were slower than on one thread (each thread
+//! read part of every row, half of them from the other core's cache), so they ran on the
+//! calling thread; with the register sums the split by columns is back, within the noise of
+//! `assay bench lm --threads 2` (+0.5 %, A/B) but no longer a stretch on one thread during
+//! which the pool's other threads wait.
+
+use super::PARALLEL_FROM;
+use assay_sdk::rayon::prelude::*;
 
 /// Column sums of `grad`, rows of `d` values: `out[j] = ((grad[0][j] + grad[1][j]) + ...)`.
 pub(super) fn column_sums(grad: &[f32], d: usize) -> Vec<f32> {
@@ -21,20 +29,35 @@ pub(super) fn column_sums(grad: &[f32], d: usize) -> Vec<f32> {
 }
 
 /// Adds the rows of `rows` (rows of `sums.len()` values; a remainder past the last whole row
-/// is ignored) to `sums`, one row after another.
+/// is ignored) to `sums`, one row after another. Large sums split their columns over the pool
+/// (whole vectors of sixteen each), which keeps each column's order.
 pub(super) fn add_rows(sums: &mut [f32], rows: &[f32]) {
     let d = sums.len();
     if d == 0 || rows.len() < d {
         return;
     }
+    let threads = assay_sdk::rayon::current_num_threads();
+    if threads > 1 && rows.len() >= PARALLEL_FROM && d >= 32 {
+        let width = d.div_ceil(threads).div_ceil(16) * 16;
+        sums.par_chunks_mut(width)
+            .enumerate()
+            .for_each(|(i, part)| add_columns(part, rows, d, i * width));
+        return;
+    }
+    add_columns(sums, rows, d, 0);
+}
+
+/// [`add_rows`] for the columns `lo..lo + sums.len()` of rows of `d` values.
+fn add_columns(sums: &mut [f32], rows: &[f32], d: usize, lo: usize) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the CPU has AVX-512F; `rows` holds at least one whole row of `d` values.
-        unsafe { avx512::add_rows(sums, rows) };
+        // SAFETY: the CPU has AVX-512F; `rows` holds at least one whole row of `d` values, and
+        // the columns lie within a row.
+        unsafe { avx512::add_columns(sums, rows, d, lo) };
         return;
     }
     for row in rows.chunks_exact(d) {
-        sums.iter_mut().zip(row).for_each(|(s, &g)| *s += g);
+        sums.iter_mut().zip(&row[lo..]).for_each(|(s, &g)| *s += g);
     }
 }
 
@@ -45,18 +68,18 @@ mod avx512 {
     /// Columns summed per sweep over the rows: eight registers of sixteen.
     const SWEEP: usize = 128;
 
-    /// [`super::add_rows`], in sweeps of up to [`SWEEP`] columns.
+    /// [`super::add_columns`], in sweeps of up to [`SWEEP`] columns.
     ///
     /// # Safety
-    /// The CPU must have AVX-512F; `rows.len() >= sums.len() > 0`.
+    /// The CPU must have AVX-512F; `rows.len() >= d > 0` and `lo + sums.len() <= d`.
     #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn add_rows(sums: &mut [f32], rows: &[f32]) {
-        let d = sums.len();
+    pub(super) unsafe fn add_columns(sums: &mut [f32], rows: &[f32], d: usize, first: usize) {
+        let n = sums.len();
         let mut lo = 0;
-        while lo < d {
-            let width = (d - lo).min(SWEEP);
+        while lo < n {
+            let width = (n - lo).min(SWEEP);
             let sweep = Sweep {
-                rows: rows.as_ptr().add(lo),
+                rows: rows.as_ptr().add(first + lo),
                 d,
                 count: rows.len() / d,
                 width,
@@ -130,6 +153,9 @@ mod tests {
             (300, 129),
             (64, 385),
             (3, 1000),
+            // Above the parallel threshold: the columns split over the pool.
+            (1100, 129),
+            (520, 385),
         ] {
             let mut g: Vec<f32> = (0..n * d)
                 .map(|i| ((i * 7919 % 1013) as f32 - 506.0) * 1.37e-3)
