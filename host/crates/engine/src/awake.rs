@@ -8,7 +8,7 @@
 //! showed about 54 sleeps per step of the second thread, most of them 20 µs to 1 ms.
 //!
 //! While a computation holds [`Awake`], every other thread of the pool runs a keeper instead:
-//! it takes work as rayon's own idle loop does ([`rayon::yield_now`]: its own queue, then
+//! it takes work as rayon's own idle loop does (`rayon::yield_now`: its own queue, then
 //! stealing, then injected jobs) but does not sleep after a few rounds. After
 //! [`SPIN`] without work it polls with short sleeps that double up to [`MAX_NAP`], so a long
 //! stretch on one thread (an evaluation, a checkpoint) does not hold a core busy. This is the
