@@ -11,9 +11,9 @@
 //! History, for whoever splits them again: split by columns with candle's loop, loading,
 //! adding and storing four lanes per row, the sums were slower than on one thread (each thread
 //! read part of every row, half of them from the other core's cache), so they ran on the
-//! calling thread; with the register sums the split by columns is back, within the noise of
-//! `assay bench lm --threads 2` (+0.5 %, A/B) but no longer a stretch on one thread during
-//! which the pool's other threads wait.
+//! calling thread; with the register sums the split by columns is back: with AdamW's update
+//! split as well, within the noise of `assay bench lm --threads 2` (+0.5 %, A/B), but no longer
+//! a stretch on one thread during which the pool's other threads wait.
 
 use super::PARALLEL_FROM;
 use assay_sdk::rayon::prelude::*;
@@ -175,7 +175,13 @@ mod tests {
                     *s += x;
                 }
             }
-            let got = column_sums(&g, d);
+            // On a pool of three threads, so that the sizes above the threshold split their
+            // columns on any machine (the default pool has one thread on one core).
+            let pool = assay_sdk::rayon::ThreadPoolBuilder::new()
+                .num_threads(3)
+                .build()
+                .unwrap();
+            let got = pool.install(|| column_sums(&g, d));
             let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&got), bits(&want), "{n} x {d}");
         }
