@@ -58,7 +58,7 @@ fn main() {
     }
     hash_tree(&mut h, &root.join("src"));
     hash_tree(&mut h, &root.join("derive"));
-    // The patched candle-core compiled into the SDK.
+    // The patched candle-core and rayon-core compiled into the SDK.
     hash_tree(&mut h, &root.join("patches"));
     // The link crate is copied into every distribution: a change to it is a new distribution.
     for file in ["link/Cargo.toml", "link/build.rs", "link/src/lib.rs"] {

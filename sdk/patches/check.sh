@@ -1,26 +1,40 @@
 #!/usr/bin/env bash
-# Checks that sdk/patches/candle-core is candle-core 0.11.1 as published on crates.io plus
-# exactly sdk/patches/candle-core.diff (and nothing else), or with --write regenerates the
-# diff after a change to the vendored copy. Needs curl and git; .ci/run runs it.
+# Checks that each crate vendored here is its release on crates.io plus exactly its diff
+# (sdk/patches/NAME.diff, and nothing else), or with --write regenerates the diffs after a
+# change to a vendored copy. Needs curl and git; .ci/run runs it.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-version=0.11.1
+# name and published version of each vendored crate
+crates=("candle-core 0.11.1" "rayon-core 1.13.0")
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-curl -sSfL "https://static.crates.io/crates/candle-core/candle-core-$version.crate" |
-  tar xz -C "$tmp"
-mkdir -p "$tmp/a" "$tmp/b"
-cp -r "$tmp/candle-core-$version/src" "$tmp/candle-core-$version/Cargo.toml" "$tmp/a/"
-cp -r "$here/candle-core/src" "$here/candle-core/Cargo.toml" "$tmp/b/"
-(cd "$tmp" && git diff --no-index --no-color a b > "$tmp/now.diff") || true
-if [ "${1:-}" = "--write" ]; then
-  cp "$tmp/now.diff" "$here/candle-core.diff"
-  echo "wrote $here/candle-core.diff ($(grep -c '^diff ' "$here/candle-core.diff") files)"
-elif ! cmp -s "$tmp/now.diff" "$here/candle-core.diff"; then
-  echo "sdk/patches/candle-core differs from candle-core $version + candle-core.diff:" >&2
-  diff "$here/candle-core.diff" "$tmp/now.diff" | head -40 >&2
-  echo "(after a deliberate change: sdk/patches/check.sh --write, and describe it in sdk/patches/README.md)" >&2
-  exit 1
-else
-  echo "sdk/patches/candle-core = candle-core $version + candle-core.diff"
-fi
+status=0
+for entry in "${crates[@]}"; do
+  read -r name version <<<"$entry"
+  work="$tmp/$name"
+  mkdir -p "$work/a" "$work/b"
+  curl -sSfL "https://static.crates.io/crates/$name/$name-$version.crate" | tar xz -C "$work"
+  # the compiled parts: sources, manifest and build script (examples, tests and benchmarks
+  # are not vendored)
+  for part in src Cargo.toml build.rs; do
+    if [ -e "$work/$name-$version/$part" ]; then
+      cp -r "$work/$name-$version/$part" "$work/a/"
+    fi
+    if [ -e "$here/$name/$part" ]; then
+      cp -r "$here/$name/$part" "$work/b/"
+    fi
+  done
+  (cd "$work" && git diff --no-index --no-color a b >"$work/now.diff") || true
+  if [ "${1:-}" = "--write" ]; then
+    cp "$work/now.diff" "$here/$name.diff"
+    echo "wrote $here/$name.diff ($(grep -c '^diff ' "$here/$name.diff") files)"
+  elif ! cmp -s "$work/now.diff" "$here/$name.diff"; then
+    echo "sdk/patches/$name differs from $name $version + $name.diff:" >&2
+    diff "$here/$name.diff" "$work/now.diff" | head -40 >&2 || true
+    echo "(after a deliberate change: sdk/patches/check.sh --write, and describe it in sdk/patches/README.md)" >&2
+    status=1
+  else
+    echo "sdk/patches/$name = $name $version + $name.diff"
+  fi
+done
+exit $status

@@ -13,7 +13,6 @@
 //!   `data.json` and `tokenizer.json` a run saves for that); [`generate`]: prompting it; [`loss`](mod@loss): the losses of each objective.
 //! - `pool`: the thread pool a run computes on ([`on_pool`]).
 
-mod awake;
 pub mod checkpoint;
 mod episodes;
 mod evaluation;
