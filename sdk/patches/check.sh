@@ -24,7 +24,16 @@ for entry in "${crates[@]}"; do
       cp -r "$here/$name/$part" "$work/b/"
     fi
   done
-  (cd "$work" && git diff --no-index --no-color a b >"$work/now.diff") || true
+  # git diff exits 1 when the trees differ; anything above is a failure (no git, a git error),
+  # which must not pass for an empty diff. The -c settings keep a user's git configuration out
+  # of the output.
+  rc=0
+  (cd "$work" && git -c core.abbrev=7 -c diff.noprefix=false -c diff.mnemonicPrefix=false \
+    diff --no-ext-diff --no-index --no-color a b >"$work/now.diff") || rc=$?
+  if [ "$rc" -gt 1 ]; then
+    echo "sdk/patches/check.sh: git diff failed for $name (exit $rc)" >&2
+    exit "$rc"
+  fi
   if [ "${1:-}" = "--write" ]; then
     cp "$work/now.diff" "$here/$name.diff"
     echo "wrote $here/$name.diff ($(grep -c '^diff ' "$here/$name.diff") files)"

@@ -645,7 +645,8 @@ impl<S> ThreadPoolBuilder<S> {
     /// that shares its cores with other work. A round (a yield of the
     /// time slice and a look at every queue) took about 0.6 µs on a
     /// two-core x86-64 Linux machine: 32 rounds about 20 µs, 3,000
-    /// about 2 ms.
+    /// about 2 ms. The largest count is one below `u32::MAX` (a larger
+    /// one is taken as that), so that counting to sleeping cannot overflow.
     ///
     /// ```
     /// # use rayon_core as rayon;
