@@ -1,5 +1,5 @@
 //! `assay bench`: benchmarks of the platform itself, each against a reference measured in the
-//! same run (see `bench/README.md`).
+//! same run (see the README's "Benchmarks and cross-checks"; earlier figures in `bench/HISTORY.md`).
 
 use std::path::Path;
 use std::process::ExitCode;
