@@ -145,6 +145,12 @@ mod tests {
     /// both signs, infinities and a NaN among the values, at widths around the sweep's.
     #[test]
     fn column_sums_add_each_column_in_row_order() {
+        // On a pool of three threads, so that the sizes above the threshold split their
+        // columns on any machine (the default pool has one thread on one core).
+        let pool = assay_sdk::rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap();
         for (n, d) in [
             (1, 3),
             (2, 17),
@@ -175,12 +181,6 @@ mod tests {
                     *s += x;
                 }
             }
-            // On a pool of three threads, so that the sizes above the threshold split their
-            // columns on any machine (the default pool has one thread on one core).
-            let pool = assay_sdk::rayon::ThreadPoolBuilder::new()
-                .num_threads(3)
-                .build()
-                .unwrap();
             let got = pool.install(|| column_sums(&g, d));
             let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&got), bits(&want), "{n} x {d}");
